@@ -1,0 +1,72 @@
+using System.Diagnostics.Tracing;
+
+namespace LogPersist.Diagnostics;
+
+/// <summary>
+/// Faults and notable events inside LogPersist. They never go to the application's own logger
+/// (that would loop back into the WAL); collect them with <c>dotnet-trace</c>, <c>dotnet-monitor</c>
+/// or an <see cref="EventListener"/> on the source named <c>LogPersist</c>.
+/// </summary>
+[EventSource(Name = "LogPersist")]
+internal sealed class LogPersistEventSource : EventSource
+{
+    public static readonly LogPersistEventSource Log = new();
+
+    private LogPersistEventSource()
+    {
+    }
+
+    [Event(1, Level = EventLevel.Informational, Message = "WAL '{0}' opened: {1} earlier segments, resuming at segment {2}, first new segment {3}")]
+    public void WalOpened(string directory, int earlierSegments, long checkpointSegment, long firstSegment) =>
+        WriteEvent(1, directory, earlierSegments, checkpointSegment, firstSegment);
+
+    [Event(2, Level = EventLevel.Informational, Message = "WAL '{0}' recovery scanned {1} segments: {2} records to ship, {3} damaged ranges ({4} bytes), {5} damaged segment headers, in {6} ms")]
+    public void RecoveryCompleted(string directory, int segments, long records, long damagedRanges, long damagedBytes, int damagedHeaders, double milliseconds) =>
+        WriteEvent(2, directory, segments, records, damagedRanges, damagedBytes, damagedHeaders, milliseconds);
+
+    [Event(3, Level = EventLevel.Warning, Message = "WAL '{0}': skipped {4} damaged range at segment {1} offset {2}, {3} bytes")]
+    public void DamagedRangeSkipped(string directory, long segment, long offset, long length, string kind) =>
+        WriteEvent(3, directory, segment, offset, length, kind);
+
+    [Event(4, Level = EventLevel.Warning, Message = "WAL '{0}': dropped {2} records ({1})")]
+    public void RecordsDropped(string directory, string reason, long records) =>
+        WriteEvent(4, directory, reason, records);
+
+    [Event(5, Level = EventLevel.Error, Message = "WAL '{0}': could not create segment {1}: {2}")]
+    public void SegmentCreateFailed(string directory, long sequence, string error) =>
+        WriteEvent(5, directory, sequence, error);
+
+    [Event(6, Level = EventLevel.Warning, Message = "Checkpoint '{0}' is unreadable or damaged; shipping restarts from the oldest segment. {1}")]
+    public void CheckpointInvalid(string path, string error) => WriteEvent(6, path, error);
+
+    [Event(7, Level = EventLevel.Error, Message = "WAL '{0}': {1} failed: {2}")]
+    public void OperationFailed(string directory, string operation, string error) =>
+        WriteEvent(7, directory, operation, error);
+
+    [NonEvent]
+    public void CheckpointInvalid(string path, Exception? error = null)
+    {
+        if (IsEnabled())
+        {
+            CheckpointInvalid(path, error?.Message ?? "bad checksum or format");
+        }
+    }
+
+    [NonEvent]
+    public void SegmentCreateFailed(string directory, long sequence, Exception error)
+    {
+        if (IsEnabled())
+        {
+            SegmentCreateFailed(directory, sequence, error.Message);
+        }
+    }
+
+    [NonEvent]
+    public void OperationFailed(string directory, string operation, Exception error)
+    {
+        if (IsEnabled())
+        {
+            OperationFailed(directory, operation, error.GetType().Name + ": " + error.Message);
+        }
+    }
+}

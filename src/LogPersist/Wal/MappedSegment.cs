@@ -1,0 +1,105 @@
+using System.IO.MemoryMappedFiles;
+
+namespace LogPersist.Wal;
+
+/// <summary>
+/// A segment file mapped into memory. Writers and readers each map the file themselves; on Linux
+/// both mappings share the page cache, so a record published through one is seen through the other.
+/// </summary>
+internal sealed unsafe class MappedSegment : IDisposable
+{
+    private readonly MemoryMappedFile _file;
+    private readonly MemoryMappedViewAccessor _view;
+    private int _disposed;
+
+    private MappedSegment(long sequence, string path, long length, MemoryMappedFile file, MemoryMappedViewAccessor view)
+    {
+        Sequence = sequence;
+        Path = path;
+        Length = length;
+        _file = file;
+        _view = view;
+        byte* pointer = null;
+        view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+        Pointer = pointer + view.PointerOffset;
+    }
+
+    public long Sequence { get; }
+
+    public string Path { get; }
+
+    /// <summary>Length of the mapping (the file's length when it was mapped).</summary>
+    public long Length { get; }
+
+    public byte* Pointer { get; }
+
+    public ReadOnlySpan<byte> Bytes => new(Pointer, (int)Length);
+
+    /// <summary>Maps a segment for appending. The file must exist with its final length.</summary>
+    public static MappedSegment OpenWritable(long sequence, string path) => Open(sequence, path, writable: true);
+
+    /// <summary>Maps a segment read-only; returns null when the file is gone or too short to hold a record.</summary>
+    public static MappedSegment? TryOpenReadOnly(long sequence, string path)
+    {
+        try
+        {
+            return Open(sequence, path, writable: false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    private static MappedSegment Open(long sequence, string path, bool writable)
+    {
+        // Shared with every other opener and deletable while mapped: the writer, readers and
+        // retention work on the same files independently.
+        var stream = new FileStream(
+            path,
+            FileMode.Open,
+            writable ? FileAccess.ReadWrite : FileAccess.Read,
+            FileShare.ReadWrite | FileShare.Delete);
+        try
+        {
+            var length = stream.Length;
+            if (length < SegmentHeader.Size64 + RecordFormat.HeaderSize || length > int.MaxValue)
+            {
+                throw new IOException($"'{path}' is not a usable segment ({length} bytes).");
+            }
+
+            var access = writable ? MemoryMappedFileAccess.ReadWrite : MemoryMappedFileAccess.Read;
+            var file = MemoryMappedFile.CreateFromFile(stream, null, 0, access, HandleInheritability.None, leaveOpen: false);
+            try
+            {
+                var view = file.CreateViewAccessor(0, length, access);
+                return new MappedSegment(sequence, path, length, file, view);
+            }
+            catch
+            {
+                file.Dispose();
+                throw;
+            }
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Writes dirty pages of the mapping to the device (msync).</summary>
+    public void Sync() => _view.Flush();
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        _view.Dispose();
+        _file.Dispose();
+    }
+}

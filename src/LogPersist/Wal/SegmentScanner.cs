@@ -1,0 +1,122 @@
+namespace LogPersist.Wal;
+
+internal enum DamageKind : byte
+{
+    /// <summary>
+    /// Bytes of records that were never completed: the tail of a segment whose writer died, or a
+    /// reservation abandoned mid-copy. No append that returned is lost in such a range.
+    /// </summary>
+    Torn,
+
+    /// <summary>Bytes that were once valid records and no longer check out: bit rot, a bad write, tampering.</summary>
+    Corrupt,
+}
+
+internal enum ScanOutcome : byte
+{
+    /// <summary>A valid record at the current offset.</summary>
+    Record,
+
+    /// <summary>A damaged range starts at the current offset; reading resumes after it.</summary>
+    Damage,
+
+    /// <summary>Nothing (more) is published at the current offset yet; a live writer may still add records.</summary>
+    Pending,
+
+    /// <summary>No more records in this segment: its end marker was read, or it is closed and nothing valid follows.</summary>
+    End,
+}
+
+/// <summary>One step of walking a segment.</summary>
+internal readonly record struct ScanStep(ScanOutcome Outcome, RecordRead Record, int Offset, int Length, DamageKind Damage)
+{
+    /// <summary>Where the next step starts.</summary>
+    public int Next => Outcome is ScanOutcome.Record or ScanOutcome.Damage ? Offset + Length : Offset;
+}
+
+/// <summary>
+/// Walks the records of one segment, resynchronising on the next valid record after damage. The
+/// one place that decides what is a record, what is damage and where a segment ends; the reader,
+/// recovery and eviction all use it.
+/// </summary>
+internal static class SegmentScanner
+{
+    /// <summary>Offset of the first record of every segment.</summary>
+    public const int FirstRecordOffset = SegmentHeader.Size64;
+
+    /// <summary>
+    /// Reads what is at <paramref name="offset"/>. <paramref name="live"/> says whether a writer may still
+    /// be appending to this segment: then zeros mean "not yet", and the walk waits instead of ending.
+    /// </summary>
+    public static ScanStep Step(ReadOnlySpan<byte> segment, long sequence, int offset, bool live)
+    {
+        offset = Math.Max(offset, FirstRecordOffset);
+        var record = RecordFormat.TryRead(segment, sequence, offset);
+        if (record.Status == RecordStatus.Valid)
+        {
+            return record.Kind == RecordKind.SegmentEnd
+                ? new ScanStep(ScanOutcome.End, record, offset, 0, default)
+                : new ScanStep(ScanOutcome.Record, record, offset, record.Size, default);
+        }
+
+        if (live && record.Status == RecordStatus.Empty)
+        {
+            // An appender has reserved this slot and not published yet, or nothing was appended yet.
+            return new ScanStep(ScanOutcome.Pending, default, offset, 0, default);
+        }
+
+        var next = RecordFormat.FindNextValid(segment, sequence, offset + RecordFormat.Alignment);
+        if (next >= 0)
+        {
+            var range = segment[offset..next];
+            // A hole of zeros before a later record is a reservation whose writer died mid-copy.
+            var kind = range.IndexOfAnyExcept((byte)0) < 0 ? DamageKind.Torn : DamageKind.Corrupt;
+            return new ScanStep(ScanOutcome.Damage, default, offset, next - offset, kind);
+        }
+
+        if (live)
+        {
+            // Damage with nothing valid after it yet: later appends will give the walk a place to resume.
+            return new ScanStep(ScanOutcome.Pending, default, offset, 0, default);
+        }
+
+        var rest = offset < segment.Length ? segment[offset..] : [];
+        var lastNonZero = rest.LastIndexOfAnyExcept((byte)0);
+        if (lastNonZero < 0)
+        {
+            return new ScanStep(ScanOutcome.End, default, offset, 0, default);
+        }
+
+        // Bytes after the last valid record of a closed segment: the record being written when its writer died.
+        return new ScanStep(ScanOutcome.Damage, default, offset, RecordFormat.AlignUp(lastNonZero + 1), DamageKind.Torn);
+    }
+
+    /// <summary>
+    /// Counts the records of a closed segment by following record lengths, without checksums. Used when
+    /// a segment is evicted, where speed matters more than exactness on damaged data.
+    /// </summary>
+    public static (long Records, long Bytes) CountRecordsQuickly(ReadOnlySpan<byte> segment, int from = FirstRecordOffset)
+    {
+        long records = 0, bytes = 0;
+        var offset = Math.Max(from, FirstRecordOffset);
+        while (offset + RecordFormat.HeaderSize <= segment.Length)
+        {
+            var length = BitConverter.ToUInt32(segment[offset..]);
+            var kind = segment[offset + 8];
+            if (length == 0 || length > segment.Length - offset - RecordFormat.HeaderSize || kind is 0 or >= (byte)RecordKind.SegmentEnd)
+            {
+                break;
+            }
+
+            if (kind == (byte)RecordKind.Data)
+            {
+                records++;
+                bytes += length;
+            }
+
+            offset += RecordFormat.AlignedSize((int)length);
+        }
+
+        return (records, bytes);
+    }
+}

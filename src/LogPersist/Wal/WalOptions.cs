@@ -1,0 +1,95 @@
+using System.IO.Abstractions;
+
+namespace LogPersist.Wal;
+
+/// <summary>Settings of one write-ahead log. Defaults live here and nowhere else.</summary>
+internal sealed class WalOptions
+{
+    public const long MinSegmentBytes = 4096;
+    public const long MaxSegmentBytes = 1L << 30;
+
+    /// <summary>The instance's WAL directory; created (0700) when missing.</summary>
+    public required string Directory { get; init; }
+
+    /// <summary>Size of each preallocated segment file. The default is 64 MiB.</summary>
+    public long SegmentBytes { get; init; } = 64L << 20;
+
+    /// <summary>Cap on the bytes of all segment files. The default is 1 GiB.</summary>
+    public long MaxDiskBytes { get; init; } = 1L << 30;
+
+    /// <summary>What happens when the cap is reached or the disk is full. The default is <see cref="WalFullMode.DropOldest"/>.</summary>
+    public WalFullMode FullMode { get; init; } = WalFullMode.DropOldest;
+
+    /// <summary>How long an append waits for space in <see cref="WalFullMode.Block"/> mode. The default is 1 second.</summary>
+    public TimeSpan BlockTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The default is <see cref="WalDurability.PageCache"/>.</summary>
+    public WalDurability Durability { get; init; } = WalDurability.PageCache;
+
+    /// <summary>Period of the background sync in <see cref="WalDurability.Interval"/> mode. The default is 200 ms.</summary>
+    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>After a segment could not be created (disk full, I/O error), how long before the next attempt. The default is 1 second.</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Who holds the WAL, recorded next to the lock so that a refused second opener can name it.</summary>
+    public string? OwnerDescription { get; init; }
+
+    public IFileSystem FileSystem { get; init; } = new FileSystem();
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Largest payload a single record can carry with these settings.</summary>
+    public int MaxPayloadBytes =>
+        (int)(SegmentBytes - SegmentHeader.Size64 - RecordFormat.SegmentEndRecordSize - RecordFormat.HeaderSize) & ~(RecordFormat.Alignment - 1);
+
+    /// <summary>Checks every setting and throws one exception listing all problems.</summary>
+    public void Validate()
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(Directory))
+        {
+            errors.Add("Directory must be set.");
+        }
+
+        if (SegmentBytes is < MinSegmentBytes or > MaxSegmentBytes || SegmentBytes % RecordFormat.Alignment != 0)
+        {
+            errors.Add($"SegmentBytes must be a multiple of 8 between {MinSegmentBytes} and {MaxSegmentBytes}; it is {SegmentBytes}.");
+        }
+
+        if (MaxDiskBytes < 2 * SegmentBytes)
+        {
+            errors.Add($"MaxDiskBytes ({MaxDiskBytes}) must hold at least two segments of SegmentBytes ({SegmentBytes}).");
+        }
+
+        if (!Enum.IsDefined(FullMode))
+        {
+            errors.Add($"FullMode {FullMode} is not defined.");
+        }
+
+        if (!Enum.IsDefined(Durability))
+        {
+            errors.Add($"Durability {Durability} is not defined.");
+        }
+
+        if (FullMode == WalFullMode.Block && (BlockTimeout <= TimeSpan.Zero || BlockTimeout > TimeSpan.FromMinutes(1)))
+        {
+            errors.Add($"FullMode Block needs a BlockTimeout above zero and at most one minute; it is {BlockTimeout}.");
+        }
+
+        if (Durability == WalDurability.Interval && FlushInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"Durability Interval needs a FlushInterval above zero; it is {FlushInterval}.");
+        }
+
+        if (RetryDelay < TimeSpan.Zero)
+        {
+            errors.Add($"RetryDelay must not be negative; it is {RetryDelay}.");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException("Invalid WAL options: " + string.Join(" ", errors));
+        }
+    }
+}

@@ -1,0 +1,175 @@
+using System.IO.Abstractions;
+using LogPersist.Diagnostics;
+
+namespace LogPersist.Wal;
+
+/// <summary>One record read from the WAL. <see cref="Payload"/> is valid until the reader's next read.</summary>
+internal readonly record struct WalRecord(RecordKind Kind, WalPosition Position, WalPosition Next, ReadOnlyMemory<byte> Payload);
+
+/// <summary>A damaged byte range the reader skipped.</summary>
+internal readonly record struct DamagedRange(long Segment, long Offset, long Length, DamageKind Kind);
+
+/// <summary>
+/// Reads records in order from a position, across segments, including records appended after the
+/// reader started. <see cref="TryRead"/> returns false at the end of committed data; call it again
+/// later to follow new appends. Damage is skipped, counted and reported, never thrown.
+/// </summary>
+internal sealed class WalReader : IDisposable
+{
+    private readonly IFileSystem _fileSystem;
+    private readonly string _directory;
+    private readonly long _liveFrom;
+    private readonly WalMetrics? _metrics;
+    private readonly Action<DamagedRange>? _onDamage;
+    private readonly HashSet<long> _reportedUnusable = [];
+    private MappedSegment? _segment;
+    private byte[] _buffer = new byte[4096];
+    private WalPosition _position;
+
+    /// <param name="fileSystem">File system used to list segments.</param>
+    /// <param name="directory">The WAL directory.</param>
+    /// <param name="start">First position to read; earlier positions (and missing segments) move to the oldest segment at or after it.</param>
+    /// <param name="liveFrom">Segments with this sequence or later may still be written to by a live writer; pass <see cref="long.MaxValue"/> for a WAL nobody writes.</param>
+    /// <param name="metrics">Where skipped damage is counted, if anywhere.</param>
+    /// <param name="onDamage">Called for each damaged range skipped.</param>
+    public WalReader(IFileSystem fileSystem, string directory, WalPosition start, long liveFrom, WalMetrics? metrics = null, Action<DamagedRange>? onDamage = null)
+    {
+        _fileSystem = fileSystem;
+        _directory = directory;
+        _liveFrom = liveFrom;
+        _metrics = metrics;
+        _onDamage = onDamage;
+        _position = start;
+    }
+
+    /// <summary>Position of the next record to read. Acknowledging it means everything before was consumed.</summary>
+    public WalPosition Position => _position;
+
+    public long DamagedRanges { get; private set; }
+
+    public long DamagedBytes { get; private set; }
+
+    public bool TryRead(out WalRecord record)
+    {
+        while (true)
+        {
+            if (_segment is null && !OpenSegmentAtOrAfter(_position.Segment))
+            {
+                record = default;
+                return false;
+            }
+
+            var segment = _segment!;
+            var step = SegmentScanner.Step(segment.Bytes, segment.Sequence, (int)Math.Min(_position.Offset, segment.Length), segment.Sequence >= _liveFrom);
+            switch (step.Outcome)
+            {
+                case ScanOutcome.Record:
+                    var payload = segment.Bytes.Slice(step.Record.PayloadOffset, step.Record.PayloadLength);
+                    if (_buffer.Length < payload.Length)
+                    {
+                        _buffer = new byte[Math.Max(payload.Length, _buffer.Length * 2)];
+                    }
+
+                    payload.CopyTo(_buffer);
+                    var at = new WalPosition(segment.Sequence, step.Offset);
+                    _position = new WalPosition(segment.Sequence, step.Next);
+                    record = new WalRecord(step.Record.Kind, at, _position, _buffer.AsMemory(0, payload.Length));
+                    return true;
+
+                case ScanOutcome.Damage:
+                    ReportDamage(new DamagedRange(segment.Sequence, step.Offset, step.Length, step.Damage));
+                    _position = new WalPosition(segment.Sequence, step.Next);
+                    continue;
+
+                case ScanOutcome.Pending:
+                    _position = new WalPosition(segment.Sequence, step.Offset);
+                    record = default;
+                    return false;
+
+                default:
+                    // End of this segment: stay on it until a later one exists, then move there.
+                    _position = new WalPosition(segment.Sequence, step.Offset);
+                    if (!OpenSegmentAtOrAfter(segment.Sequence + 1))
+                    {
+                        record = default;
+                        return false;
+                    }
+
+                    continue;
+            }
+        }
+    }
+
+    /// <summary>Maps the first existing segment with a sequence of at least <paramref name="sequence"/>.</summary>
+    private bool OpenSegmentAtOrAfter(long sequence)
+    {
+        foreach (var candidate in ListSegments())
+        {
+            if (candidate < sequence)
+            {
+                continue;
+            }
+
+            var path = _fileSystem.Path.Combine(_directory, SegmentNames.FileName(candidate));
+            var map = MappedSegment.TryOpenReadOnly(candidate, path);
+            if (map is null)
+            {
+                if (_reportedUnusable.Add(candidate) && _fileSystem.File.Exists(path))
+                {
+                    // Too short to hold even one record: a segment cut off by a crash or truncation.
+                    ReportDamage(new DamagedRange(candidate, 0, _fileSystem.FileInfo.New(path).Length, DamageKind.Torn));
+                }
+
+                continue;
+            }
+
+            _segment?.Dispose();
+            _segment = map;
+            if (candidate != _position.Segment)
+            {
+                _position = new WalPosition(candidate, SegmentScanner.FirstRecordOffset);
+            }
+
+            return true;
+        }
+
+        return false;
+    }
+
+    private List<long> ListSegments()
+    {
+        var sequences = new List<long>();
+        try
+        {
+            foreach (var path in _fileSystem.Directory.EnumerateFiles(_directory, SegmentNames.SearchPattern))
+            {
+                if (SegmentNames.TryParse(_fileSystem.Path.GetFileName(path), out var sequence))
+                {
+                    sequences.Add(sequence);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogPersistEventSource.Log.OperationFailed(_directory, "listing segments", e);
+        }
+
+        sequences.Sort();
+        return sequences;
+    }
+
+    private void ReportDamage(DamagedRange range)
+    {
+        DamagedRanges++;
+        DamagedBytes += range.Length;
+        _metrics?.DamageFound(range.Kind);
+        LogPersistEventSource.Log.DamagedRangeSkipped(_directory, range.Segment, range.Offset, range.Length, range.Kind == DamageKind.Torn ? "torn" : "corrupt");
+        _onDamage?.Invoke(range);
+    }
+
+    public void Dispose()
+    {
+        _segment?.Dispose();
+        _segment = null;
+    }
+}

@@ -1,0 +1,136 @@
+using LogPersist.Diagnostics;
+
+namespace LogPersist.Wal;
+
+/// <summary>
+/// Gets written records onto the device: owns the list of mapped segments, the group commit of
+/// <see cref="WalDurability.Always"/>, the timer of <see cref="WalDurability.Interval"/> and the
+/// <see cref="Sync"/> barrier. Unmapping also happens here, under the same lock as syncing, so a
+/// mapping is never synced after it was released.
+/// </summary>
+internal sealed class WalSyncer : IDisposable
+{
+    private readonly object _lock = new();
+    private readonly List<WalSegment> _mapped = [];
+    private readonly List<string> _unsyncedClosed = [];
+    private readonly WalDurability _durability;
+    private readonly string _directory;
+    private readonly ITimer? _timer;
+    private long _started;
+    private long _completed;
+
+    public WalSyncer(WalOptions options)
+    {
+        _durability = options.Durability;
+        _directory = options.Directory;
+        if (_durability == WalDurability.Interval)
+        {
+            _timer = options.TimeProvider.CreateTimer(_ => SyncInBackground(), null, options.FlushInterval, options.FlushInterval);
+        }
+    }
+
+    public void Track(WalSegment segment)
+    {
+        lock (_lock)
+        {
+            _mapped.Add(segment);
+        }
+    }
+
+    /// <summary>
+    /// Returns once every record published before the call is on the device. Callers arriving while a
+    /// sync runs share the next one, so N concurrent callers cost about two syncs, not N.
+    /// </summary>
+    public void Sync()
+    {
+        // A sync that starts after this read began after our records were published.
+        var needed = Volatile.Read(ref _started) + 1;
+        lock (_lock)
+        {
+            if (_completed >= needed)
+            {
+                return;
+            }
+
+            var generation = ++_started;
+            foreach (var segment in _mapped)
+            {
+                segment.Map.Sync();
+            }
+
+            foreach (var path in _unsyncedClosed)
+            {
+                FsyncFile(path);
+            }
+
+            _unsyncedClosed.Clear();
+            Volatile.Write(ref _completed, generation);
+        }
+    }
+
+    /// <summary>
+    /// Unmaps sealed segments that no appender is still copying into. In the syncing modes their
+    /// pages are synced first; otherwise they are remembered so the next <see cref="Sync"/> covers them.
+    /// </summary>
+    public void ReleaseQuiescent()
+    {
+        lock (_lock)
+        {
+            for (var i = _mapped.Count - 1; i >= 0; i--)
+            {
+                var segment = _mapped[i];
+                if (!segment.IsSealed || segment.Appenders != 0)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    if (_durability == WalDurability.PageCache)
+                    {
+                        _unsyncedClosed.Add(segment.Map.Path);
+                    }
+                    else
+                    {
+                        segment.Map.Sync();
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    LogPersistEventSource.Log.OperationFailed(_directory, "sync", e);
+                }
+
+                segment.Map.Dispose();
+                _mapped.RemoveAt(i);
+            }
+        }
+    }
+
+    private void SyncInBackground()
+    {
+        try
+        {
+            Sync();
+        }
+        catch (Exception e)
+        {
+            // A timer callback must never throw: the fault is reported and the next tick tries again.
+            LogPersistEventSource.Log.OperationFailed(_directory, "interval sync", e);
+        }
+    }
+
+    private static void FsyncFile(string path)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            stream.Flush(flushToDisk: true);
+        }
+        catch (FileNotFoundException)
+        {
+            // Shipped and deleted meanwhile: nothing left to make durable.
+        }
+    }
+
+    public void Dispose() => _timer?.Dispose();
+}

@@ -1,0 +1,513 @@
+using System.IO.Abstractions;
+using LogPersist.Diagnostics;
+
+namespace LogPersist.Wal;
+
+/// <summary>
+/// Appends records to the active segment from any number of threads.
+/// </summary>
+/// <remarks>
+/// The common path takes no lock and makes no system call: one atomic add reserves space and
+/// registers the appender (<see cref="WalSegment.Reserve"/>), the record is copied into the
+/// memory-mapped segment, its header word is published last, and a second atomic add unregisters
+/// the appender. When the call returns the record is in the page cache, so it survives the death of
+/// the process.
+/// The appender whose reservation crosses the end of the segment writes the segment-end record; the
+/// next segment is created under <c>_rollLock</c>, which only appenders that overflowed wait for.
+/// Everything that can fail (creating a file, the disk cap, the disk being full) happens there, and
+/// ends in a counted drop rather than an exception.
+/// </remarks>
+internal sealed unsafe class WalWriter : IDisposable
+{
+    private readonly WalOptions _options;
+    private readonly IFileSystem _fileSystem;
+    private readonly SegmentCatalog _catalog;
+    private readonly WalMetrics _metrics;
+    private readonly WalSyncer _syncer;
+    private readonly TimeProvider _time;
+    private readonly int _maxPayload;
+    private readonly object _rollLock = new();
+    private readonly object _gapLock = new();
+    private readonly Dictionary<WalDropReason, GapMarker> _pendingGaps = [];
+    private WalSegment? _active;
+    private long _nextSequence;
+    private long _retryAfterTimestamp;
+    private long _removalsAtFailure = -1;
+    private WalDropReason _failure;
+    private int _hasPendingGaps;
+    private int _disposed;
+
+    private readonly Checkpoint _checkpoint;
+
+    public WalWriter(WalOptions options, SegmentCatalog catalog, Checkpoint checkpoint, WalMetrics metrics, long firstSequence)
+    {
+        _checkpoint = checkpoint;
+        _options = options;
+        _fileSystem = options.FileSystem;
+        _catalog = catalog;
+        _metrics = metrics;
+        _time = options.TimeProvider;
+        _syncer = new WalSyncer(options);
+        _maxPayload = options.MaxPayloadBytes;
+        _nextSequence = firstSequence;
+        FirstSequence = firstSequence;
+    }
+
+    /// <summary>The first segment this writer created; segments before it are from earlier runs.</summary>
+    public long FirstSequence { get; }
+
+    /// <summary>Sequence of the segment appends currently go to (0 before the first one exists).</summary>
+    public long ActiveSequence => Volatile.Read(ref _active)?.Sequence ?? 0;
+
+    public int MaxPayloadBytes => _maxPayload;
+
+    /// <summary>Creates the first segment, so that the first append finds it ready.</summary>
+    public void Start()
+    {
+        lock (_rollLock)
+        {
+            if (_active is null)
+            {
+                TryRoll(null, out _);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Appends one record. Returns false when the record was dropped (counted by reason in the metrics
+    /// and reported by a gap marker); never throws for I/O faults.
+    /// </summary>
+    public bool Append(ReadOnlySpan<byte> payload) => Append(RecordKind.Data, payload);
+
+    public bool Append(RecordKind kind, ReadOnlySpan<byte> payload)
+    {
+        if (payload.IsEmpty || payload.Length > _maxPayload)
+        {
+            Drop(WalDropReason.TooLarge, payload.Length);
+            return false;
+        }
+
+        var size = RecordFormat.AlignedSize(payload.Length);
+        long blockDeadline = 0;
+        while (true)
+        {
+            var segment = Volatile.Read(ref _active);
+            if (segment is null || segment.IsSealed)
+            {
+                if (!MakeRoom(segment, payload.Length, ref blockDeadline))
+                {
+                    return false;
+                }
+
+                continue;
+            }
+
+            var offset = segment.Reserve(size);
+            if (offset + size <= segment.DataLimit)
+            {
+                RecordFormat.Write(segment.Map.Pointer + offset, segment.Sequence, offset, kind, payload);
+                segment.Release();
+                if (kind == RecordKind.Data)
+                {
+                    _metrics.Appended(payload.Length);
+                }
+
+                if (_options.Durability == WalDurability.Always)
+                {
+                    SyncQuietly();
+                }
+
+                return true;
+            }
+
+            if (offset <= segment.DataLimit)
+            {
+                // This reservation is the first past the limit: close the segment where valid data ends.
+                segment.Seal(offset);
+            }
+
+            segment.Release();
+            var spin = new SpinWait();
+            while (!segment.IsSealed && ReferenceEquals(Volatile.Read(ref _active), segment))
+            {
+                spin.SpinOnce();
+            }
+        }
+    }
+
+    /// <summary>A barrier: returns once every record appended before the call is on the device.</summary>
+    public void Sync() => _syncer.Sync();
+
+    /// <summary>
+    /// The slow path, entered when there is no open segment. Rolls to a new segment, or decides that
+    /// this record is dropped (returns false after counting it).
+    /// </summary>
+    private bool MakeRoom(WalSegment? seen, int payloadBytes, ref long blockDeadline)
+    {
+        while (true)
+        {
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                Drop(WalDropReason.Disposed, payloadBytes);
+                return false;
+            }
+
+            WalDropReason failure;
+            lock (_rollLock)
+            {
+                if (!ReferenceEquals(_active, seen))
+                {
+                    return true;
+                }
+
+                if (_disposed != 0)
+                {
+                    continue;
+                }
+
+                if (!CanRetry())
+                {
+                    failure = _failure;
+                }
+                else if (TryRoll(seen, out failure))
+                {
+                    return true;
+                }
+            }
+
+            var removals = _catalog.Removals;
+            if (_options.FullMode == WalFullMode.Block && failure is WalDropReason.WalFull or WalDropReason.NoSpace)
+            {
+                var now = _time.GetTimestamp();
+                if (blockDeadline == 0)
+                {
+                    blockDeadline = now + (long)(_options.BlockTimeout.TotalSeconds * _time.TimestampFrequency);
+                }
+
+                if (now < blockDeadline)
+                {
+                    var remaining = TimeSpan.FromSeconds((double)(blockDeadline - now) / _time.TimestampFrequency);
+                    if (_catalog.WaitForRemoval(removals, remaining) || _time.GetTimestamp() < blockDeadline)
+                    {
+                        continue;
+                    }
+                }
+
+                failure = WalDropReason.BlockTimeout;
+            }
+
+            Drop(failure, payloadBytes);
+            return false;
+        }
+    }
+
+    private bool CanRetry() =>
+        _removalsAtFailure < 0
+        || _catalog.Removals != _removalsAtFailure
+        || _time.GetTimestamp() >= _retryAfterTimestamp;
+
+    /// <summary>Creates the next segment and makes it active. Runs under <c>_rollLock</c>.</summary>
+    private bool TryRoll(WalSegment? previous, out WalDropReason failure)
+    {
+        var sequence = _nextSequence;
+        failure = default;
+        while (_catalog.TotalBytes + _options.SegmentBytes > _options.MaxDiskBytes)
+        {
+            if (_options.FullMode != WalFullMode.DropOldest || !EvictOldest())
+            {
+                failure = WalDropReason.WalFull;
+                return RollFailed(failure);
+            }
+        }
+
+        WalSegment segment;
+        while (true)
+        {
+            try
+            {
+                segment = CreateSegment(sequence);
+                break;
+            }
+            catch (IOException e) when (IsNoSpace(e))
+            {
+                LogPersistEventSource.Log.SegmentCreateFailed(_options.Directory, sequence, e);
+                if (_options.FullMode == WalFullMode.DropOldest && EvictOldest())
+                {
+                    continue;
+                }
+
+                failure = WalDropReason.NoSpace;
+                return RollFailed(failure);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                LogPersistEventSource.Log.SegmentCreateFailed(_options.Directory, sequence, e);
+                failure = WalDropReason.IoError;
+                return RollFailed(failure);
+            }
+        }
+
+        _nextSequence = sequence + 1;
+        _removalsAtFailure = -1;
+        _catalog.Add(sequence, segment.Map.Length);
+        _syncer.Track(segment);
+        Volatile.Write(ref _active, segment);
+        if (previous is not null)
+        {
+            _syncer.ReleaseQuiescent();
+        }
+
+        WritePendingGaps();
+        return true;
+    }
+
+    private bool RollFailed(WalDropReason failure)
+    {
+        _failure = failure;
+        _removalsAtFailure = _catalog.Removals;
+        _retryAfterTimestamp = _time.GetTimestamp() + (long)(_options.RetryDelay.TotalSeconds * _time.TimestampFrequency);
+        return false;
+    }
+
+    private WalSegment CreateSegment(long sequence)
+    {
+        var path = _fileSystem.Path.Combine(_options.Directory, SegmentNames.FileName(sequence));
+        var temporary = path + SegmentNames.TemporarySuffix;
+        var createdUnixMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        try
+        {
+            // Blocks are reserved up front (fallocate), so a later write into the mapping cannot hit a
+            // full disk, which would kill the process with SIGBUS rather than return an error.
+            using (var stream = _fileSystem.FileStream.New(temporary, OwnerOnly.NewFile(FileMode.Create, preallocationSize: _options.SegmentBytes)))
+            {
+                stream.SetLength(_options.SegmentBytes);
+                Span<byte> header = stackalloc byte[SegmentHeader.Size64];
+                new SegmentHeader(sequence, _options.SegmentBytes, createdUnixMs).Write(header);
+                stream.Write(header);
+                if (_options.Durability != WalDurability.PageCache)
+                {
+                    stream.Flush(flushToDisk: true);
+                }
+            }
+
+            // The final name appears only once the header is in place: a crash leaves a .tmp file, never a half-made segment.
+            _fileSystem.File.Move(temporary, path);
+            return new WalSegment(MappedSegment.OpenWritable(sequence, path), createdUnixMs);
+        }
+        catch
+        {
+            TryDelete(temporary);
+            throw;
+        }
+    }
+
+    /// <summary>Deletes the oldest segment to stay under the cap, counting its records as dropped. Runs under <c>_rollLock</c>.</summary>
+    private bool EvictOldest()
+    {
+        if (!_catalog.TryGetOldest(out var oldest))
+        {
+            return false;
+        }
+
+        var path = _fileSystem.Path.Combine(_options.Directory, SegmentNames.FileName(oldest));
+        long records = 0, bytes = 0, fromUnixMs = 0;
+        using (var map = MappedSegment.TryOpenReadOnly(oldest, path))
+        {
+            if (map is not null)
+            {
+                // Records before the checkpoint were shipped already; only the rest is lost.
+                var shipped = _checkpoint.Position;
+                var from = shipped.Segment == oldest ? (int)Math.Min(shipped.Offset, map.Length) : 0;
+                (records, bytes) = SegmentScanner.CountRecordsQuickly(map.Bytes, from);
+                if (SegmentHeader.TryRead(map.Bytes, out var header))
+                {
+                    fromUnixMs = header.CreatedUnixMs;
+                }
+            }
+        }
+
+        try
+        {
+            _fileSystem.File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogPersistEventSource.Log.OperationFailed(_options.Directory, "evicting segment " + oldest, e);
+            return false;
+        }
+
+        if (!_catalog.Remove(oldest))
+        {
+            // Shipped and deleted by retention while we looked at it: nothing was lost.
+            return true;
+        }
+
+        var nowUnixMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        AddGap(WalDropReason.OldestEvicted, records, bytes, fromUnixMs == 0 ? nowUnixMs : fromUnixMs, nowUnixMs);
+        return true;
+    }
+
+    private void Drop(WalDropReason reason, long payloadBytes)
+    {
+        var nowUnixMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        AddGap(reason, 1, payloadBytes, nowUnixMs, nowUnixMs);
+
+        // A record dropped while a fresh segment is already open (a race with the roll, or an oversized
+        // record) gets its marker right away instead of waiting for the next roll.
+        if (reason != WalDropReason.Disposed && Volatile.Read(ref _active) is { IsSealed: false })
+        {
+            WritePendingGaps();
+        }
+    }
+
+    private void AddGap(WalDropReason reason, long records, long bytes, long fromUnixMs, long toUnixMs)
+    {
+        _metrics.RecordsDropped(reason, records);
+        LogPersistEventSource.Log.RecordsDropped(_options.Directory, reason.TagValue(), records);
+        if (reason == WalDropReason.Disposed)
+        {
+            // No segment will be open again for this writer to mark the gap in; the metric carries it.
+            return;
+        }
+
+        lock (_gapLock)
+        {
+            _pendingGaps[reason] = _pendingGaps.TryGetValue(reason, out var gap)
+                ? gap with { Records = gap.Records + records, Bytes = gap.Bytes + bytes, FromUnixMs = Math.Min(gap.FromUnixMs, fromUnixMs), ToUnixMs = Math.Max(gap.ToUnixMs, toUnixMs) }
+                : new GapMarker(reason, records, bytes, fromUnixMs, toUnixMs);
+            Volatile.Write(ref _hasPendingGaps, 1);
+        }
+    }
+
+    /// <summary>Appends a gap marker for every drop not yet marked in the WAL.</summary>
+    private void WritePendingGaps()
+    {
+        if (Volatile.Read(ref _hasPendingGaps) == 0)
+        {
+            return;
+        }
+
+        GapMarker[] gaps;
+        lock (_gapLock)
+        {
+            gaps = [.. _pendingGaps.Values];
+            _pendingGaps.Clear();
+            Volatile.Write(ref _hasPendingGaps, 0);
+        }
+
+        Span<byte> payload = stackalloc byte[GapMarker.Size];
+        foreach (var gap in gaps)
+        {
+            gap.Write(payload);
+            if (!TryAppendToOpenSegment(RecordKind.Gap, payload))
+            {
+                // The segment filled up meanwhile: keep the marker for the next roll.
+                AddGapBack(gap);
+            }
+        }
+    }
+
+    private void AddGapBack(GapMarker gap)
+    {
+        lock (_gapLock)
+        {
+            _pendingGaps[gap.Reason] = _pendingGaps.TryGetValue(gap.Reason, out var other)
+                ? other with { Records = other.Records + gap.Records, Bytes = other.Bytes + gap.Bytes, FromUnixMs = Math.Min(other.FromUnixMs, gap.FromUnixMs) }
+                : gap;
+            Volatile.Write(ref _hasPendingGaps, 1);
+        }
+    }
+
+    /// <summary>Appends into the open segment without entering the slow path (no roll, no drop).</summary>
+    private bool TryAppendToOpenSegment(RecordKind kind, ReadOnlySpan<byte> payload)
+    {
+        var segment = Volatile.Read(ref _active);
+        if (segment is null || segment.IsSealed)
+        {
+            return false;
+        }
+
+        var size = RecordFormat.AlignedSize(payload.Length);
+        var offset = segment.Reserve(size);
+        if (offset + size <= segment.DataLimit)
+        {
+            RecordFormat.Write(segment.Map.Pointer + offset, segment.Sequence, offset, kind, payload);
+            segment.Release();
+            return true;
+        }
+
+        if (offset <= segment.DataLimit)
+        {
+            segment.Seal(offset);
+        }
+
+        segment.Release();
+        return false;
+    }
+
+    private void SyncQuietly()
+    {
+        try
+        {
+            _syncer.Sync();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            LogPersistEventSource.Log.OperationFailed(_options.Directory, "sync", e);
+        }
+    }
+
+    private void TryDelete(string path)
+    {
+        try
+        {
+            _fileSystem.File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogPersistEventSource.Log.OperationFailed(_options.Directory, "cleanup of " + path, e);
+        }
+    }
+
+    // ENOSPC is 28 on Linux and macOS; .NET reports a failed preallocation with its own HResult and message.
+    private static bool IsNoSpace(IOException e) =>
+        e.HResult is 28 or unchecked((int)0x80070070) or unchecked((int)0x80070027)
+        || e.Message.Contains("disk was full", StringComparison.OrdinalIgnoreCase)
+        || e.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Seals the active segment, waits (bounded) for appenders still copying, syncs in the syncing modes
+    /// and unmaps. Later appends are dropped with reason <see cref="WalDropReason.Disposed"/>.
+    /// </summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        lock (_rollLock)
+        {
+            WritePendingGaps();
+            var active = Volatile.Read(ref _active);
+            active?.Close();
+
+            // Appenders copy a few hundred bytes; a second is far beyond any live one. A thread frozen
+            // longer than that keeps its segment mapped (leaked) rather than crash on an unmapped page.
+            var deadline = Environment.TickCount64 + 1000;
+            var spin = new SpinWait();
+            while (active is not null && active.Appenders != 0 && Environment.TickCount64 < deadline)
+            {
+                spin.SpinOnce();
+            }
+
+            if (_options.Durability != WalDurability.PageCache)
+            {
+                SyncQuietly();
+            }
+
+            _syncer.ReleaseQuiescent();
+            _syncer.Dispose();
+        }
+    }
+}

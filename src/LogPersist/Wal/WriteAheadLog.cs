@@ -1,0 +1,176 @@
+using System.IO.Abstractions;
+using LogPersist.Diagnostics;
+
+namespace LogPersist.Wal;
+
+/// <summary>
+/// One instance's write-ahead log: a locked directory of segment files, a writer that appends from
+/// any thread, readers that follow it, and the checkpoint that says what has been shipped.
+/// </summary>
+internal sealed class WriteAheadLog : IDisposable
+{
+    private readonly WalOptions _options;
+    private readonly IFileSystem _fileSystem;
+    private readonly DirectoryLock _lock;
+    private readonly Checkpoint _checkpoint;
+    private readonly SegmentCatalog _catalog;
+    private readonly WalWriter _writer;
+    private int _disposed;
+
+    private WriteAheadLog(WalOptions options, DirectoryLock directoryLock, Checkpoint checkpoint, SegmentCatalog catalog, WalMetrics metrics, WalWriter writer)
+    {
+        _options = options;
+        _fileSystem = options.FileSystem;
+        _lock = directoryLock;
+        _checkpoint = checkpoint;
+        _catalog = catalog;
+        Metrics = metrics;
+        _writer = writer;
+    }
+
+    public string Directory => _options.Directory;
+
+    public WalMetrics Metrics { get; }
+
+    /// <summary>The background scan of segments left by earlier runs.</summary>
+    public Task<RecoveryReport> Recovery { get; private set; } = null!;
+
+    /// <summary>The acknowledged position: everything before it has been shipped.</summary>
+    public WalPosition Checkpoint => _checkpoint.Position;
+
+    /// <summary>The first segment written by this instance; segments before it come from earlier runs.</summary>
+    public long FirstLiveSegment => _writer.FirstSequence;
+
+    public int MaxPayloadBytes => _writer.MaxPayloadBytes;
+
+    /// <summary>
+    /// Opens (creating if needed) and locks the directory, then starts appending to a new segment.
+    /// Throws <see cref="WalLockedException"/> when another process holds the directory, and the
+    /// file system's exception (naming the path) when it cannot be created or written.
+    /// </summary>
+    public static WriteAheadLog Open(WalOptions options)
+    {
+        options.Validate();
+        var fileSystem = options.FileSystem;
+        OwnerOnly.CreateDirectory(fileSystem, options.Directory);
+        var directoryLock = DirectoryLock.Acquire(fileSystem, options.Directory, options.OwnerDescription);
+        WalMetrics? metrics = null;
+        try
+        {
+            RemoveTemporaries(fileSystem, options.Directory);
+            var checkpoint = new Checkpoint(fileSystem, options.Directory);
+            var acknowledged = checkpoint.Load();
+            var catalog = new SegmentCatalog();
+            var last = 0L;
+            foreach (var path in fileSystem.Directory.EnumerateFiles(options.Directory, SegmentNames.SearchPattern))
+            {
+                if (SegmentNames.TryParse(fileSystem.Path.GetFileName(path), out var sequence))
+                {
+                    catalog.Add(sequence, fileSystem.FileInfo.New(path).Length);
+                    last = Math.Max(last, sequence);
+                }
+            }
+
+            metrics = new WalMetrics(catalog);
+            DeleteBefore(fileSystem, options.Directory, catalog, acknowledged.Segment);
+            var earlier = catalog.Sequences();
+            var firstSequence = Math.Max(last, acknowledged.Segment) + 1;
+            var writer = new WalWriter(options, catalog, checkpoint, metrics, firstSequence);
+            writer.Start();
+            var wal = new WriteAheadLog(options, directoryLock, checkpoint, catalog, metrics, writer);
+            LogPersistEventSource.Log.WalOpened(options.Directory, earlier.Length, acknowledged.Segment, firstSequence);
+            wal.Recovery = earlier.Length == 0
+                ? Task.FromResult(new RecoveryReport(0, 0, 0, 0, 0, 0, [], TimeSpan.Zero))
+                : Task.Run(() => Wal.Recovery.Scan(fileSystem, options.Directory, earlier, acknowledged, metrics));
+            return wal;
+        }
+        catch
+        {
+            metrics?.Dispose();
+            directoryLock.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Appends a record. Returns false if it was dropped (counted in metrics, marked by a gap marker);
+    /// never throws for I/O faults.
+    /// </summary>
+    public bool Append(ReadOnlySpan<byte> payload) => _writer.Append(payload);
+
+    /// <summary>Returns once every record appended before the call is on the device, whatever the durability mode.</summary>
+    public void Flush() => _writer.Sync();
+
+    /// <inheritdoc cref="Flush"/>
+    public Task FlushAsync(CancellationToken cancellationToken = default) =>
+        Task.Run(_writer.Sync, cancellationToken);
+
+    /// <summary>A reader starting at the checkpoint.</summary>
+    public WalReader CreateReader() => CreateReader(_checkpoint.Position);
+
+    /// <summary>A reader starting at <paramref name="position"/>; it follows records appended later.</summary>
+    public WalReader CreateReader(WalPosition position) =>
+        new(_fileSystem, _options.Directory, position, _writer.FirstSequence);
+
+    /// <summary>
+    /// Records that everything before <paramref name="position"/> was shipped: saves the checkpoint and
+    /// deletes the segments entirely behind it. Returns false (and reports) if the checkpoint could not be saved.
+    /// </summary>
+    public bool Acknowledge(WalPosition position)
+    {
+        try
+        {
+            _checkpoint.Save(position);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogPersistEventSource.Log.OperationFailed(_options.Directory, "saving the checkpoint", e);
+            return false;
+        }
+
+        DeleteBefore(_fileSystem, _options.Directory, _catalog, Math.Min(position.Segment, _writer.ActiveSequence));
+        return true;
+    }
+
+    private static void DeleteBefore(IFileSystem fileSystem, string directory, SegmentCatalog catalog, long sequence)
+    {
+        foreach (var candidate in catalog.Sequences())
+        {
+            if (candidate >= sequence)
+            {
+                break;
+            }
+
+            try
+            {
+                fileSystem.File.Delete(fileSystem.Path.Combine(directory, SegmentNames.FileName(candidate)));
+                catalog.Remove(candidate);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Left for the next acknowledgement to retry; the disk cap still counts it.
+                LogPersistEventSource.Log.OperationFailed(directory, "deleting shipped segment " + candidate, e);
+            }
+        }
+    }
+
+    private static void RemoveTemporaries(IFileSystem fileSystem, string directory)
+    {
+        foreach (var path in fileSystem.Directory.EnumerateFiles(directory, "*" + SegmentNames.TemporarySuffix))
+        {
+            fileSystem.File.Delete(path);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _writer.Dispose();
+        Metrics.Dispose();
+        _lock.Dispose();
+    }
+}

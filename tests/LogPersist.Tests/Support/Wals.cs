@@ -1,0 +1,57 @@
+using System.Buffers.Binary;
+using System.IO.Abstractions;
+using LogPersist.Wal;
+
+namespace LogPersist.Tests.Support;
+
+/// <summary>Small helpers to open WALs and read them back in tests.</summary>
+internal static class Wals
+{
+    public static WalOptions Options(string directory, long segmentBytes = 64 * 1024, long? maxDiskBytes = null, WalFullMode fullMode = WalFullMode.DropOldest, WalDurability durability = WalDurability.PageCache, IFileSystem? fileSystem = null, TimeProvider? time = null) =>
+        new()
+        {
+            Directory = directory,
+            SegmentBytes = segmentBytes,
+            MaxDiskBytes = maxDiskBytes ?? segmentBytes * 1024,
+            FullMode = fullMode,
+            Durability = durability,
+            FileSystem = fileSystem ?? new FileSystem(),
+            TimeProvider = time ?? TimeProvider.System,
+        };
+
+    /// <summary>A payload of <paramref name="length"/> bytes that starts with <paramref name="sequence"/> and is otherwise derived from it.</summary>
+    public static byte[] Payload(long sequence, int length = 170)
+    {
+        var bytes = new byte[Math.Max(length, 8)];
+        BinaryPrimitives.WriteInt64LittleEndian(bytes, sequence);
+        for (var i = 8; i < bytes.Length; i++)
+        {
+            bytes[i] = (byte)(sequence * 31 + i);
+        }
+
+        return bytes;
+    }
+
+    /// <summary>True when <paramref name="payload"/> is exactly what <see cref="Payload"/> made for its sequence.</summary>
+    public static bool IsIntact(ReadOnlySpan<byte> payload, out long sequence)
+    {
+        sequence = payload.Length >= 8 ? BinaryPrimitives.ReadInt64LittleEndian(payload) : -1;
+        return sequence >= 0 && payload.SequenceEqual(Payload(sequence, payload.Length));
+    }
+
+    /// <summary>Reads every record of a WAL directory that no writer holds.</summary>
+    public static List<(RecordKind Kind, byte[] Payload)> ReadAll(string directory, out WalReader reader, WalPosition? from = null)
+    {
+        reader = new WalReader(new FileSystem(), directory, from ?? WalPosition.Start, long.MaxValue);
+        var records = new List<(RecordKind, byte[])>();
+        while (reader.TryRead(out var record))
+        {
+            records.Add((record.Kind, record.Payload.ToArray()));
+        }
+
+        return records;
+    }
+
+    public static List<long> DataSequences(IEnumerable<(RecordKind Kind, byte[] Payload)> records) =>
+        [.. records.Where(r => r.Kind == RecordKind.Data).Select(r => BinaryPrimitives.ReadInt64LittleEndian(r.Payload))];
+}
