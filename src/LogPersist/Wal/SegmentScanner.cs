@@ -92,10 +92,11 @@ internal static class SegmentScanner
     }
 
     /// <summary>
-    /// Counts the records of a closed segment by following record lengths, without checksums. Used when
-    /// a segment is evicted, where speed matters more than exactness on damaged data.
+    /// Counts the data records of a closed segment by following record lengths, without checksums, and
+    /// collects its gap markers. Used when a segment is evicted, where speed matters more than
+    /// exactness on damaged data.
     /// </summary>
-    public static (long Records, long Bytes) CountRecordsQuickly(ReadOnlySpan<byte> segment, int from = FirstRecordOffset)
+    public static (long Records, long Bytes) CountRecordsQuickly(ReadOnlySpan<byte> segment, int from, List<GapMarker> gaps)
     {
         long records = 0, bytes = 0;
         var offset = Math.Max(from, FirstRecordOffset);
@@ -112,6 +113,10 @@ internal static class SegmentScanner
             {
                 records++;
                 bytes += length;
+            }
+            else if (GapMarker.TryRead(segment.Slice(offset + RecordFormat.HeaderSize, (int)length), out var gap))
+            {
+                gaps.Add(gap);
             }
 
             offset += RecordFormat.AlignedSize((int)length);

@@ -311,6 +311,7 @@ internal sealed unsafe class WalWriter : IDisposable
 
         var path = _fileSystem.Path.Combine(_options.Directory, SegmentNames.FileName(oldest));
         long records = 0, bytes = 0, fromUnixMs = 0;
+        var carried = new List<GapMarker>();
         using (var map = MappedSegment.TryOpenReadOnly(oldest, path))
         {
             if (map is not null)
@@ -318,7 +319,7 @@ internal sealed unsafe class WalWriter : IDisposable
                 // Records before the checkpoint were shipped already; only the rest is lost.
                 var shipped = _checkpoint.Position;
                 var from = shipped.Segment == oldest ? (int)Math.Min(shipped.Offset, map.Length) : 0;
-                (records, bytes) = SegmentScanner.CountRecordsQuickly(map.Bytes, from);
+                (records, bytes) = SegmentScanner.CountRecordsQuickly(map.Bytes, from, carried);
                 if (SegmentHeader.TryRead(map.Bytes, out var header))
                 {
                     fromUnixMs = header.CreatedUnixMs;
@@ -344,6 +345,13 @@ internal sealed unsafe class WalWriter : IDisposable
 
         var nowUnixMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         AddGap(WalDropReason.OldestEvicted, records, bytes, fromUnixMs == 0 ? nowUnixMs : fromUnixMs, nowUnixMs);
+
+        // Markers of earlier losses inside the evicted segment move forward, so the stream never forgets a gap.
+        foreach (var gap in carried)
+        {
+            AddPending(gap);
+        }
+
         return true;
     }
 
@@ -370,11 +378,23 @@ internal sealed unsafe class WalWriter : IDisposable
             return;
         }
 
+        AddPending(new GapMarker(reason, records, bytes, fromUnixMs, toUnixMs));
+    }
+
+    /// <summary>Adds a loss to the markers still to be written, merged per reason.</summary>
+    private void AddPending(GapMarker gap)
+    {
         lock (_gapLock)
         {
-            _pendingGaps[reason] = _pendingGaps.TryGetValue(reason, out var gap)
-                ? gap with { Records = gap.Records + records, Bytes = gap.Bytes + bytes, FromUnixMs = Math.Min(gap.FromUnixMs, fromUnixMs), ToUnixMs = Math.Max(gap.ToUnixMs, toUnixMs) }
-                : new GapMarker(reason, records, bytes, fromUnixMs, toUnixMs);
+            _pendingGaps[gap.Reason] = _pendingGaps.TryGetValue(gap.Reason, out var other)
+                ? other with
+                {
+                    Records = other.Records + gap.Records,
+                    Bytes = other.Bytes + gap.Bytes,
+                    FromUnixMs = Math.Min(other.FromUnixMs, gap.FromUnixMs),
+                    ToUnixMs = Math.Max(other.ToUnixMs, gap.ToUnixMs),
+                }
+                : gap;
             Volatile.Write(ref _hasPendingGaps, 1);
         }
     }
@@ -402,19 +422,8 @@ internal sealed unsafe class WalWriter : IDisposable
             if (!TryAppendToOpenSegment(RecordKind.Gap, payload))
             {
                 // The segment filled up meanwhile: keep the marker for the next roll.
-                AddGapBack(gap);
+                AddPending(gap);
             }
-        }
-    }
-
-    private void AddGapBack(GapMarker gap)
-    {
-        lock (_gapLock)
-        {
-            _pendingGaps[gap.Reason] = _pendingGaps.TryGetValue(gap.Reason, out var other)
-                ? other with { Records = other.Records + gap.Records, Bytes = other.Bytes + gap.Bytes, FromUnixMs = Math.Min(other.FromUnixMs, gap.FromUnixMs) }
-                : gap;
-            Volatile.Write(ref _hasPendingGaps, 1);
         }
     }
 

@@ -1,0 +1,59 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+
+namespace LogPersist.Tests.Support;
+
+/// <summary>Collects the measurements of one meter instance, summed per instrument and tag set.</summary>
+internal sealed class MeterRecorder : IDisposable
+{
+    private readonly MeterListener _listener = new();
+    private readonly ConcurrentDictionary<string, long> _sums = new();
+    private readonly ConcurrentDictionary<string, long> _lastObserved = new();
+
+    public MeterRecorder(Meter meter)
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (ReferenceEquals(instrument.Meter, meter))
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            var key = Key(instrument.Name, tags);
+            if (instrument.IsObservable)
+            {
+                _lastObserved[key] = value;
+            }
+            else
+            {
+                _sums.AddOrUpdate(key, value, (_, sum) => sum + value);
+            }
+        });
+        _listener.Start();
+    }
+
+    /// <summary>Sum of a counter's measurements; <paramref name="tag"/> is "name=value" or null for untagged.</summary>
+    public long Sum(string instrument, string? tag = null) => _sums.GetValueOrDefault(tag is null ? instrument : $"{instrument}|{tag}");
+
+    /// <summary>Polls observable instruments and returns the latest value of one.</summary>
+    public long Observe(string instrument)
+    {
+        _listener.RecordObservableInstruments();
+        return _lastObserved.GetValueOrDefault(instrument);
+    }
+
+    private static string Key(string name, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        var key = name;
+        foreach (var tag in tags)
+        {
+            key += $"|{tag.Key}={tag.Value}";
+        }
+
+        return key;
+    }
+
+    public void Dispose() => _listener.Dispose();
+}
