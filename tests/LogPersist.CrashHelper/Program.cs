@@ -9,7 +9,7 @@ using LogPersist.Wal;
 // step on stdout, until the parent kills it with SIGKILL.
 //
 //   append DIR SEGMENT_BYTES THREADS FIRST_SEQUENCE   appends sequence numbers; prints "A <n>" after Append returned true
-//   checkpoint DIR FIRST_INDEX                        saves checkpoints (i, 8*i); prints "C <i>" after Save returned
+//   checkpoint DIR FIRST_INDEX                        saves checkpoints (i, 8*i); prints and flushes "P <i>" before each Save
 if (args.Length < 3)
 {
     Console.Error.WriteLine("usage: append DIR SEGMENT_BYTES THREADS FIRST_SEQUENCE | checkpoint DIR FIRST_INDEX");
@@ -77,9 +77,16 @@ int RunCheckpoint(string directory, long first)
     var checkpoint = new Checkpoint(new FileSystem(), directory);
     checkpoint.Load();
     output.Writer.TryWrite("READY");
+    output.Writer.Complete();
+    printer.Wait();
+
+    // Written synchronously before each save: when the process dies, the last line names the one
+    // save that may have been in flight, and every earlier one has completed.
+    var stdout = Console.Out;
     for (var i = first; ; i++)
     {
+        stdout.Write("P " + i.ToString(CultureInfo.InvariantCulture) + "\n");
+        stdout.Flush();
         checkpoint.Save(new WalPosition(i, 8 * i));
-        output.Writer.TryWrite("C " + i.ToString(CultureInfo.InvariantCulture));
     }
 }

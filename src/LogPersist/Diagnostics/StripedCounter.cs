@@ -20,7 +20,7 @@ internal sealed class StripedCounter
 
     public void Add(long bytes)
     {
-        var i = ((Environment.CurrentManagedThreadId & _mask) + 1) * Stride;
+        var i = ((Thread.GetCurrentProcessorId() & _mask) + 1) * Stride;
         Interlocked.Increment(ref _cells[i]);
         Interlocked.Add(ref _cells[i + 1], bytes);
     }

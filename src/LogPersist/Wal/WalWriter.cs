@@ -107,6 +107,11 @@ internal sealed unsafe class WalWriter : IDisposable
             {
                 RecordFormat.Write(segment.Map.Pointer + offset, segment.Sequence, offset, kind, payload);
                 segment.Release();
+                if (WalSegment.CrossesPretouchStep(offset, offset + size))
+                {
+                    segment.SchedulePretouch();
+                }
+
                 if (kind == RecordKind.Data)
                 {
                     _metrics.Appended(payload.Length);
@@ -251,6 +256,7 @@ internal sealed unsafe class WalWriter : IDisposable
         _removalsAtFailure = -1;
         _catalog.Add(sequence, segment.Map.Length);
         _syncer.Track(segment);
+        segment.SchedulePretouch();
         Volatile.Write(ref _active, segment);
         if (previous is not null)
         {

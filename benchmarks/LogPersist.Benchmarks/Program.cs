@@ -1,0 +1,22 @@
+using BenchmarkDotNet.Running;
+using LogPersist.Benchmarks;
+
+// BenchmarkDotNet benchmarks:     dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- --filter '*WalAppend*'
+// Wall-clock throughput:         dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- throughput THREADS RECORDS_PER_THREAD [MODE]
+// Open-to-first-append timing:    dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- recovery [BACKLOG_MIB]
+if (args.Length > 0 && args[0] == "recovery")
+{
+    return RecoveryMeasurement.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1024);
+}
+
+if (args.Length > 0 && args[0] == "throughput")
+{
+    // throughput THREADS RECORDS_PER_THREAD [PageCache|Interval|Always]
+    return ThroughputHarness.Run(
+        int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture),
+        int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture),
+        args.Length > 3 ? Enum.Parse<LogPersist.WalDurability>(args[3]) : LogPersist.WalDurability.PageCache);
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;
