@@ -55,7 +55,7 @@ internal static class Recovery
                 damagedHeaders++;
             }
 
-            var offset = sequence == checkpoint.Segment ? (int)Math.Min(checkpoint.Offset, bytes.Length) : SegmentScanner.FirstRecordOffset;
+            var offset = sequence == checkpoint.Segment ? SegmentScanner.ClampOffset(checkpoint.Offset) : SegmentScanner.FirstRecordOffset;
             while (true)
             {
                 var step = SegmentScanner.Step(bytes, sequence, offset, live: false);

@@ -45,6 +45,12 @@ internal static class SegmentScanner
     public const int FirstRecordOffset = SegmentHeader.Size64;
 
     /// <summary>
+    /// Brings a stored offset into the range <see cref="Step"/> accepts. Offsets past the end of a file
+    /// stay past it (a cut file must still report what is missing), but never near overflow.
+    /// </summary>
+    public static int ClampOffset(long offset) => (int)Math.Clamp(offset, FirstRecordOffset, WalOptions.MaxSegmentBytes);
+
+    /// <summary>
     /// Reads what is at <paramref name="offset"/>. <paramref name="live"/> says whether a writer may still
     /// be appending to this segment: then zeros mean "not yet", and the walk waits instead of ending.
     /// </summary>
@@ -84,6 +90,13 @@ internal static class SegmentScanner
         var lastNonZero = rest.LastIndexOfAnyExcept((byte)0);
         if (lastNonZero < 0)
         {
+            // Segments are created at full size, so a file shorter than its header says was cut
+            // afterwards: whatever stood past the cut is lost, even if the cut fell between records.
+            if (SegmentHeader.TryRead(segment, out var header) && header.Size > segment.Length && offset < header.Size)
+            {
+                return new ScanStep(ScanOutcome.Damage, default, offset, (int)(header.Size - offset), DamageKind.Corrupt);
+            }
+
             return new ScanStep(ScanOutcome.End, default, offset, 0, default);
         }
 

@@ -60,7 +60,7 @@ internal sealed class WalReader : IDisposable
             }
 
             var segment = _segment!;
-            var step = SegmentScanner.Step(segment.Bytes, segment.Sequence, (int)Math.Min(_position.Offset, segment.Length), segment.Sequence >= _liveFrom);
+            var step = SegmentScanner.Step(segment.Bytes, segment.Sequence, SegmentScanner.ClampOffset(_position.Offset), segment.Sequence >= _liveFrom);
             switch (step.Outcome)
             {
                 case ScanOutcome.Record:
