@@ -23,6 +23,9 @@ internal enum WalDropReason : byte
 
     /// <summary>The append came after the WAL was disposed.</summary>
     Disposed = 7,
+
+    /// <summary>The record had no payload (a record must carry at least one byte).</summary>
+    Empty = 8,
 }
 
 internal static class WalDropReasons
@@ -39,6 +42,7 @@ internal static class WalDropReasons
         WalDropReason.IoError => "io_error",
         WalDropReason.TooLarge => "too_large",
         WalDropReason.Disposed => "disposed",
+        WalDropReason.Empty => "empty",
         _ => "unknown",
     };
 }

@@ -102,11 +102,16 @@ internal sealed unsafe class WalSegment : IThreadPoolWorkItem
 
     void IThreadPoolWorkItem.Execute()
     {
-        // Registered like an appender, so the segment cannot be unmapped while pages are touched.
-        Reserve(0);
+        // Registered like an appender, in the same atomic step that reads the tail: a tail within the
+        // data limit proves the segment was not sealed yet, so it cannot be unmapped until Release.
+        var tail = Reserve(0);
         try
         {
-            var tail = ReservedTail;
+            if (tail > DataLimit)
+            {
+                return;
+            }
+
             var end = Math.Min(tail + PretouchWindow, Map.Length);
             var page = Math.Max(_touched, tail & ~(PageSize - 1L));
             for (; page < end && !_sealed; page += PageSize)

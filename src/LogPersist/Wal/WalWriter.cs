@@ -83,7 +83,7 @@ internal sealed unsafe class WalWriter : IDisposable
     {
         if (payload.IsEmpty || payload.Length > _maxPayload)
         {
-            Drop(WalDropReason.TooLarge, payload.Length);
+            Drop(payload.IsEmpty ? WalDropReason.Empty : WalDropReason.TooLarge, payload.Length);
             return false;
         }
 

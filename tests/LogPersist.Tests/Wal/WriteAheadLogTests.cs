@@ -43,4 +43,26 @@ public sealed class WriteAheadLogTests
 
         Assert.Equal(Enumerable.Range(0, 300).Select(i => (long)i), seen);
     }
+
+    [Fact]
+    public void Empty_and_oversized_records_are_refused_counted_and_marked_in_the_stream()
+    {
+        using var dir = new TempDirectory();
+        using (var wal = WriteAheadLog.Open(Wals.Options(dir.Path, segmentBytes: 8192)))
+        {
+            Assert.True(wal.Append(Wals.Payload(1, 100)));
+            Assert.False(wal.Append([]));
+            Assert.False(wal.Append(new byte[wal.MaxPayloadBytes + 1]));
+            Assert.True(wal.Append(new byte[wal.MaxPayloadBytes]));
+            Assert.Equal(1, wal.Metrics.Dropped(WalDropReason.Empty));
+            Assert.Equal(1, wal.Metrics.Dropped(WalDropReason.TooLarge));
+        }
+
+        var records = Wals.ReadAll(dir.Path, out var reader);
+        reader.Dispose();
+        var gaps = records.Where(r => r.Kind == RecordKind.Gap).Select(r => GapMarker.TryRead(r.Payload, out var gap) ? gap : default).ToList();
+        Assert.Contains(gaps, g => g.Reason == WalDropReason.Empty && g.Records == 1);
+        Assert.Contains(gaps, g => g.Reason == WalDropReason.TooLarge && g.Records == 1 && g.Bytes == 8192 - 104 + 1);
+        Assert.Equal(2, records.Count(r => r.Kind == RecordKind.Data));
+    }
 }
