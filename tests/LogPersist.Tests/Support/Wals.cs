@@ -19,6 +19,16 @@ internal static class Wals
             TimeProvider = time ?? TimeProvider.System,
         };
 
+    /// <summary>Writes records 0 .. count-1 into a new or reopened WAL and closes it.</summary>
+    public static void Fill(string directory, int count, long segmentBytes, int payloadLength = 100)
+    {
+        using var wal = WriteAheadLog.Open(Options(directory, segmentBytes));
+        for (var i = 0; i < count; i++)
+        {
+            wal.Append(Payload(i, payloadLength));
+        }
+    }
+
     /// <summary>A payload of <paramref name="length"/> bytes that starts with <paramref name="sequence"/> and is otherwise derived from it.</summary>
     public static byte[] Payload(long sequence, int length = 170)
     {

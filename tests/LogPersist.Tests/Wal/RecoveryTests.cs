@@ -9,13 +9,7 @@ public sealed class RecoveryTests
     public async Task Reopening_counts_the_backlog_appends_to_a_new_segment_and_ships_old_then_new()
     {
         using var dir = new TempDirectory();
-        using (var wal = WriteAheadLog.Open(Wals.Options(dir.Path, segmentBytes: 8192)))
-        {
-            for (var i = 0; i < 200; i++)
-            {
-                wal.Append(Wals.Payload(i, 100));
-            }
-        }
+        Wals.Fill(dir.Path, 200, segmentBytes: 8192);
 
         var segmentsBefore = Directory.GetFiles(dir.Path, "*.wal").Length;
         using (var wal = WriteAheadLog.Open(Wals.Options(dir.Path, segmentBytes: 8192)))
@@ -69,13 +63,7 @@ public sealed class RecoveryTests
     public async Task Recovery_counts_damage_in_metrics_and_reports_its_place()
     {
         using var dir = new TempDirectory();
-        using (var wal = WriteAheadLog.Open(Wals.Options(dir.Path, segmentBytes: 8192)))
-        {
-            for (var i = 0; i < 20; i++)
-            {
-                wal.Append(Wals.Payload(i, 100));
-            }
-        }
+        Wals.Fill(dir.Path, 20, segmentBytes: 8192);
 
         // Flip one byte inside the fourth record's payload (records are 120 bytes from offset 64).
         var segment = Directory.GetFiles(dir.Path, "*.wal").Order().First();
