@@ -128,7 +128,8 @@ internal sealed class Checkpoint
         if (source.Length != Size
             || BinaryPrimitives.ReadUInt32LittleEndian(source) != Magic
             || BinaryPrimitives.ReadUInt16LittleEndian(source[4..]) != Version
-            || BinaryPrimitives.ReadUInt32LittleEndian(source[24..]) != Crc(source))
+            || BinaryPrimitives.ReadUInt32LittleEndian(source[24..]) != Crc(source)
+            || BinaryPrimitives.ReadUInt32LittleEndian(source[28..]) != 0)
         {
             return false;
         }

@@ -42,9 +42,13 @@ internal static class Recovery
             using var map = MappedSegment.TryOpenReadOnly(sequence, path);
             if (map is null)
             {
-                var length = fileSystem.File.Exists(path) ? fileSystem.FileInfo.New(path).Length : 0;
-                Report(new DamagedRange(sequence, 0, length, DamageKind.Torn));
-                damagedHeaders++;
+                if (fileSystem.File.Exists(path))
+                {
+                    Report(new DamagedRange(sequence, 0, fileSystem.FileInfo.New(path).Length, DamageKind.Torn));
+                    damagedHeaders++;
+                }
+
+                // Otherwise it was shipped or evicted while the scan ran: nothing is damaged.
                 continue;
             }
 

@@ -3,12 +3,12 @@ namespace LogPersist.Wal;
 internal enum DamageKind : byte
 {
     /// <summary>
-    /// Bytes of records that were never completed: the tail of a segment whose writer died, or a
-    /// reservation abandoned mid-copy. No append that returned is lost in such a range.
+    /// A record that was never published (its header word is zero): its writer died between reserving
+    /// and publishing. No append that returned is lost in such a range.
     /// </summary>
     Torn,
 
-    /// <summary>Bytes that were once valid records and no longer check out: bit rot, a bad write, tampering.</summary>
+    /// <summary>A published record that no longer checks out: bit rot, a bad write, tampering, a cut file.</summary>
     Corrupt,
 }
 
@@ -71,12 +71,12 @@ internal static class SegmentScanner
             return new ScanStep(ScanOutcome.Pending, default, offset, 0, default);
         }
 
+        // The header word is stored last, so a zero one means the record was never published: its
+        // writer died mid-copy (torn). A published header that fails its checksum is corruption.
+        var kind = record.Status == RecordStatus.Empty ? DamageKind.Torn : DamageKind.Corrupt;
         var next = RecordFormat.FindNextValid(segment, sequence, offset + RecordFormat.Alignment);
         if (next >= 0)
         {
-            var range = segment[offset..next];
-            // A hole of zeros before a later record is a reservation whose writer died mid-copy.
-            var kind = range.IndexOfAnyExcept((byte)0) < 0 ? DamageKind.Torn : DamageKind.Corrupt;
             return new ScanStep(ScanOutcome.Damage, default, offset, next - offset, kind);
         }
 
@@ -100,8 +100,8 @@ internal static class SegmentScanner
             return new ScanStep(ScanOutcome.End, default, offset, 0, default);
         }
 
-        // Bytes after the last valid record of a closed segment: the record being written when its writer died.
-        return new ScanStep(ScanOutcome.Damage, default, offset, RecordFormat.AlignUp(lastNonZero + 1), DamageKind.Torn);
+        // Bytes after the last valid record of a closed segment: usually the record being written when its writer died.
+        return new ScanStep(ScanOutcome.Damage, default, offset, RecordFormat.AlignUp(lastNonZero + 1), kind);
     }
 
     /// <summary>

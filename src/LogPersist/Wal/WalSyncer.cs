@@ -18,6 +18,7 @@ internal sealed class WalSyncer : IDisposable
     private readonly ITimer? _timer;
     private long _started;
     private long _completed;
+    private int _pruneAt = 16;
 
     public WalSyncer(WalOptions options)
     {
@@ -88,7 +89,7 @@ internal sealed class WalSyncer : IDisposable
                 {
                     if (_durability == WalDurability.PageCache)
                     {
-                        _unsyncedClosed.Add(segment.Map.Path);
+                        RememberUnsynced(segment.Map.Path);
                     }
                     else
                     {
@@ -103,6 +104,20 @@ internal sealed class WalSyncer : IDisposable
                 segment.Map.Dispose();
                 _mapped.RemoveAt(i);
             }
+        }
+    }
+
+    /// <summary>
+    /// Keeps the path for the next <see cref="Sync"/>. Paths of files already shipped and deleted are
+    /// dropped now and then, so the list stays as short as the WAL itself however rarely Sync is called.
+    /// </summary>
+    private void RememberUnsynced(string path)
+    {
+        _unsyncedClosed.Add(path);
+        if (_unsyncedClosed.Count >= _pruneAt)
+        {
+            _unsyncedClosed.RemoveAll(p => !File.Exists(p));
+            _pruneAt = Math.Max(16, _unsyncedClosed.Count * 2);
         }
     }
 

@@ -504,6 +504,12 @@ internal sealed unsafe class WalWriter : IDisposable
         lock (_rollLock)
         {
             WritePendingGaps();
+            if (Volatile.Read(ref _hasPendingGaps) != 0)
+            {
+                // A marker did not fit the last segment: it gets a segment of its own rather than be lost.
+                TryRoll(Volatile.Read(ref _active), out _);
+            }
+
             var active = Volatile.Read(ref _active);
             active?.Close();
 

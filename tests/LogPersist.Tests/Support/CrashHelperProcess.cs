@@ -1,70 +1,113 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 
 namespace LogPersist.Tests.Support;
 
 /// <summary>
-/// Runs LogPersist.CrashHelper as a child process, collects what it reports on stdout, and kills it
-/// with SIGKILL. The helper is copied next to the test assembly by the project reference.
+/// The crash helper (<c>tests/LogPersist.CrashHelper</c>) running as a child process: collects the
+/// lines it reports on stdout, waits for them with deadlines, and kills it with SIGKILL.
 /// </summary>
+/// <remarks>
+/// Only lines ended by a newline count. A line the kill cut in half is kept apart
+/// (<see cref="CutOffLine"/>), so a half-written <c>A 1234</c> is never taken for a report of 12.
+/// </remarks>
 internal sealed class CrashHelperProcess : IDisposable
 {
+    public const string ReadyLine = "READY";
+
+    /// <summary>Exit code .NET reports for a process ended by SIGKILL (128 + 9).</summary>
+    public const int KilledExitCode = 137;
+
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+
     private readonly Process _process;
-    private readonly List<long> _reported = [];
+    private readonly Thread _stdoutReader;
     private readonly object _lock = new();
-    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly System.Text.StringBuilder _stderr = new();
-    private TaskCompletionSource? _countReached;
-    private int _countWanted;
+    private readonly List<string> _lines = [];
+    private readonly StringBuilder _stderr = new();
+    private readonly string _commandLine;
+    private bool _stdoutClosed;
+    private string _cutOffLine = "";
 
-    private CrashHelperProcess(Process process) => _process = process;
+    private CrashHelperProcess(IReadOnlyList<string> arguments)
+    {
+        var helper = Path.Combine(AppContext.BaseDirectory, "LogPersist.CrashHelper.dll");
+        if (!File.Exists(helper))
+        {
+            throw new FileNotFoundException("The crash helper was not built next to the tests.", helper);
+        }
 
-    public int ProcessId => _process.Id;
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        var startInfo = new ProcessStartInfo(string.IsNullOrEmpty(host) ? "dotnet" : host)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
 
-    /// <summary>Every number the child reported (the part after the one-letter tag), in arrival order.</summary>
-    public long[] Reported
+            // Never written to: the helper exits when this pipe closes, so it cannot outlive a crashed test host.
+            RedirectStandardInput = true,
+        };
+        startInfo.ArgumentList.Add("exec");
+        startInfo.ArgumentList.Add(helper);
+        foreach (var argument in arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        _commandLine = string.Join(' ', arguments);
+        _process = new Process { StartInfo = startInfo };
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (_lock)
+                {
+                    _stderr.AppendLine(e.Data);
+                }
+            }
+        };
+        _process.Start();
+        _process.BeginErrorReadLine();
+        _stdoutReader = new Thread(ReadStandardOutput) { IsBackground = true, Name = "crash helper stdout " + _process.Id };
+        _stdoutReader.Start();
+    }
+
+    public int Id => _process.Id;
+
+    /// <summary>The complete lines reported so far (a copy).</summary>
+    public IReadOnlyList<string> Lines
     {
         get
         {
             lock (_lock)
             {
-                return [.. _reported];
+                return [.. _lines];
             }
         }
     }
 
-    public static async Task<CrashHelperProcess> StartAsync(params string[] arguments)
+    public bool ReadySeen
     {
-        var helper = Path.Combine(AppContext.BaseDirectory, "LogPersist.CrashHelper.dll");
-        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+        get
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add("exec");
-        info.ArgumentList.Add(helper);
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var child = new CrashHelperProcess(process);
-        process.OutputDataReceived += (_, e) => child.OnLine(e.Data);
-        process.ErrorDataReceived += (_, e) =>
-        {
-            lock (child._lock)
+            lock (_lock)
             {
-                child._stderr.AppendLine(e.Data);
+                return _lines.Contains(ReadyLine);
             }
-        };
-        process.Exited += (_, _) => child._ready.TrySetException(new InvalidOperationException("the crash helper exited early: " + child.StandardError));
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        await child._ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
-        return child;
+        }
+    }
+
+    /// <summary>Bytes after the last newline when stdout closed: a report the kill cut off, not counted.</summary>
+    public string CutOffLine
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _cutOffLine;
+            }
+        }
     }
 
     public string StandardError
@@ -78,61 +121,180 @@ internal sealed class CrashHelperProcess : IDisposable
         }
     }
 
-    /// <summary>Completes once the child has reported at least <paramref name="count"/> numbers.</summary>
-    public Task WhenReported(int count)
+    /// <summary>Starts <c>dotnet exec LogPersist.CrashHelper.dll</c> with <paramref name="arguments"/>.</summary>
+    public static CrashHelperProcess Start(params object[] arguments) =>
+        new([.. arguments.Select(a => Convert.ToString(a, CultureInfo.InvariantCulture) ?? "")]);
+
+    /// <summary>Waits until the helper has opened its directory and said so; fails with its stderr if it died first.</summary>
+    public void WaitForReady(TimeSpan? timeout = null) =>
+        WaitUntil(lines => lines.Contains(ReadyLine), "READY", timeout);
+
+    /// <summary>
+    /// Waits until <paramref name="condition"/> holds for the lines reported so far. The condition is
+    /// evaluated under the collector's lock each time lines arrive, so it must be cheap.
+    /// </summary>
+    public void WaitUntil(Func<IReadOnlyList<string>, bool> condition, string what, TimeSpan? timeout = null)
     {
+        var limit = timeout ?? DefaultTimeout;
+        var stopwatch = Stopwatch.StartNew();
+        string? failure = null;
         lock (_lock)
         {
-            if (_reported.Count >= count)
+            while (!condition(_lines))
             {
-                return Task.CompletedTask;
+                var remaining = limit - stopwatch.Elapsed;
+                if (_stdoutClosed)
+                {
+                    failure = $"closed its output (died) before {what}";
+                    break;
+                }
+
+                if (remaining <= TimeSpan.Zero)
+                {
+                    failure = $"did not report {what} within {limit.TotalSeconds:0.#} s";
+                    break;
+                }
+
+                Monitor.Wait(_lock, remaining);
             }
+        }
 
-            _countWanted = count;
-            _countReached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _countReached.Task;
+        if (failure is not null)
+        {
+            Assert.Fail($"The crash helper {failure}. {Describe()}");
         }
     }
 
-    /// <summary>SIGKILL: the child gets no chance to flush, unmap or release anything itself.</summary>
-    public void Kill()
+    /// <summary>
+    /// Kills the helper with SIGKILL and waits until it is gone and its output is read to the end.
+    /// Fails if it had already exited on its own: then the test did not test a kill.
+    /// </summary>
+    public void Kill(TimeSpan? timeout = null)
     {
-        _process.Kill();
+        var limit = timeout ?? DefaultTimeout;
+        var exitedBefore = _process.HasExited;
+        if (!exitedBefore)
+        {
+            // Process.Kill sends SIGKILL on Unix: no handler, no finally block, no flush runs in the child.
+            _process.Kill();
+        }
+
+        if (!_process.WaitForExit(limit))
+        {
+            Assert.Fail($"The crash helper did not exit within {limit.TotalSeconds:0.#} s of SIGKILL. {Describe()}");
+        }
+
+        // The timed wait does not wait for the asynchronous stderr reader; this one does, and returns at once.
         _process.WaitForExit();
+        if (!_stdoutReader.Join(limit))
+        {
+            Assert.Fail($"The crash helper's stdout did not close within {limit.TotalSeconds:0.#} s of its exit. {Describe()}");
+        }
+
+        if (exitedBefore || (!OperatingSystem.IsWindows() && _process.ExitCode != KilledExitCode))
+        {
+            Assert.Fail($"The crash helper exited on its own before it was killed. {Describe()}");
+        }
     }
 
-    private void OnLine(string? line)
+    private void ReadStandardOutput()
     {
-        if (line is null)
+        var stream = _process.StandardOutput.BaseStream;
+        var buffer = new byte[64 * 1024];
+        var partial = new MemoryStream();
+        var batch = new List<string>();
+        try
         {
-            return;
-        }
+            int read;
+            while ((read = stream.Read(buffer)) > 0)
+            {
+                var start = 0;
+                for (var i = 0; i < read; i++)
+                {
+                    if (buffer[i] != (byte)'\n')
+                    {
+                        continue;
+                    }
 
-        if (line == "READY")
+                    if (partial.Length > 0)
+                    {
+                        partial.Write(buffer, start, i - start);
+                        batch.Add(Encoding.UTF8.GetString(partial.GetBuffer(), 0, (int)partial.Length));
+                        partial.SetLength(0);
+                    }
+                    else
+                    {
+                        batch.Add(Encoding.UTF8.GetString(buffer, start, i - start));
+                    }
+
+                    start = i + 1;
+                }
+
+                partial.Write(buffer, start, read - start);
+                if (batch.Count > 0)
+                {
+                    lock (_lock)
+                    {
+                        _lines.AddRange(batch);
+                        Monitor.PulseAll(_lock);
+                    }
+
+                    batch.Clear();
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
-            _ready.TrySetResult();
-            return;
+            // The pipe broke: treated as the end of the output.
         }
-
-        if (line.Length > 2 && long.TryParse(line.AsSpan(2), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
+        finally
         {
             lock (_lock)
             {
-                _reported.Add(value);
-                if (_countReached is not null && _reported.Count >= _countWanted)
-                {
-                    _countReached.TrySetResult();
-                    _countReached = null;
-                }
+                _cutOffLine = Encoding.UTF8.GetString(partial.GetBuffer(), 0, (int)partial.Length);
+                _stdoutClosed = true;
+                Monitor.PulseAll(_lock);
             }
+        }
+    }
+
+    private string Describe()
+    {
+        bool stdoutClosed;
+        lock (_lock)
+        {
+            stdoutClosed = _stdoutClosed;
+        }
+
+        // A child whose output closed is dying: give it a moment to be reaped so its exit code and stderr are complete.
+        var state = "still running";
+        if (stdoutClosed ? _process.WaitForExit(TimeSpan.FromSeconds(5)) : _process.HasExited)
+        {
+            _process.WaitForExit();
+            state = "exit code " + _process.ExitCode.ToString(CultureInfo.InvariantCulture);
+        }
+
+        lock (_lock)
+        {
+            var last = _lines.Count == 0 ? "(none)" : _lines[^1];
+            var stderr = _stderr.Length == 0 ? "(empty)" : _stderr.ToString();
+            return $"Helper pid {Id} ({_commandLine}): {state}; {_lines.Count} lines reported, the last {last}. Stderr:\n{stderr}";
         }
     }
 
     public void Dispose()
     {
-        if (!_process.HasExited)
+        try
         {
-            Kill();
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+                _process.WaitForExit(DefaultTimeout);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Exited meanwhile.
         }
 
         _process.Dispose();
