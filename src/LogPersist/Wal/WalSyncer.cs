@@ -5,12 +5,13 @@ namespace LogPersist.Wal;
 /// <summary>
 /// Gets written records onto the device: owns the list of mapped segments, the group commit of
 /// <see cref="WalDurability.Always"/>, the timer of <see cref="WalDurability.Interval"/> and the
-/// <see cref="Sync"/> barrier. Unmapping also happens here, under the same lock as syncing, so a
-/// mapping is never synced after it was released.
+/// <see cref="Sync"/> barrier. A sync registers on each segment like an appender, so a segment is
+/// never unmapped while it is being synced, and rolls never wait for a sync to finish.
 /// </summary>
 internal sealed class WalSyncer : IDisposable
 {
     private readonly object _lock = new();
+    private readonly object _flushLock = new();
     private readonly List<WalSegment> _mapped = [];
     private readonly List<string> _unsyncedClosed = [];
     private readonly WalDurability _durability;
@@ -46,7 +47,7 @@ internal sealed class WalSyncer : IDisposable
     {
         // A sync that starts after this read began after our records were published.
         var needed = Volatile.Read(ref _started) + 1;
-        lock (_lock)
+        lock (_flushLock)
         {
             if (_completed >= needed)
             {
@@ -54,17 +55,42 @@ internal sealed class WalSyncer : IDisposable
             }
 
             var generation = ++_started;
-            foreach (var segment in _mapped)
+            WalSegment[] segments;
+            string[] closed;
+            lock (_lock)
             {
-                segment.Map.Sync();
+                // Registered like appenders, these segments stay mapped until synced, while rolls
+                // (which only take the list lock) go on.
+                segments = [.. _mapped];
+                foreach (var segment in segments)
+                {
+                    segment.Reserve(0);
+                }
+
+                closed = [.. _unsyncedClosed];
+                _unsyncedClosed.Clear();
             }
 
-            foreach (var path in _unsyncedClosed)
+            try
             {
-                FsyncFile(path);
+                foreach (var segment in segments)
+                {
+                    segment.Map.Sync();
+                }
+
+                foreach (var path in closed)
+                {
+                    FsyncFile(path);
+                }
+            }
+            finally
+            {
+                foreach (var segment in segments)
+                {
+                    segment.Release();
+                }
             }
 
-            _unsyncedClosed.Clear();
             Volatile.Write(ref _completed, generation);
         }
     }
