@@ -12,7 +12,7 @@ internal static class RecoveryMeasurement
 {
     private const int Repetitions = 7;
 
-    public static int Run(int backlogMiB)
+    public static int Run(int backlogMiB, long maxDiskBytes)
     {
         var directory = Path.Combine(Path.GetTempPath(), "logpersist-bench", "recovery-" + Guid.NewGuid().ToString("N"));
         try
@@ -38,11 +38,11 @@ internal static class RecoveryMeasurement
 
             var firstAppend = new List<double>();
             var scan = new List<double>();
-            long records = 0;
+            long records = 0, evicted = 0;
             for (var run = 0; run < Repetitions; run++)
             {
                 var clock = Stopwatch.StartNew();
-                using var wal = WriteAheadLog.Open(new WalOptions { Directory = directory, MaxDiskBytes = 64L << 30 });
+                using var wal = WriteAheadLog.Open(new WalOptions { Directory = directory, MaxDiskBytes = maxDiskBytes });
                 if (!wal.Append(payload))
                 {
                     throw new InvalidOperationException("first append was refused");
@@ -52,9 +52,10 @@ internal static class RecoveryMeasurement
                 var report = wal.Recovery.GetAwaiter().GetResult();
                 scan.Add(report.Elapsed.TotalMilliseconds);
                 records = report.Records;
+                evicted += wal.Metrics.Dropped(WalDropReason.OldestEvicted);
             }
 
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"records in backlog: {records:N0}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"disk cap: {maxDiskBytes / (1 << 20)} MiB; records in backlog: {records:N0}; evicted at open: {evicted:N0}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"open -> first append returned (ms): median {Median(firstAppend):F2}, min {firstAppend.Min():F2}, max {firstAppend.Max():F2}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"background recovery scan (ms):      median {Median(scan):F0}, min {scan.Min():F0}, max {scan.Max():F0}"));
             return 0;
