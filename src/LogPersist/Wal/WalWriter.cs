@@ -158,8 +158,11 @@ internal sealed unsafe class WalWriter : IDisposable
             }
 
             WalDropReason failure;
+            long removals;
             lock (_rollLock)
             {
+                // Read under the lock: a segment freed after the failed roll must wake the wait below.
+                removals = _catalog.Removals;
                 if (!ReferenceEquals(_active, seen))
                 {
                     return true;
@@ -180,7 +183,6 @@ internal sealed unsafe class WalWriter : IDisposable
                 }
             }
 
-            var removals = _catalog.Removals;
             if (_options.FullMode == WalFullMode.Block && failure is WalDropReason.WalFull or WalDropReason.NoSpace)
             {
                 var now = _time.GetTimestamp();
