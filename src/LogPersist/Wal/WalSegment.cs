@@ -47,9 +47,6 @@ internal sealed unsafe class WalSegment : IThreadPoolWorkItem
 
     public long Appenders => Volatile.Read(ref _state.Word) >> 40;
 
-    /// <summary>Offset up to which space has been reserved (may run past the end once the segment is full).</summary>
-    public long ReservedTail => Volatile.Read(ref _state.Word) & TailMask;
-
     /// <summary>Reserves <paramref name="size"/> bytes and registers the caller as an appender; returns the record's offset.</summary>
     public long Reserve(int size) => (Interlocked.Add(ref _state.Word, AppenderUnit + size) & TailMask) - size;
 
