@@ -43,6 +43,28 @@ internal sealed class LogPersistEventSource : EventSource
     public void OperationFailed(string directory, string operation, string error) =>
         WriteEvent(7, directory, operation, error);
 
+    [Event(8, Level = EventLevel.Warning, Message = "Push attempt {0} failed ({1}); retrying in {2} ms")]
+    public void PushRetry(int attempt, string reason, double delayMilliseconds) =>
+        WriteEvent(8, attempt, reason, delayMilliseconds);
+
+    [Event(9, Level = EventLevel.Warning, Message = "Loki refused {0} entries ({1}); last reason: {2}")]
+    public void EntriesRefused(int entries, string reasons, string lastReason) =>
+        WriteEvent(9, entries, reasons, lastReason);
+
+    [Event(10, Level = EventLevel.Error, Message = "Loki at {0} refuses requests as misconfigured (HTTP {1}: {2}); entries stay in the WAL and are retried")]
+    public void PushMisconfigured(string endpoint, int status, string reason) =>
+        WriteEvent(10, endpoint, status, reason);
+
+    [Event(11, Level = EventLevel.Warning, Message = "WAL '{0}': record at {1} is not a readable entry and was skipped")]
+    public void UndecodableRecord(string directory, string position) =>
+        WriteEvent(11, directory, position);
+
+    [Event(12, Level = EventLevel.Informational, Message = "Loki at {0} disallows structured metadata; metadata is folded into lines from now on")]
+    public void MetadataFolded(string endpoint) => WriteEvent(12, endpoint);
+
+    [Event(13, Level = EventLevel.Error, Message = "Shipper fault: {0}")]
+    public void ShipperFault(string error) => WriteEvent(13, error);
+
     [NonEvent]
     public void CheckpointInvalid(string path, Exception? error = null)
     {

@@ -1,0 +1,52 @@
+namespace LogPersist.Entries;
+
+/// <summary>
+/// The WAL payload of an entry, version 1. Integers are little-endian; strings are a varint byte
+/// count followed by UTF-8 (invalid UTF-16 was replaced by U+FFFD when encoded).
+/// <code>
+/// offset size
+///  0     1    format (1); a reader refuses formats it does not know
+///  1     8    timestamp, Unix ns
+///  9     1    level (<see cref="EntryLevel"/>)
+/// 10     1    flags (<see cref="EntryFlags"/>): which optional fields follow
+/// 11          category, then in this order when flagged: message, template, event id (zig-zag
+///             varint), event name, exception, trace id (16 bytes) + span id (8 bytes)
+///        2    property count, then each: name, value
+///        2    scope count, then each: value
+/// </code>
+/// A value is a <see cref="ValueTag"/> byte followed by its data: nothing (null, false, true), a
+/// zig-zag varint (integer), a varint (unsigned), 8 bytes (double), a string (string, number text),
+/// a varint count of values (sequence), or a type tag string, varint count and name/value pairs (map).
+/// </summary>
+internal static class EntryFormat
+{
+    public const byte Version1 = 1;
+    public const int FixedHeaderBytes = 11;
+    public const int MaxDepth = 16;
+}
+
+[Flags]
+internal enum EntryFlags : byte
+{
+    None = 0,
+    Message = 1,
+    Template = 2,
+    EventId = 4,
+    EventName = 8,
+    Exception = 16,
+    Trace = 32,
+}
+
+internal enum ValueTag : byte
+{
+    Null = 0,
+    False = 1,
+    True = 2,
+    Integer = 3,
+    Unsigned = 4,
+    Double = 5,
+    String = 6,
+    Number = 7,
+    Sequence = 8,
+    Map = 9,
+}

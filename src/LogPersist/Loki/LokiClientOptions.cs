@@ -1,0 +1,98 @@
+namespace LogPersist.Loki;
+
+/// <summary>How to reach Loki: endpoint, tenant, credentials, TLS, body format and retry timing.</summary>
+internal sealed class LokiClientOptions
+{
+    /// <summary>Loki's base address (the push path is added) or the full push URL. Credentials in the URL become basic auth.</summary>
+    public required Uri Endpoint { get; init; }
+
+    /// <summary>Sent as <c>X-Scope-OrgID</c> when set.</summary>
+    public string? Tenant { get; init; }
+
+    public string? BasicAuthUsername { get; init; }
+
+    public string? BasicAuthPassword { get; init; }
+
+    public string? BearerToken { get; init; }
+
+    /// <summary>A file holding the bearer token (a projected service-account token); re-read when it changes.</summary>
+    public string? BearerTokenFile { get; init; }
+
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>PEM file of the certificate authorities trusted for the server's certificate, instead of the system store.</summary>
+    public string? CaCertificateFile { get; init; }
+
+    /// <summary>PEM certificate (with <see cref="ClientKeyFile"/>) or PKCS#12 file presented to the server.</summary>
+    public string? ClientCertificateFile { get; init; }
+
+    public string? ClientKeyFile { get; init; }
+
+    public string? ClientCertificatePassword { get; init; }
+
+    /// <summary>The default is <see cref="PushEncoding.Protobuf"/>.</summary>
+    public PushEncoding Encoding { get; init; } = PushEncoding.Protobuf;
+
+    /// <summary>Gzip JSON bodies. The default is true.</summary>
+    public bool GzipJson { get; init; } = true;
+
+    /// <summary>Time allowed for one request. The default is 10 seconds.</summary>
+    public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>First retry delay, doubled per attempt with jitter. The default is 500 ms.</summary>
+    public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Longest delay between retries (and the delay after an authentication failure). The default is 30 seconds.</summary>
+    public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A <c>Retry-After</c> longer than this is cut to it. The default is 10 minutes.</summary>
+    public TimeSpan RetryAfterLimit { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long the circuit stays open after consecutive failures; no request is made meanwhile. The default is 5 seconds.</summary>
+    public TimeSpan CircuitBreakDuration { get; init; } = TimeSpan.FromSeconds(5);
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>The push URL: the endpoint's path, or <c>/loki/api/v1/push</c> when the endpoint has none; never with credentials.</summary>
+    public Uri PushUri
+    {
+        get
+        {
+            var builder = new UriBuilder(Endpoint) { UserName = "", Password = "" };
+            if (builder.Path is "" or "/")
+            {
+                builder.Path = "/loki/api/v1/push";
+            }
+
+            return builder.Uri;
+        }
+    }
+
+    public IEnumerable<string> Validate()
+    {
+        if (!Endpoint.IsAbsoluteUri || (Endpoint.Scheme != Uri.UriSchemeHttp && Endpoint.Scheme != Uri.UriSchemeHttps))
+        {
+            yield return "The Loki endpoint must be an absolute http or https URL.";
+        }
+
+        if (BearerToken is not null && BearerTokenFile is not null)
+        {
+            yield return "Set either a bearer token or a bearer token file, not both.";
+        }
+
+        if ((BearerToken is not null || BearerTokenFile is not null) && (BasicAuthUsername is not null || Endpoint.UserInfo.Length > 0))
+        {
+            yield return "Set either basic auth or a bearer token, not both.";
+        }
+
+        if (AttemptTimeout <= TimeSpan.Zero || RetryBaseDelay <= TimeSpan.Zero || RetryMaxDelay < RetryBaseDelay || CircuitBreakDuration < TimeSpan.FromMilliseconds(500))
+        {
+            yield return "Timeouts and delays must be positive, the maximum retry delay at least the base delay, and the circuit break duration at least 500 ms.";
+        }
+
+        if (ClientKeyFile is not null && ClientCertificateFile is null)
+        {
+            yield return "A client key file needs a client certificate file.";
+        }
+    }
+}

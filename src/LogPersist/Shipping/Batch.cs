@@ -1,0 +1,64 @@
+using LogPersist.Loki;
+using LogPersist.Wal;
+
+namespace LogPersist.Shipping;
+
+/// <summary>
+/// The entries read from one WAL range [<see cref="Start"/>, <see cref="End"/>), grouped by stream.
+/// The range is acknowledged as a whole once every entry in it was accepted or finally refused.
+/// </summary>
+internal sealed class Batch
+{
+    public required WalPosition Start { get; init; }
+
+    public required WalPosition End { get; init; }
+
+    public required List<PushStream> Streams { get; init; }
+
+    public int Entries { get; init; }
+
+    public long LineBytes { get; init; }
+
+    /// <summary>Timestamp of the oldest entry, Unix ns; <see cref="long.MaxValue"/> when there is none.</summary>
+    public long OldestTimestampNs { get; init; } = long.MaxValue;
+
+    /// <summary>Entries not sent because Loki would refuse them (by <see cref="RefusalReason"/>).</summary>
+    public int[] RefusedBeforeSend { get; init; } = new int[ResponseClassifier.ReasonNames.Length];
+
+    /// <summary>Records that could not be decoded as entries.</summary>
+    public int Undecodable { get; init; }
+
+    /// <summary>Splits streams into two requests of about half the entries each. Needs at least two entries.</summary>
+    public static (List<PushStream> First, List<PushStream> Second) Split(IReadOnlyList<PushStream> streams)
+    {
+        var total = streams.Sum(s => s.Entries.Count);
+        var half = total / 2;
+        List<PushStream> first = [], second = [];
+        var taken = 0;
+        foreach (var stream in streams)
+        {
+            var left = Math.Clamp(half - taken, 0, stream.Entries.Count);
+            if (left > 0)
+            {
+                var part = new PushStream(stream.Labels);
+                part.Entries.AddRange(stream.Entries.Take(left));
+                first.Add(part);
+            }
+
+            if (left < stream.Entries.Count)
+            {
+                var part = new PushStream(stream.Labels);
+                part.Entries.AddRange(stream.Entries.Skip(left));
+                second.Add(part);
+            }
+
+            taken += left;
+        }
+
+        return (first, second);
+    }
+
+    public static int CountEntries(IReadOnlyList<PushStream> streams) => streams.Sum(s => s.Entries.Count);
+
+    public static long CountLineBytes(IReadOnlyList<PushStream> streams) => streams.Sum(s => s.Entries.Sum(e => (long)e.LineBytes));
+}

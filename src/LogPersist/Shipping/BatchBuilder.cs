@@ -1,0 +1,227 @@
+using System.Text;
+using LogPersist.Entries;
+using LogPersist.Loki;
+using LogPersist.Wal;
+
+namespace LogPersist.Shipping;
+
+/// <summary>
+/// Turns WAL records into push entries, grouped by stream, until the batch is full. Data records
+/// become lines; a gap record becomes a marker entry saying how many entries were lost and why.
+/// Everything is derived from the record alone, so rebuilding a range gives identical entries.
+/// </summary>
+internal sealed class BatchBuilder : IDisposable
+{
+    private const int EntryOverheadBytes = 24;
+    private readonly ShipperOptions _options;
+    private readonly StreamResolver _streams;
+    private readonly LineFormatter _formatter;
+    private readonly EntryEncoder _markerEncoder = new(256);
+    private readonly Dictionary<LabelSet, PushStream> _byLabels = new(ReferenceEqualityComparer.Instance);
+    private List<PushStream> _current = [];
+    private int[] _refused = new int[ResponseClassifier.ReasonNames.Length];
+    private int _entries;
+    private long _bytes;
+    private long _lineBytes;
+    private long _oldest = long.MaxValue;
+    private int _undecodable;
+
+    public BatchBuilder(ShipperOptions options, StreamResolver streams)
+    {
+        _options = options;
+        _streams = streams;
+        _formatter = new LineFormatter(options.LineFormat);
+    }
+
+    /// <summary>When true, trace and span ids travel as structured metadata instead of inside the line.</summary>
+    public bool SendMetadata { get; set; }
+
+    /// <summary>Called with the position of each record that is not a readable entry.</summary>
+    public Action<WalPosition>? OnUndecodable { get; set; }
+
+    public int Entries => _entries;
+
+    public bool IsFull => _bytes >= _options.BatchMaxBytes;
+
+    /// <summary>True once anything (an entry, a refusal, an undecodable record) is waiting to be sealed.</summary>
+    public bool HasContent => _entries > 0 || _undecodable > 0 || _refused.Any(c => c > 0);
+
+    /// <summary><see cref="TimeProvider.GetTimestamp"/> when the first content of this batch was added.</summary>
+    public long StartedAt { get; private set; }
+
+    public long OldestTimestampNs => _oldest;
+
+    public void Add(in WalRecord record)
+    {
+        if (!HasContent)
+        {
+            StartedAt = _options.TimeProvider.GetTimestamp();
+        }
+
+        switch (record.Kind)
+        {
+            case RecordKind.Data:
+                if (EntryView.TryDecode(record.Payload.Span, out var entry))
+                {
+                    AddEntry(entry);
+                }
+                else
+                {
+                    _undecodable++;
+                    OnUndecodable?.Invoke(record.Position);
+                }
+
+                break;
+            case RecordKind.Gap:
+                if (GapMarker.TryRead(record.Payload.Span, out var gap))
+                {
+                    AddGapMarker(gap);
+                }
+                else
+                {
+                    _undecodable++;
+                    OnUndecodable?.Invoke(record.Position);
+                }
+
+                break;
+        }
+    }
+
+    public Batch Seal(WalPosition start, WalPosition end)
+    {
+        var batch = new Batch
+        {
+            Start = start,
+            End = end,
+            Streams = _current,
+            Entries = _entries,
+            LineBytes = _lineBytes,
+            OldestTimestampNs = _oldest,
+            RefusedBeforeSend = _refused,
+            Undecodable = _undecodable,
+        };
+        _current = [];
+        _byLabels.Clear();
+        _refused = new int[ResponseClassifier.ReasonNames.Length];
+        _entries = 0;
+        _bytes = 0;
+        _lineBytes = 0;
+        _oldest = long.MaxValue;
+        _undecodable = 0;
+        return batch;
+    }
+
+    private void AddEntry(in EntryView entry)
+    {
+        if (_options.MaxEntryAge is { } maxAge
+            && entry.TimestampNs < LogEntry.NowNs(_options.TimeProvider) - (maxAge.Ticks * 100))
+        {
+            _refused[(int)RefusalReason.TooOld]++;
+            return;
+        }
+
+        var labels = _streams.Resolve(entry);
+        var metadata = SendMetadata && entry.Has(EntryFlags.Trace) ? TraceMetadata(entry.Trace) : null;
+        var line = _formatter.Format(entry, includeTrace: metadata is null);
+        AddLine(labels, entry.TimestampNs, line, metadata);
+    }
+
+    private void AddLine(LabelSet labels, long timestampNs, ReadOnlySpan<byte> line, KeyValuePair<string, string>[]? metadata)
+    {
+        if (!_byLabels.TryGetValue(labels, out var stream))
+        {
+            stream = new PushStream(labels);
+            _byLabels[labels] = stream;
+            _current.Add(stream);
+            _bytes += labels.Text.Length + EntryOverheadBytes;
+        }
+
+        var max = _options.MaxLineBytes;
+        if (line.Length <= max)
+        {
+            Append(stream, timestampNs, line, metadata);
+            return;
+        }
+
+        if (_options.OversizedLines == OversizedLineMode.Split)
+        {
+            // Pieces one nanosecond apart keep their order in Loki and stay distinct entries.
+            var piece = 0;
+            while (line.Length > 0)
+            {
+                var cut = Utf8Boundary(line, max);
+                Append(stream, timestampNs + piece++, line[..cut], metadata);
+                line = line[cut..];
+            }
+
+            return;
+        }
+
+        var suffix = Encoding.UTF8.GetBytes($" …[truncated {line.Length - max + 64} bytes]");
+        var keep = Utf8Boundary(line, max - 64);
+        var truncated = new byte[keep + suffix.Length];
+        line[..keep].CopyTo(truncated);
+        suffix.CopyTo(truncated.AsSpan(keep));
+        Append(stream, timestampNs, truncated, metadata);
+    }
+
+    private void Append(PushStream stream, long timestampNs, ReadOnlySpan<byte> line, KeyValuePair<string, string>[]? metadata)
+    {
+        stream.Entries.Add(new PushEntry(timestampNs, Encoding.UTF8.GetString(line), line.Length, metadata));
+        _entries++;
+        _lineBytes += line.Length;
+        _bytes += line.Length + EntryOverheadBytes + (metadata is null ? 0 : 80);
+        if (timestampNs < _oldest)
+        {
+            _oldest = timestampNs;
+        }
+    }
+
+    private void AddGapMarker(in GapMarker gap)
+    {
+        var marker = new LogEntry
+        {
+            TimestampNs = gap.ToUnixMs * 1_000_000,
+            Level = EntryLevel.Warning,
+            Category = Markers.Category,
+            Message = $"LogPersist dropped {gap.Records} entries ({gap.Bytes} bytes) written between {DateTimeOffset.FromUnixTimeMilliseconds(gap.FromUnixMs):O} and {DateTimeOffset.FromUnixTimeMilliseconds(gap.ToUnixMs):O}: {gap.Reason.TagValue()}",
+        };
+        marker.Properties.Add(new("dropped_entries", gap.Records));
+        marker.Properties.Add(new("dropped_bytes", gap.Bytes));
+        marker.Properties.Add(new("reason", gap.Reason.TagValue()));
+        if (EntryView.TryDecode(_markerEncoder.Encode(marker), out var view))
+        {
+            AddLine(_streams.Static, marker.TimestampNs, _formatter.Format(view, includeTrace: true), null);
+        }
+    }
+
+    private static KeyValuePair<string, string>[] TraceMetadata(ReadOnlySpan<byte> trace)
+    {
+        Span<byte> hex = stackalloc byte[48];
+        ValueText.WriteHex(hex, trace);
+        return
+        [
+            new("trace_id", Encoding.ASCII.GetString(hex[..32])),
+            new("span_id", Encoding.ASCII.GetString(hex[32..])),
+        ];
+    }
+
+    /// <summary>The largest length not above <paramref name="max"/> that does not cut a UTF-8 sequence.</summary>
+    private static int Utf8Boundary(ReadOnlySpan<byte> text, int max)
+    {
+        if (text.Length <= max)
+        {
+            return text.Length;
+        }
+
+        var cut = max;
+        while (cut > 0 && (text[cut] & 0xC0) == 0x80)
+        {
+            cut--;
+        }
+
+        return cut == 0 ? max : cut;
+    }
+
+    public void Dispose() => _formatter.Dispose();
+}

@@ -1,0 +1,45 @@
+using LogPersist.Entries;
+using LogPersist.Loki;
+using LogPersist.Wal;
+
+namespace LogPersist.Shipping;
+
+/// <summary>
+/// Marker entries announce a loss in the stream itself. A refusal marker is appended to the WAL,
+/// so it survives a restart and is shipped like any entry.
+/// </summary>
+internal static class Markers
+{
+    public const string Category = "LogPersist";
+
+    public static LogEntry Refused(long timestampNs, int[] refusedByReason, string? lastReason)
+    {
+        var total = refusedByReason.Sum();
+        var reasons = string.Join(", ", refusedByReason.Select((count, i) => (count, i)).Where(p => p.count > 0).Select(p => $"{ResponseClassifier.ReasonNames[p.i]}: {p.count}"));
+        var entry = new LogEntry
+        {
+            TimestampNs = timestampNs,
+            Level = EntryLevel.Warning,
+            Category = Category,
+            Message = $"Loki refused {total} entries ({reasons})" + (lastReason is null ? "" : "; last reason: " + lastReason),
+        };
+        entry.Properties.Add(new("refused_entries", total));
+        for (var i = 0; i < refusedByReason.Length; i++)
+        {
+            if (refusedByReason[i] > 0)
+            {
+                entry.Properties.Add(new("refused_" + ResponseClassifier.ReasonNames[i], refusedByReason[i]));
+            }
+        }
+
+        return entry;
+    }
+
+    public static LogEntry Undecodable(long timestampNs, WalPosition position) => new()
+    {
+        TimestampNs = timestampNs,
+        Level = EntryLevel.Warning,
+        Category = Category,
+        Message = $"LogPersist skipped a WAL record at {position} that is not a readable entry (written by a newer version, or damaged)",
+    };
+}

@@ -1,0 +1,67 @@
+using System.Diagnostics.Metrics;
+using LogPersist.Diagnostics;
+using LogPersist.Loki;
+
+namespace LogPersist.Shipping;
+
+/// <summary>The shipper's instruments on the <c>LogPersist</c> meter.</summary>
+internal sealed class ShipperMetrics : IDisposable
+{
+    private readonly Meter _meter = new(WalMetrics.MeterName);
+    private readonly Counter<long> _requests;
+    private readonly Counter<long> _refused;
+    private readonly long[] _refusedTotals = new long[ResponseClassifier.ReasonNames.Length];
+    private long _shippedEntries;
+    private long _shippedBytes;
+    private long _retries;
+    private long _undecodable;
+
+    public ShipperMetrics(Func<double> lagSeconds)
+    {
+        _meter.CreateObservableCounter("logpersist.ship.entries", () => Volatile.Read(ref _shippedEntries), "{entry}", "Entries accepted by Loki.");
+        _meter.CreateObservableCounter("logpersist.ship.bytes", () => Volatile.Read(ref _shippedBytes), "By", "Line bytes accepted by Loki, before compression.");
+        _requests = _meter.CreateCounter<long>("logpersist.ship.requests", "{request}", "Push attempts, by status class (2xx, 4xx, 5xx, transport).");
+        _meter.CreateObservableCounter("logpersist.ship.retries", () => Volatile.Read(ref _retries), "{retry}", "Push attempts retried after a retryable answer or fault.");
+        _refused = _meter.CreateCounter<long>("logpersist.ship.refused", "{entry}", "Entries refused by Loki or not sent because Loki would refuse them, by reason.");
+        _meter.CreateObservableCounter("logpersist.ship.undecodable", () => Volatile.Read(ref _undecodable), "{record}", "WAL records skipped because they are not readable entries.");
+        _meter.CreateObservableGauge("logpersist.ship.lag", lagSeconds, "s", "Age of the oldest entry not yet acknowledged by Loki.");
+    }
+
+    public Meter Meter => _meter;
+
+    public long ShippedEntries => Volatile.Read(ref _shippedEntries);
+
+    public long ShippedBytes => Volatile.Read(ref _shippedBytes);
+
+    public long Retries => Volatile.Read(ref _retries);
+
+    public long Undecodable => Volatile.Read(ref _undecodable);
+
+    public long Refused(RefusalReason reason) => Volatile.Read(ref _refusedTotals[(int)reason]);
+
+    public void Shipped(long entries, long bytes)
+    {
+        Interlocked.Add(ref _shippedEntries, entries);
+        Interlocked.Add(ref _shippedBytes, bytes);
+    }
+
+    public void Request(string statusClass) => _requests.Add(1, new KeyValuePair<string, object?>("status_class", statusClass));
+
+    public void Retry() => Interlocked.Increment(ref _retries);
+
+    public void UndecodableRecord() => Interlocked.Increment(ref _undecodable);
+
+    public void RefusedEntries(int[] byReason)
+    {
+        for (var i = 0; i < byReason.Length; i++)
+        {
+            if (byReason[i] > 0)
+            {
+                Interlocked.Add(ref _refusedTotals[i], byReason[i]);
+                _refused.Add(byReason[i], new KeyValuePair<string, object?>("reason", ResponseClassifier.ReasonNames[i]));
+            }
+        }
+    }
+
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,102 @@
+using LogPersist.Loki;
+
+namespace LogPersist.Shipping;
+
+/// <summary>Settings of the shipper: where to push, how to batch, how entries become streams and lines. Defaults live here.</summary>
+internal sealed class ShipperOptions
+{
+    public required LokiClientOptions Loki { get; init; }
+
+    /// <summary>The static labels before overrides; detected from the environment by default (<see cref="EnvironmentLabels"/>).</summary>
+    public IReadOnlyList<KeyValuePair<string, string?>> DetectedLabels { get; init; } = EnvironmentLabels.Detect();
+
+    /// <summary>Labels added to or replacing the detected ones; an empty value removes a label.</summary>
+    public IReadOnlyDictionary<string, string?> Labels { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>Keep the instance label (<c>pod</c>), so each process writes its own stream and a late replay is never "too far behind". The default is true.</summary>
+    public bool InstanceLabel { get; init; } = true;
+
+    /// <summary>Add the entry's level as a <c>level</c> label. The default is false.</summary>
+    public bool LevelLabel { get; init; }
+
+    /// <summary>Properties whose scalar values become labels. Empty by default: a property never becomes a label unless named here.</summary>
+    public IReadOnlyList<string> LabelProperties { get; init; } = [];
+
+    /// <summary>The default is <see cref="LineFormat.Json"/>.</summary>
+    public LineFormat LineFormat { get; init; } = LineFormat.Json;
+
+    /// <summary>Longest line sent, in UTF-8 bytes; matches Loki 3's default <c>max_line_size</c>. The default is 256 KiB.</summary>
+    public int MaxLineBytes { get; init; } = 256 * 1024;
+
+    /// <summary>The default is <see cref="OversizedLineMode.Truncate"/>.</summary>
+    public OversizedLineMode OversizedLines { get; init; } = OversizedLineMode.Truncate;
+
+    /// <summary>The default is <see cref="StructuredMetadataMode.Auto"/>.</summary>
+    public StructuredMetadataMode StructuredMetadata { get; init; } = StructuredMetadataMode.Auto;
+
+    /// <summary>Uncompressed size at which a batch is sent. The default is 1 MiB.</summary>
+    public int BatchMaxBytes { get; init; } = 1 << 20;
+
+    /// <summary>Longest time the first entry of a batch waits for more. The default is 1 second.</summary>
+    public TimeSpan BatchMaxWait { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Requests sent concurrently. The default is 2.</summary>
+    public int MaxInFlight { get; init; } = 2;
+
+    /// <summary>
+    /// Entries older than this when read are not sent (Loki's <c>reject_old_samples_max_age</c> would
+    /// refuse them); they are counted as refused <c>too_old</c> and marked. Null sends everything. The default is 7 days.
+    /// </summary>
+    public TimeSpan? MaxEntryAge { get; init; } = TimeSpan.FromDays(7);
+
+    /// <summary>How often an idle shipper looks for new records. The default is 100 ms.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Checks every setting and throws one exception listing all problems.</summary>
+    public void Validate()
+    {
+        var errors = Loki.Validate().ToList();
+        if (BatchMaxBytes < 1024 || BatchMaxBytes > 4 << 20)
+        {
+            errors.Add($"BatchMaxBytes must be between 1 KiB and 4 MiB (Loki refuses larger decompressed pushes); it is {BatchMaxBytes}.");
+        }
+
+        if (MaxLineBytes < 256 || MaxLineBytes > BatchMaxBytes)
+        {
+            errors.Add($"MaxLineBytes must be between 256 and BatchMaxBytes ({BatchMaxBytes}); it is {MaxLineBytes}.");
+        }
+
+        if (BatchMaxWait <= TimeSpan.Zero || PollInterval <= TimeSpan.Zero)
+        {
+            errors.Add("BatchMaxWait and PollInterval must be positive.");
+        }
+
+        if (MaxInFlight is < 1 or > 64)
+        {
+            errors.Add($"MaxInFlight must be between 1 and 64; it is {MaxInFlight}.");
+        }
+
+        if (MaxEntryAge is { } age && age <= TimeSpan.Zero)
+        {
+            errors.Add("MaxEntryAge must be positive, or null to send entries of any age.");
+        }
+
+        var labels = StreamResolver.StaticLabels(this);
+        if (labels.Count == 0)
+        {
+            errors.Add("The stream needs at least one label; Loki refuses a push with none.");
+        }
+
+        if (labels.Count + LabelProperties.Count + (LevelLabel ? 1 : 0) > 15)
+        {
+            errors.Add("At most 15 labels per stream (Loki 3's max_label_names_per_series); reduce Labels or LabelProperties.");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException("Invalid shipper options: " + string.Join(" ", errors));
+        }
+    }
+}

@@ -1,0 +1,129 @@
+using System.Text;
+using LogPersist.Entries;
+using LogPersist.Loki;
+
+namespace LogPersist.Shipping;
+
+/// <summary>
+/// Chooses each entry's stream: the static labels, plus the level and allow-listed properties when
+/// configured. Label sets are cached, so an entry costs a lookup, not a formatted string, once its
+/// combination of values has been seen.
+/// </summary>
+internal sealed class StreamResolver
+{
+    private const int MaxCachedStreams = 4096;
+    private readonly LabelSet _static;
+    private readonly bool _levelLabel;
+    private readonly byte[][] _properties;
+    private readonly string[] _propertyLabels;
+    private readonly Dictionary<string, LabelSet> _cache = new(StringComparer.Ordinal);
+    private readonly StringBuilder _key = new();
+
+    public StreamResolver(ShipperOptions options)
+    {
+        _static = StaticLabels(options);
+        _levelLabel = options.LevelLabel;
+        _properties = options.LabelProperties.Select(Encoding.UTF8.GetBytes).ToArray();
+        _propertyLabels = options.LabelProperties.Select(LabelSet.SanitizeName).ToArray();
+    }
+
+    public LabelSet Static => _static;
+
+    public static LabelSet StaticLabels(ShipperOptions options)
+    {
+        var labels = options.DetectedLabels.Concat(options.Labels);
+        if (!options.InstanceLabel)
+        {
+            labels = labels.Append(new(EnvironmentLabels.Instance, null));
+        }
+
+        return LabelSet.Create(labels);
+    }
+
+    public LabelSet Resolve(in EntryView entry)
+    {
+        if (!_levelLabel && _properties.Length == 0)
+        {
+            return _static;
+        }
+
+        _key.Clear();
+        if (_levelLabel)
+        {
+            _key.Append(EntryLevels.Name(entry.Level));
+        }
+
+        var values = new string?[_properties.Length];
+        for (var i = 0; i < _properties.Length; i++)
+        {
+            values[i] = FindScalar(entry, _properties[i]);
+            _key.Append('\u0001').Append(values[i]);
+        }
+
+        var key = _key.ToString();
+        if (_cache.TryGetValue(key, out var cached))
+        {
+            return cached;
+        }
+
+        var extra = new List<KeyValuePair<string, string?>>();
+        if (_levelLabel)
+        {
+            extra.Add(new("level", EntryLevels.Name(entry.Level)));
+        }
+
+        for (var i = 0; i < _properties.Length; i++)
+        {
+            if (values[i] is not null)
+            {
+                extra.Add(new(_propertyLabels[i], values[i]));
+            }
+        }
+
+        var labels = _static.With(extra);
+        if (_cache.Count >= MaxCachedStreams)
+        {
+            _cache.Clear();
+        }
+
+        _cache[key] = labels;
+        return labels;
+    }
+
+    /// <summary>The text of a top-level scalar property, or null when absent or not a scalar.</summary>
+    private static string? FindScalar(in EntryView entry, ReadOnlySpan<byte> name)
+    {
+        var reader = new ValueReader(entry.Properties);
+        for (var p = 0; p < entry.PropertyCount; p++)
+        {
+            if (!reader.TryReadString(out var candidate) || !reader.TryReadValue(out var token))
+            {
+                return null;
+            }
+
+            if (candidate.SequenceEqual(name))
+            {
+                return token.Tag switch
+                {
+                    ValueTag.String or ValueTag.Number => Encoding.UTF8.GetString(token.Text),
+                    ValueTag.Integer => token.Integer.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ValueTag.Unsigned => token.Unsigned.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ValueTag.Double => token.Double.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+                    ValueTag.True => "true",
+                    ValueTag.False => "false",
+                    _ => null,
+                };
+            }
+
+            for (var i = 0; i < token.Count; i++)
+            {
+                if ((token.Tag == ValueTag.Map && !reader.TryReadString(out _)) || !reader.TrySkipValue())
+                {
+                    return null;
+                }
+            }
+        }
+
+        return null;
+    }
+}
