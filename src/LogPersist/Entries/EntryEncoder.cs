@@ -197,7 +197,11 @@ internal sealed class EntryEncoder
         }
     }
 
-    private void WriteVarint(ulong value) => _length += WriteVarintTo(Reserve(10), value) - 10;
+    private void WriteVarint(ulong value)
+    {
+        EnsureCapacity(10);
+        _length += WriteVarintTo(_buffer.AsSpan(_length), value);
+    }
 
     private static int WriteVarintTo(Span<byte> destination, ulong value)
     {
