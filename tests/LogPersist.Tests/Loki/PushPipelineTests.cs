@@ -1,0 +1,121 @@
+using System.Threading.Channels;
+using LogPersist.Loki;
+using LogPersist.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
+
+namespace LogPersist.Tests.Loki;
+
+public class PushPipelineTests
+{
+    private readonly FakeTimeProvider _time = new();
+    private readonly Channel<TimeSpan> _retries = Channel.CreateUnbounded<TimeSpan>();
+
+    private (PushPipeline Pipeline, LokiClient Client) Create(ScriptedHandler handler, TimeSpan? maxDelay = null, TimeSpan? breakDuration = null)
+    {
+        var options = new LokiClientOptions
+        {
+            Endpoint = new Uri("http://127.0.0.1:1/"),
+            RetryBaseDelay = TimeSpan.FromSeconds(1),
+            RetryMaxDelay = maxDelay ?? TimeSpan.FromSeconds(8),
+            CircuitBreakDuration = breakDuration ?? TimeSpan.FromSeconds(5),
+            TimeProvider = _time,
+        };
+        var client = new LokiClient(options, handler);
+        return (new PushPipeline(client, options, (_, delay) => _retries.Writer.TryWrite(delay)), client);
+    }
+
+    private static PushContent Content() => new(new byte[16], 1, PushEncoder.ProtobufContentType, null, 1, 1);
+
+    private async Task<TimeSpan> NextRetryAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        return await _retries.Reader.ReadAsync(timeout.Token);
+    }
+
+    [Fact]
+    public async Task Retry_after_on_429_and_503_sets_the_delay_before_the_next_attempt()
+    {
+        var handler = new ScriptedHandler(
+            ScriptedHandler.Status(429, TimeSpan.FromSeconds(7)),
+            ScriptedHandler.Status(503, TimeSpan.FromSeconds(3)),
+            ScriptedHandler.Status(204));
+        var (pipeline, client) = Create(handler);
+        using var _ = client;
+
+        var send = pipeline.SendAsync(Content(), CancellationToken.None).AsTask();
+
+        Assert.Equal(TimeSpan.FromSeconds(7), await NextRetryAsync());
+        _time.Advance(TimeSpan.FromSeconds(7) - TimeSpan.FromMilliseconds(1));
+        Assert.Equal(1, handler.Calls);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(TimeSpan.FromSeconds(3), await NextRetryAsync());
+        Assert.Equal(2, handler.Calls);
+        _time.Advance(TimeSpan.FromSeconds(3));
+
+        Assert.Equal(204, (await send).Status);
+        Assert.Equal(3, handler.Calls);
+    }
+
+    [Fact]
+    public async Task Backoff_grows_but_never_exceeds_the_maximum_delay()
+    {
+        var handler = new ScriptedHandler(ScriptedHandler.Status(500));
+        var (pipeline, client) = Create(handler, maxDelay: TimeSpan.FromSeconds(4), breakDuration: TimeSpan.FromMilliseconds(500));
+        using var _ = client;
+        using var stop = new CancellationTokenSource();
+
+        var send = pipeline.SendAsync(Content(), stop.Token).AsTask();
+        var delays = new List<TimeSpan>();
+        for (var i = 0; i < 12; i++)
+        {
+            var delay = await NextRetryAsync();
+            delays.Add(delay);
+            _time.Advance(delay);
+        }
+
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send);
+        Assert.All(delays, d => Assert.InRange(d, TimeSpan.Zero, TimeSpan.FromSeconds(4)));
+        Assert.Contains(delays, d => d > TimeSpan.FromSeconds(2));
+    }
+
+    [Fact]
+    public async Task Authentication_failure_waits_the_longest_delay_and_keeps_retrying()
+    {
+        var handler = new ScriptedHandler(ScriptedHandler.Status(401, body: "no org id"), ScriptedHandler.Status(204));
+        var (pipeline, client) = Create(handler, maxDelay: TimeSpan.FromSeconds(8));
+        using var _ = client;
+
+        var send = pipeline.SendAsync(Content(), CancellationToken.None).AsTask();
+
+        Assert.Equal(TimeSpan.FromSeconds(8), await NextRetryAsync());
+        _time.Advance(TimeSpan.FromSeconds(8));
+        Assert.Equal(204, (await send).Status);
+    }
+
+    [Fact]
+    public async Task Open_circuit_makes_no_requests_until_the_break_is_over()
+    {
+        var handler = new ScriptedHandler(ScriptedHandler.Refused(), ScriptedHandler.Refused(), ScriptedHandler.Refused(), ScriptedHandler.Status(204));
+        var (pipeline, client) = Create(handler, maxDelay: TimeSpan.FromSeconds(1), breakDuration: TimeSpan.FromSeconds(30));
+        using var _ = client;
+
+        var send = pipeline.SendAsync(Content(), CancellationToken.None).AsTask();
+        var elapsed = TimeSpan.Zero;
+        while (handler.Calls < 4)
+        {
+            var delay = await NextRetryAsync();
+            if (handler.Calls == 3)
+            {
+                // The circuit opened after the third refused connection: attempts in the break cost nothing.
+                Assert.True(elapsed < TimeSpan.FromSeconds(40), "no attempt went through after the break");
+            }
+
+            _time.Advance(delay);
+            elapsed += delay;
+        }
+
+        Assert.Equal(204, (await send).Status);
+        Assert.True(elapsed >= TimeSpan.FromSeconds(30), $"an attempt reached the endpoint after {elapsed} of a 30 s break");
+    }
+}
