@@ -212,7 +212,7 @@ internal sealed class LabelSet
                         builder.Append('\n');
                         break;
                     default:
-                        _position--;
+                        _position -= 2;
                         error = Error("unknown escape sequence");
                         return false;
                 }
