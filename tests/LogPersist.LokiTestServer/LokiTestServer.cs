@@ -1,0 +1,184 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace LogPersist.LokiTestServer;
+
+/// <summary>
+/// A Loki-compatible HTTP server on 127.0.0.1 for end-to-end tests and benchmarks: takes pushes (protobuf with
+/// snappy, or JSON), enforces Loki's limits with Loki's answers, keeps what it accepted, answers query_range, and
+/// can be scripted to fail, stall, reset, go down and come back.
+/// </summary>
+public sealed class LokiTestServer : IAsyncDisposable
+{
+    private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly EntryStore _store = new();
+    private readonly RequestLog _requests = new();
+    private readonly ScriptQueue _scripts = new();
+    private readonly PushHandler _push;
+    private readonly QueryRangeHandler _queryRange;
+    private readonly SemaphoreSlim _lifecycle = new(1, 1);
+    private WebApplication? _app;
+    private CancellationTokenSource _stopping = new();
+    private bool _disposed;
+
+    private LokiTestServer(LokiTestServerOptions options)
+    {
+        Options = options;
+        _push = new PushHandler(options, _store, _requests, _scripts);
+        _queryRange = new QueryRangeHandler(options, _store);
+    }
+
+    /// <summary>http://127.0.0.1:{port}/</summary>
+    public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>BaseAddress + loki/api/v1/push.</summary>
+    public Uri PushUri => new(BaseAddress, "loki/api/v1/push");
+
+    public LokiTestServerOptions Options { get; }
+
+    /// <summary>A snapshot of the stored entries, in arrival order.</summary>
+    public IReadOnlyList<StoredEntry> Entries => _store.Snapshot();
+
+    public int EntryCount => _store.Count;
+
+    /// <summary>A snapshot of every push request answered (scripted ones included), in order.</summary>
+    public IReadOnlyList<ReceivedRequest> Requests => _requests.Snapshot();
+
+    /// <summary>Exact duplicates (same tenant, stream, timestamp and line) that were not stored again.</summary>
+    public long DuplicatesDropped => _store.DuplicatesDropped;
+
+    public static async Task<LokiTestServer> StartAsync(LokiTestServerOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var server = new LokiTestServer(options ?? new LokiTestServerOptions());
+        await server.StartHostAsync(server.Options.Port, cancellationToken).ConfigureAwait(false);
+        return server;
+    }
+
+    /// <summary>Queues answers for the next push requests, in order, given instead of processing them.</summary>
+    public void Enqueue(params ScriptedResponse[] responses)
+    {
+        ArgumentNullException.ThrowIfNull(responses);
+        _scripts.Enqueue(responses);
+    }
+
+    /// <summary>True once <see cref="EntryCount"/> reaches <paramref name="count"/>; false when <paramref name="timeout"/> passes first.</summary>
+    public Task<bool> WaitForEntriesAsync(int count, TimeSpan timeout) => _store.WaitForCountAsync(count, timeout);
+
+    /// <summary>Goes down: stops listening (new connections are refused) and drops requests held by a stall.</summary>
+    public async Task StopAsync()
+    {
+        await _lifecycle.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await StopHostAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    /// <summary>Comes back on the same port, keeping the stored entries, requests and queued scripts.</summary>
+    public async Task RestartAsync()
+    {
+        await _lifecycle.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            await StopHostAsync().ConfigureAwait(false);
+            await StartHostAsync(BaseAddress.Port, CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _lifecycle.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            await StopHostAsync().ConfigureAwait(false);
+            _stopping.Dispose();
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    private async Task StartHostAsync(int port, CancellationToken cancellationToken)
+    {
+        // No defaults: no logging providers, no configuration sources, nothing but Kestrel and one delegate.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, port);
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = null;
+            kestrel.Limits.MinRequestBodyDataRate = null;
+        });
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = ShutdownTimeout);
+
+        var app = builder.Build();
+        var stopping = _stopping.Token;
+        app.Run(context => DispatchAsync(context, stopping));
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseAddress = new Uri($"http://127.0.0.1:{new Uri(address).Port}/");
+        _app = app;
+    }
+
+    private async Task StopHostAsync()
+    {
+        if (_app is not { } app)
+        {
+            return;
+        }
+
+        _app = null;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await app.StopAsync().ConfigureAwait(false);
+        await app.DisposeAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+        _stopping = new CancellationTokenSource();
+    }
+
+    private Task DispatchAsync(HttpContext context, CancellationToken stopping)
+    {
+        var path = context.Request.Path.Value;
+        var method = context.Request.Method;
+        if (path == "/loki/api/v1/push" && HttpMethods.IsPost(method))
+        {
+            return _push.HandleAsync(context, stopping);
+        }
+
+        if (path == "/loki/api/v1/query_range" && HttpMethods.IsGet(method))
+        {
+            return _queryRange.HandleAsync(context);
+        }
+
+        if (path == "/ready" && HttpMethods.IsGet(method))
+        {
+            context.Response.ContentType = "text/plain; charset=utf-8";
+            return context.Response.WriteAsync("ready\n", context.RequestAborted);
+        }
+
+        context.Response.StatusCode = StatusCodes.Status404NotFound;
+        return context.Response.WriteAsync("404 page not found\n", context.RequestAborted);
+    }
+}
