@@ -1,6 +1,10 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Abstractions;
+using LogPersist;
+using LogPersist.Entries;
+using LogPersist.Loki;
+using LogPersist.Shipping;
 using LogPersist.Wal;
 
 // A child process for the crash tests: it does durable work in a loop and reports each completed
@@ -8,6 +12,8 @@ using LogPersist.Wal;
 //
 //   append DIR SEGMENT_BYTES THREADS FIRST_SEQUENCE   appends sequence numbers; prints "A <n>" after Append returned true
 //   checkpoint DIR FIRST_INDEX                        saves checkpoints (i, 8*i); prints "C <i>" after Save returned
+//   ship DIR LOKI_URL THREADS FIRST_SEQUENCE COUNT    logs COUNT entries "seq <n>" while a shipper pushes them to LOKI_URL; prints "A <n>"
+//   drain DIR LOKI_URL                                ships what is left and prints "DRAINED" once all of it was acknowledged
 //
 // Reports go straight to the stdout pipe, whole lines per write and no buffer in this process that
 // a kill could lose or cut, so the parent reads exactly what was reported before the kill. A
@@ -43,6 +49,10 @@ switch (args[0])
         return RunAppend(args[1], long.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture), long.Parse(args[4], CultureInfo.InvariantCulture));
     case "checkpoint":
         return RunCheckpoint(args[1], long.Parse(args[2], CultureInfo.InvariantCulture));
+    case "ship" when args.Length == 6:
+        return RunShip(args[1], new Uri(args[2]), int.Parse(args[3], CultureInfo.InvariantCulture), long.Parse(args[4], CultureInfo.InvariantCulture), long.Parse(args[5], CultureInfo.InvariantCulture));
+    case "drain" when args.Length == 3:
+        return RunDrain(args[1], new Uri(args[2]));
     default:
         Console.Error.WriteLine("unknown mode or wrong arguments: " + string.Join(' ', args));
         return 2;
@@ -86,6 +96,61 @@ int RunAppend(string directory, long segmentBytes, int threads, long first)
     workers.ForEach(t => t.Start());
     workers.ForEach(t => t.Join());
     return 0;
+}
+
+Shipper StartShipper(WriteAheadLog wal, Uri loki)
+{
+    var shipper = new Shipper(wal, new ShipperOptions
+    {
+        Loki = new LokiClientOptions { Endpoint = loki, RetryBaseDelay = TimeSpan.FromMilliseconds(20), RetryMaxDelay = TimeSpan.FromMilliseconds(200), CircuitBreakDuration = TimeSpan.FromMilliseconds(500) },
+        DetectedLabels = [new("service_name", "crash-helper"), new("pod", "crash-helper-0")],
+        BatchMaxBytes = 64 * 1024,
+        BatchMaxWait = TimeSpan.FromMilliseconds(20),
+        PollInterval = TimeSpan.FromMilliseconds(5),
+        StructuredMetadata = StructuredMetadataMode.Off,
+    });
+    shipper.Start();
+    return shipper;
+}
+
+int RunShip(string directory, Uri loki, int threads, long first, long count)
+{
+    using var wal = WriteAheadLog.Open(new WalOptions { Directory = directory, SegmentBytes = 256 * 1024, MaxDiskBytes = 1L << 30 });
+    using var shipper = StartShipper(wal, loki);
+    Report("READY\n"u8);
+    var next = first - 1;
+    var last = first + count - 1;
+    var workers = Enumerable.Range(0, threads).Select(_ => new Thread(() =>
+    {
+        var encoder = new EntryEncoder();
+        var entry = new LogEntry { Category = "CrashHelper", Template = "seq {Seq}" };
+        entry.Properties.Add(new("Seq", 0L));
+        Span<byte> line = stackalloc byte[32];
+        long sequence;
+        while ((sequence = Interlocked.Increment(ref next)) <= last)
+        {
+            entry.TimestampNs = LogEntry.NowNs(TimeProvider.System);
+            entry.Properties[0] = new("Seq", sequence);
+            if (wal.Append(encoder.Encode(entry)))
+            {
+                Report(line[..FormatLine((byte)'A', sequence, line)]);
+            }
+        }
+    }) { IsBackground = true }).ToList();
+    workers.ForEach(t => t.Start());
+    workers.ForEach(t => t.Join());
+    Report("LOGGED\n"u8);
+    Thread.Sleep(Timeout.Infinite);
+    return 0;
+}
+
+int RunDrain(string directory, Uri loki)
+{
+    using var wal = WriteAheadLog.Open(new WalOptions { Directory = directory, SegmentBytes = 256 * 1024, MaxDiskBytes = 1L << 30 });
+    using var shipper = StartShipper(wal, loki);
+    var drained = shipper.FlushAsync(TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
+    Report(drained ? "DRAINED\n"u8 : "NOT DRAINED\n"u8);
+    return drained ? 0 : 1;
 }
 
 int RunCheckpoint(string directory, long first)

@@ -1,0 +1,294 @@
+using System.Text.Json;
+using LogPersist.LokiTestServer;
+using LogPersist.Shipping;
+using LogPersist.Tests.Support;
+using LogPersist.Wal;
+using static LogPersist.Tests.Support.Shipping;
+
+namespace LogPersist.Tests.Shipping;
+
+public sealed class ShipperTests : IAsyncLifetime
+{
+    private readonly TempDirectory _dir = new();
+    private LokiTestServer.LokiTestServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await LokiTestServer.LokiTestServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    private WriteAheadLog OpenWal(long segmentBytes = 64 * 1024) => WriteAheadLog.Open(Wals.Options(_dir.Path, segmentBytes));
+
+    private static void AssertEachOnce(IEnumerable<long> sequences, long from, long count)
+    {
+        var list = sequences.ToList();
+        Assert.Equal(list.Count, list.Distinct().Count());
+        Assert.Equal(Enumerable.Range((int)from, (int)count).Select(i => (long)i), list.Order());
+    }
+
+    [Fact]
+    public async Task Entries_arrive_once_in_their_stream_with_their_timestamp_and_line()
+    {
+        using var wal = OpenWal();
+        await using var shipper = new Shipper(wal, Options(_server.BaseAddress));
+        Log(wal, 0, 500, s => Entry(s, timestampNs: 1_800_000_000_000_000_000 + s));
+        shipper.Start();
+
+        Assert.True(await shipper.FlushAsync(Patience));
+
+        var stored = _server.Entries;
+        AssertEachOnce(Sequences(stored), 0, 500);
+        Assert.All(stored, e => Assert.Equal("{pod=\"tests-0\", service_name=\"tests\"}", e.Labels));
+        var first = stored.Single(e => e.Line.Contains("\"Seq\":7,", StringComparison.Ordinal));
+        Assert.Equal(1_800_000_000_000_000_007, first.TimestampNs);
+        using var json = JsonDocument.Parse(first.Line);
+        Assert.Equal("seq 7", json.RootElement.GetProperty("msg").GetString());
+        Assert.All(_server.Requests, r => Assert.Equal("application/x-protobuf", r.ContentType));
+        Assert.Equal(500, shipper.Metrics.ShippedEntries);
+    }
+
+    [Fact]
+    public async Task Json_gzip_bodies_carry_the_same_entries()
+    {
+        using var wal = OpenWal();
+        var options = Options(_server.BaseAddress);
+        await using var shipper = new Shipper(wal, new ShipperOptions
+        {
+            Loki = new Loki.LokiClientOptions { Endpoint = _server.BaseAddress, Encoding = PushEncoding.Json, GzipJson = true },
+            DetectedLabels = options.DetectedLabels,
+            BatchMaxWait = options.BatchMaxWait,
+            PollInterval = options.PollInterval,
+            StructuredMetadata = StructuredMetadataMode.Off,
+        });
+        Log(wal, 0, 200);
+        shipper.Start();
+
+        Assert.True(await shipper.FlushAsync(Patience));
+
+        AssertEachOnce(Sequences(_server.Entries), 0, 200);
+        Assert.All(_server.Requests, r => Assert.Equal(("application/json", "gzip"), (r.ContentType, r.ContentEncoding)));
+    }
+
+    [Fact]
+    public async Task Checkpoint_follows_acknowledgements_and_shipped_segments_are_deleted()
+    {
+        using var wal = OpenWal(segmentBytes: 16 * 1024);
+        await using var shipper = new Shipper(wal, Options(_server.BaseAddress));
+        shipper.Start();
+        Log(wal, 0, 3000);
+
+        Assert.True(await shipper.FlushAsync(Patience));
+
+        AssertEachOnce(Sequences(_server.Entries), 0, 3000);
+        Assert.Equal(shipper.Acknowledged, wal.Checkpoint);
+        Assert.True(wal.Checkpoint.Segment >= wal.FirstLiveSegment + 10, $"checkpoint {wal.Checkpoint} did not move across the segments");
+        var left = Directory.GetFiles(_dir.Path, SegmentNames.SearchPattern).Length;
+        Assert.InRange(left, 1, 2);
+    }
+
+    [Fact]
+    public async Task Retryable_answers_and_faults_are_retried_until_everything_arrives_once()
+    {
+        var release = new TaskCompletionSource();
+        _server.Enqueue(
+            ScriptedResponse.Status(429, retryAfter: TimeSpan.Zero),
+            ScriptedResponse.Status(500, "internal"),
+            ScriptedResponse.Reset(),
+            ScriptedResponse.Status(503),
+            ScriptedResponse.Status(502),
+            ScriptedResponse.Stall(release.Task));
+        using var wal = OpenWal();
+        await using var shipper = new Shipper(wal, Options(_server.BaseAddress));
+        Log(wal, 0, 2000);
+        shipper.Start();
+
+        await WaitForAsync(() => _server.Requests.Count >= 6, "the scripted answers to be used");
+        release.SetResult();
+        Assert.True(await shipper.FlushAsync(Patience));
+
+        AssertEachOnce(Sequences(_server.Entries), 0, 2000);
+        Assert.True(shipper.Metrics.Retries >= 5, $"{shipper.Metrics.Retries} retries");
+    }
+
+    [Fact]
+    public async Task Partial_400_is_not_resent_refusals_are_counted_by_reason_and_marked_in_the_stream()
+    {
+        using var wal = OpenWal();
+        var now = Entries.LogEntry.NowNs(TimeProvider.System);
+        await using var shipper = new Shipper(wal, Options(_server.BaseAddress));
+        shipper.Start();
+        Log(wal, 0, 10, s => Entry(s, timestampNs: now + s));
+        Assert.True(await shipper.FlushAsync(Patience));
+        // Two hours behind the newest entry of the same stream: Loki refuses them as too far behind.
+        Log(wal, 10, 5, s => Entry(s, timestampNs: now - TimeSpan.FromHours(2).Ticks * 100 + s));
+        Log(wal, 15, 5, s => Entry(s, timestampNs: now + s));
+        var requestsBefore = _server.Requests.Count;
+
+        Assert.True(await shipper.FlushAsync(Patience));
+        await WaitForAsync(() => _server.Entries.Any(e => e.Line.Contains("Loki refused", StringComparison.Ordinal)), "the refusal marker");
+
+        AssertEachOnce(Sequences(_server.Entries).Where(s => s < 10 || s >= 15), 0, 10 + 5 - 5 + 5 - 5 + 5);
+        Assert.Equal(5, shipper.Metrics.Refused(Loki.RefusalReason.TooFarBehind));
+        Assert.Contains("too far behind", shipper.LastRefusalReason, StringComparison.Ordinal);
+        var refusedRequests = _server.Requests.Skip(requestsBefore).Count(r => r.Status == 400);
+        Assert.Equal(1, refusedRequests);
+        var marker = _server.Entries.Single(e => e.Line.Contains("Loki refused", StringComparison.Ordinal));
+        using var json = JsonDocument.Parse(marker.Line);
+        Assert.Equal(5, json.RootElement.GetProperty("refused_too_far_behind").GetInt32());
+    }
+
+    [Fact]
+    public async Task Entries_older_than_the_maximum_age_are_counted_and_marked_not_sent()
+    {
+        using var wal = OpenWal();
+        await using var shipper = new Shipper(wal, Options(_server.BaseAddress));
+        var old = Entries.LogEntry.NowNs(TimeProvider.System) - TimeSpan.FromDays(8).Ticks * 100;
+        Log(wal, 0, 3, s => Entry(s, timestampNs: old + s));
+        Log(wal, 3, 3);
+        shipper.Start();
+
+        Assert.True(await shipper.FlushAsync(Patience));
+        await WaitForAsync(() => _server.Entries.Any(e => e.Line.Contains("Loki refused", StringComparison.Ordinal)), "the refusal marker");
+
+        AssertEachOnce(Sequences(_server.Entries), 3, 3);
+        Assert.Equal(3, shipper.Metrics.Refused(Loki.RefusalReason.TooOld));
+        Assert.DoesNotContain(_server.Requests, r => r.Status == 400);
+    }
+
+    [Fact]
+    public async Task Request_too_large_is_split_and_every_part_arrives()
+    {
+        await _server.DisposeAsync();
+        _server = await LokiTestServer.LokiTestServer.StartAsync(new LokiTestServerOptions { MaxBodyBytes = 2048 });
+        using var wal = OpenWal();
+        await using var shipper = new Shipper(wal, Options(_server.BaseAddress));
+        Log(wal, 0, 400);
+        shipper.Start();
+
+        Assert.True(await shipper.FlushAsync(Patience));
+
+        AssertEachOnce(Sequences(_server.Entries), 0, 400);
+        Assert.Contains(_server.Requests, r => r.Status == 413);
+    }
+
+    [Fact]
+    public async Task Disallowed_structured_metadata_is_folded_into_lines_and_the_refused_entries_resent()
+    {
+        await _server.DisposeAsync();
+        _server = await LokiTestServer.LokiTestServer.StartAsync(new LokiTestServerOptions { AllowStructuredMetadata = false });
+        using var wal = OpenWal();
+        var options = Options(_server.BaseAddress);
+        await using var shipper = new Shipper(wal, new ShipperOptions
+        {
+            Loki = options.Loki,
+            DetectedLabels = options.DetectedLabels,
+            BatchMaxWait = options.BatchMaxWait,
+            PollInterval = options.PollInterval,
+            StructuredMetadata = StructuredMetadataMode.On,
+        });
+        Log(wal, 0, 20, s => Entry(s, traceId: s % 2 == 0 ? "0af7651916cd43dd8448eb211c80319c" : null));
+        shipper.Start();
+
+        Assert.True(await shipper.FlushAsync(Patience));
+
+        AssertEachOnce(Sequences(_server.Entries), 0, 20);
+        Assert.False(shipper.SendsStructuredMetadata);
+        Assert.Equal(10, _server.Entries.Count(e => e.Line.Contains("\"trace_id\":\"0af7651916cd43dd8448eb211c80319c\"", StringComparison.Ordinal)));
+        Assert.Equal(0, shipper.Metrics.Refused(Loki.RefusalReason.Other));
+    }
+
+    [Fact]
+    public async Task Structured_metadata_is_sent_in_its_field_when_on()
+    {
+        using var wal = OpenWal();
+        var options = Options(_server.BaseAddress);
+        await using var shipper = new Shipper(wal, new ShipperOptions
+        {
+            Loki = options.Loki,
+            DetectedLabels = options.DetectedLabels,
+            BatchMaxWait = options.BatchMaxWait,
+            PollInterval = options.PollInterval,
+            StructuredMetadata = StructuredMetadataMode.On,
+        });
+        Log(wal, 0, 4, s => Entry(s, traceId: "0af7651916cd43dd8448eb211c80319c"));
+        shipper.Start();
+
+        Assert.True(await shipper.FlushAsync(Patience));
+
+        Assert.All(_server.Entries, e =>
+        {
+            Assert.Contains(new KeyValuePair<string, string>("trace_id", "0af7651916cd43dd8448eb211c80319c"), e.StructuredMetadata);
+            Assert.DoesNotContain("trace_id", e.Line, StringComparison.Ordinal);
+        });
+    }
+
+    [Fact]
+    public async Task Outage_keeps_entries_in_the_wal_and_everything_arrives_once_after_it()
+    {
+        using var wal = OpenWal(segmentBytes: 32 * 1024);
+        await using var shipper = new Shipper(wal, Options(_server.BaseAddress));
+        shipper.Start();
+        Log(wal, 0, 500);
+        Assert.True(await shipper.FlushAsync(Patience));
+
+        await _server.StopAsync();
+        Log(wal, 500, 5000);
+        Assert.False(await shipper.FlushAsync(TimeSpan.FromMilliseconds(300)));
+        Assert.True(Directory.GetFiles(_dir.Path, SegmentNames.SearchPattern).Length > 5, "the backlog should be on disk");
+        await _server.RestartAsync();
+
+        Assert.True(await shipper.FlushAsync(Patience));
+        AssertEachOnce(Sequences(_server.Entries), 0, 5500);
+    }
+
+    [Fact]
+    public async Task Stop_returns_by_its_deadline_when_loki_is_unreachable_and_the_next_start_ships_the_rest()
+    {
+        await _server.StopAsync();
+        using (var wal = OpenWal())
+        {
+            var shipper = new Shipper(wal, Options(_server.BaseAddress));
+            shipper.Start();
+            Log(wal, 0, 100);
+            var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+            Assert.False(await shipper.StopAsync(TimeSpan.FromMilliseconds(300)));
+            Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"stop took {stopwatch.Elapsed}");
+            await shipper.DisposeAsync();
+        }
+
+        await _server.RestartAsync();
+        using (var wal = OpenWal())
+        {
+            await using var shipper = new Shipper(wal, Options(_server.BaseAddress));
+            shipper.Start();
+            Assert.True(await shipper.FlushAsync(Patience));
+        }
+
+        AssertEachOnce(Sequences(_server.Entries), 0, 100);
+    }
+
+    [Fact]
+    public async Task Gap_markers_from_the_wal_become_entries_in_the_stream()
+    {
+        using (var wal = WriteAheadLog.Open(Wals.Options(_dir.Path, 4096, maxDiskBytes: 4 * 4096)))
+        {
+            Log(wal, 0, 400);
+        }
+
+        using (var wal = OpenWal(4096))
+        {
+            await using var shipper = new Shipper(wal, Options(_server.BaseAddress));
+            shipper.Start();
+            Assert.True(await shipper.FlushAsync(Patience));
+        }
+
+        var marker = _server.Entries.First(e => e.Line.Contains("LogPersist dropped", StringComparison.Ordinal));
+        using var json = JsonDocument.Parse(marker.Line);
+        Assert.Equal("warn", json.RootElement.GetProperty("level").GetString());
+        Assert.Equal("oldest_evicted", json.RootElement.GetProperty("reason").GetString());
+        Assert.True(json.RootElement.GetProperty("dropped_entries").GetInt64() > 0);
+    }
+}

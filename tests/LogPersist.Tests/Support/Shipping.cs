@@ -1,0 +1,87 @@
+using System.Text.Json;
+using LogPersist.Entries;
+using LogPersist.Loki;
+using LogPersist.LokiTestServer;
+using LogPersist.Shipping;
+using LogPersist.Wal;
+
+namespace LogPersist.Tests.Support;
+
+/// <summary>Helpers for end-to-end shipping tests: entries with sequence numbers, shippers tuned for fast tests.</summary>
+internal static class Shipping
+{
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    public static ShipperOptions Options(Uri loki, Func<ShipperOptions, ShipperOptions>? configure = null) => new()
+    {
+        Loki = new LokiClientOptions
+        {
+            Endpoint = loki,
+            RetryBaseDelay = TimeSpan.FromMilliseconds(10),
+            RetryMaxDelay = TimeSpan.FromMilliseconds(100),
+            CircuitBreakDuration = TimeSpan.FromMilliseconds(500),
+            AttemptTimeout = TimeSpan.FromSeconds(5),
+        },
+        DetectedLabels = [new("service_name", "tests"), new("pod", "tests-0")],
+        BatchMaxBytes = 16 * 1024,
+        BatchMaxWait = TimeSpan.FromMilliseconds(20),
+        PollInterval = TimeSpan.FromMilliseconds(5),
+        StructuredMetadata = StructuredMetadataMode.Off,
+    };
+
+    public static LogEntry Entry(long sequence, long? timestampNs = null, string? traceId = null)
+    {
+        var entry = new LogEntry
+        {
+            TimestampNs = timestampNs ?? LogEntry.NowNs(TimeProvider.System),
+            Category = "Tests",
+            Template = "seq {Seq}",
+            TraceId = traceId,
+            SpanId = traceId is null ? null : "b7ad6b7169203331",
+        };
+        entry.Properties.Add(new("Seq", sequence));
+        return entry;
+    }
+
+    public static void Log(WriteAheadLog wal, long from, long count, Func<long, LogEntry>? make = null)
+    {
+        var encoder = new EntryEncoder();
+        for (var i = from; i < from + count; i++)
+        {
+            Assert.True(wal.Append(encoder.Encode((make ?? (s => Entry(s)))(i))));
+        }
+    }
+
+    /// <summary>The "Seq" of each stored entry that carries one (markers do not).</summary>
+    public static List<long> Sequences(IEnumerable<StoredEntry> entries)
+    {
+        var result = new List<long>();
+        foreach (var entry in entries)
+        {
+            if (entry.Line.StartsWith('{'))
+            {
+                using var json = JsonDocument.Parse(entry.Line);
+                if (json.RootElement.TryGetProperty("Seq", out var seq))
+                {
+                    result.Add(seq.GetInt64());
+                }
+            }
+        }
+
+        return result;
+    }
+
+    public static async Task WaitForAsync(Func<bool> condition, string what)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        while (!condition())
+        {
+            if (timeout.IsCancellationRequested)
+            {
+                Assert.Fail("Timed out waiting for " + what);
+            }
+
+            await Task.Delay(10, CancellationToken.None);
+        }
+    }
+}
