@@ -20,7 +20,7 @@ internal static class JsonPushDecoder
             error = null;
             return request;
         }
-        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+        catch (Exception e) when (e is JsonException or FormatException or OverflowException or InvalidOperationException)
         {
             error = "loghttp.PushRequest: " + e.Message;
             return null;

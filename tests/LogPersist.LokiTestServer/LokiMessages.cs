@@ -18,6 +18,9 @@ internal static class LokiMessages
     // Go's mime.ParseMediaType("") error; pkg/loghttp/push/push.go returns it and distributor/http.go answers 400.
     public const string NoMediaType = "mime: no media type";
 
+    // Go's mime.ParseMediaType error for a type without a slash ("garbage"); other malformed types get it too here.
+    public const string BadMediaType = "mime: expected slash after first token";
+
     // validation.MissingStreamsErrorMsg (pkg/validation/validate.go), answered 422 by distributor.Push (3.4+).
     public const string MissingStreams = "error at least one valid stream is required for ingestion";
 

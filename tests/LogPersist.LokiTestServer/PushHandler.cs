@@ -78,9 +78,14 @@ internal sealed class PushHandler(LokiTestServerOptions options, EntryStore stor
             return HttpAnswer.BadRequest(encodingError!);
         }
 
-        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType) || string.IsNullOrEmpty(mediaType.MediaType))
+        if (string.IsNullOrWhiteSpace(request.ContentType))
         {
             return HttpAnswer.BadRequest(LokiMessages.NoMediaType);
+        }
+
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType) || string.IsNullOrEmpty(mediaType.MediaType))
+        {
+            return HttpAnswer.BadRequest(LokiMessages.BadMediaType);
         }
 
         // Like Loki, anything but JSON is taken for snappy-compressed protobuf.

@@ -104,6 +104,19 @@ public sealed class LokiTestServerTests
     }
 
     [Fact]
+    public async Task Malformed_json_is_refused_400_and_stores_nothing()
+    {
+        await using var server = await TestServer.StartAsync(Options());
+        using var http = new HttpClient();
+
+        var (status, _) = await PushAsync(http, server, Json("""{"streams":[{"stream":{"app":"x"},"values":[[1767225600000000000,"ts must be a string"]]}]}"""));
+        var (overflow, _) = await PushAsync(http, server, Json("""{"streams":[{"stream":{"app":"x"},"values":[["99999999999999999999","too big"]]}]}"""));
+
+        Assert.Equal((HttpStatusCode.BadRequest, HttpStatusCode.BadRequest), (status, overflow));
+        Assert.Equal(0, server.EntryCount);
+    }
+
+    [Fact]
     public async Task Unknown_content_encoding_is_refused_400()
     {
         await using var server = await TestServer.StartAsync(Options());
