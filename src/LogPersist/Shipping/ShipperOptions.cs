@@ -63,9 +63,9 @@ internal sealed class ShipperOptions
             errors.Add($"BatchMaxBytes must be between 1 KiB and 4 MiB (Loki refuses larger decompressed pushes); it is {BatchMaxBytes}.");
         }
 
-        if (MaxLineBytes < 256 || MaxLineBytes > BatchMaxBytes)
+        if (MaxLineBytes < 256 || MaxLineBytes > 4 << 20)
         {
-            errors.Add($"MaxLineBytes must be between 256 and BatchMaxBytes ({BatchMaxBytes}); it is {MaxLineBytes}.");
+            errors.Add($"MaxLineBytes must be between 256 bytes and 4 MiB; it is {MaxLineBytes}.");
         }
 
         if (BatchMaxWait <= TimeSpan.Zero || PollInterval <= TimeSpan.Zero)
