@@ -47,7 +47,7 @@ public sealed class ShipperTests : IAsyncLifetime
         var stored = _server.Entries;
         AssertEachOnce(Sequences(stored), 0, 500);
         Assert.All(stored, e => Assert.Equal("{pod=\"tests-0\", service_name=\"tests\"}", e.Labels));
-        var first = stored.Single(e => e.Line.Contains("\"Seq\":7,", StringComparison.Ordinal));
+        var first = stored.Single(e => e.Line.EndsWith("\"Seq\":7}", StringComparison.Ordinal));
         Assert.Equal(start + 7, first.TimestampNs);
         using var json = JsonDocument.Parse(first.Line);
         Assert.Equal("seq 7", json.RootElement.GetProperty("msg").GetString());
