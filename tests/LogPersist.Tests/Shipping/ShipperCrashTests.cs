@@ -1,0 +1,62 @@
+using System.Globalization;
+using LogPersist.Tests.Support;
+using Xunit.Abstractions;
+using static LogPersist.Tests.Support.Shipping;
+using TestServer = LogPersist.LokiTestServer.LokiTestServer;
+
+namespace LogPersist.Tests.Shipping;
+
+/// <summary>
+/// Kills a child that logs while its shipper pushes to the test server, again and again, then lets
+/// a last clean run drain the WAL: every entry the child reported as logged must be in the server
+/// exactly once.
+/// </summary>
+public sealed class ShipperCrashTests(ITestOutputHelper output)
+{
+    private const int Runs = 20;
+    private const long SequencesPerRun = 1_000_000;
+
+    [Fact]
+    public async Task Every_logged_entry_reaches_loki_exactly_once_across_repeated_SIGKILL()
+    {
+        await using var server = await TestServer.StartAsync();
+        using var dir = new TempDirectory();
+        var random = new Random(20_261_123);
+        var reported = new HashSet<long>();
+        for (var run = 1; run <= Runs; run++)
+        {
+            var first = run * SequencesPerRun;
+            var shipped = server.EntryCount + random.Next(1, 20_000);
+            using var helper = CrashHelperProcess.Start("ship", dir.Path, server.BaseAddress, 2, first, 20_000);
+            helper.WaitForReady();
+            // Kill at a random point of the shipping, with batches in flight and (sometimes) logging still going.
+            Assert.True(await server.WaitForEntriesAsync(shipped, Patience), $"run {run}: the server never reached {shipped} entries");
+            helper.Kill();
+
+            var count = 0;
+            foreach (var line in helper.Lines.Skip(1))
+            {
+                if (line.StartsWith("A ", StringComparison.Ordinal))
+                {
+                    Assert.True(reported.Add(long.Parse(line.AsSpan(2), CultureInfo.InvariantCulture)));
+                    count++;
+                }
+            }
+
+            output.WriteLine($"run {run,2}: killed after {count,6} logged entries; server holds {server.EntryCount,7}");
+        }
+
+        using (var drain = CrashHelperProcess.Start("drain", dir.Path, server.BaseAddress))
+        {
+            drain.WaitUntil(lines => lines.Contains("DRAINED") || lines.Contains("NOT DRAINED"), "the drain to finish", TimeSpan.FromSeconds(90));
+            Assert.Contains("DRAINED", drain.Lines);
+        }
+
+        var stored = Sequences(server.Entries);
+        var duplicates = stored.GroupBy(s => s).Where(g => g.Count() > 1).Select(g => g.Key).Take(5).ToList();
+        Assert.True(duplicates.Count == 0, "stored more than once: " + string.Join(", ", duplicates));
+        var missing = reported.Except(stored).Take(5).ToList();
+        Assert.True(missing.Count == 0, $"{reported.Except(stored).Count()} logged entries never arrived, e.g. " + string.Join(", ", missing));
+        output.WriteLine($"{reported.Count} reported, {stored.Count} stored, {server.DuplicatesDropped} identical resends dropped by the server");
+    }
+}
