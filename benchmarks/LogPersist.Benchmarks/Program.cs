@@ -3,6 +3,7 @@ using LogPersist.Benchmarks;
 
 // BenchmarkDotNet benchmarks:     dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- --filter '*WalAppend*'
 // Wall-clock throughput:         dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- throughput THREADS RECORDS_PER_THREAD [MODE]
+// End-to-end shipping:           dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- ship [ENTRIES [ROUNDS]]
 // Open-to-first-append timing:    dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- recovery [BACKLOG_MIB [DISK_CAP_MIB]]
 if (args.Length > 0 && args[0] == "recovery")
 {
@@ -10,6 +11,13 @@ if (args.Length > 0 && args[0] == "recovery")
     return RecoveryMeasurement.Run(
         args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1024,
         (args.Length > 2 ? long.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1024) << 20);
+}
+
+if (args.Length > 0 && args[0] == "ship")
+{
+    return ShippingHarness.Run(
+        args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3);
 }
 
 if (args.Length > 0 && args[0] == "throughput")
@@ -21,5 +29,5 @@ if (args.Length > 0 && args[0] == "throughput")
         args.Length > 3 ? Enum.Parse<LogPersist.WalDurability>(args[3]) : LogPersist.WalDurability.PageCache);
 }
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+BenchmarkSwitcher.FromAssembly(typeof(ShippingHarness).Assembly).Run(args);
 return 0;
