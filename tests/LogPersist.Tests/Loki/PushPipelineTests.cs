@@ -7,8 +7,21 @@ namespace LogPersist.Tests.Loki;
 
 public class PushPipelineTests
 {
-    private readonly FakeTimeProvider _time = new();
+    private readonly TimerReportingTime _time = new();
     private readonly Channel<TimeSpan> _retries = Channel.CreateUnbounded<TimeSpan>();
+
+    /// <summary>A fake clock that reports each timer created, so a test advances time only once the retry's delay is waiting on it.</summary>
+    private sealed class TimerReportingTime : FakeTimeProvider
+    {
+        public Channel<TimeSpan> Timers { get; } = Channel.CreateUnbounded<TimeSpan>();
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = base.CreateTimer(callback, state, dueTime, period);
+            Timers.Writer.TryWrite(dueTime);
+            return timer;
+        }
+    }
 
     private (PushPipeline Pipeline, LokiClient Client) Create(ScriptedHandler handler, TimeSpan? maxDelay = null, TimeSpan? breakDuration = null)
     {
@@ -18,6 +31,8 @@ public class PushPipelineTests
             RetryBaseDelay = TimeSpan.FromSeconds(1),
             RetryMaxDelay = maxDelay ?? TimeSpan.FromSeconds(8),
             CircuitBreakDuration = breakDuration ?? TimeSpan.FromSeconds(5),
+            // Far beyond every delay here, so the attempt timeout's timer is never mistaken for a retry delay.
+            AttemptTimeout = TimeSpan.FromDays(1),
             TimeProvider = _time,
         };
         var client = new LokiClient(options, handler);
@@ -26,10 +41,18 @@ public class PushPipelineTests
 
     private static PushContent Content() => new(new byte[16], 1, PushEncoder.ProtobufContentType, null, 1, 1);
 
+    /// <summary>The next retry's delay, once its timer is registered with the fake clock.</summary>
     private async Task<TimeSpan> NextRetryAsync()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        return await _retries.Reader.ReadAsync(timeout.Token);
+        var delay = await _retries.Reader.ReadAsync(timeout.Token);
+        // Timers are created with whole milliseconds; other timers (no due time) are not the delay.
+        while (delay >= TimeSpan.FromMilliseconds(1)
+               && (await _time.Timers.Reader.ReadAsync(timeout.Token) - delay).Duration() >= TimeSpan.FromMilliseconds(1))
+        {
+        }
+
+        return delay;
     }
 
     [Fact]
