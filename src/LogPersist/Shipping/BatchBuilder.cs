@@ -157,8 +157,9 @@ internal sealed class BatchBuilder : IDisposable
             return;
         }
 
-        var suffix = Encoding.UTF8.GetBytes($" …[truncated {line.Length - max + 64} bytes]");
-        var keep = Utf8Boundary(line, max - 64);
+        // The suffix needs at most 40 bytes; cut on a character boundary so the line stays valid UTF-8.
+        var keep = Utf8Boundary(line, max - 40);
+        var suffix = Encoding.UTF8.GetBytes($" …[truncated {line.Length - keep} bytes]");
         var truncated = new byte[keep + suffix.Length];
         line[..keep].CopyTo(truncated);
         suffix.CopyTo(truncated.AsSpan(keep));

@@ -75,6 +75,9 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
 
     public WalPosition Acknowledged => _acks.Acknowledged;
 
+    /// <summary>Batches read from the WAL and not yet acknowledged: what the shipper holds in memory.</summary>
+    public int PendingBatches => _acks.Pending;
+
     public void Start()
     {
         if (Interlocked.Exchange(ref _started, 1) == 0)

@@ -166,11 +166,13 @@ public sealed class ShipperTests : IAsyncLifetime
         Assert.DoesNotContain(_server.Requests, r => r.Status == 400);
     }
 
-    [Fact]
-    public async Task Request_too_large_is_split_and_every_part_arrives()
+    [Theory]
+    [InlineData(413)]
+    [InlineData(500)]
+    public async Task Request_too_large_is_split_and_every_part_arrives(int status)
     {
         await _server.DisposeAsync();
-        _server = await TestServer.StartAsync(new LokiTestServerOptions { MaxBodyBytes = 2048 });
+        _server = await TestServer.StartAsync(status == 413 ? new LokiTestServerOptions { MaxBodyBytes = 2048 } : new LokiTestServerOptions { MaxDecompressedBytes = 4096 });
         using var wal = OpenWal();
         await using var shipper = new Shipper(wal, Options(_server.BaseAddress));
         Log(wal, 0, 400);
@@ -179,7 +181,7 @@ public sealed class ShipperTests : IAsyncLifetime
         Assert.True(await shipper.FlushAsync(Patience));
 
         AssertEachOnce(Sequences(_server.Entries), 0, 400);
-        Assert.Contains(_server.Requests, r => r.Status == 413);
+        Assert.Contains(_server.Requests, r => r.Status == status);
     }
 
     [Fact]
@@ -246,6 +248,8 @@ public sealed class ShipperTests : IAsyncLifetime
         Log(wal, 500, 5000);
         Assert.False(await shipper.FlushAsync(TimeSpan.FromMilliseconds(300)));
         Assert.True(Directory.GetFiles(_dir.Path, SegmentNames.SearchPattern).Length > 5, "the backlog should be on disk");
+        // The backlog stays on disk: in memory there are only the batches in flight, however long the outage.
+        Assert.InRange(shipper.PendingBatches, 1, Options(_server.BaseAddress).MaxInFlight);
         await _server.RestartAsync();
 
         Assert.True(await shipper.FlushAsync(Patience));
@@ -298,5 +302,153 @@ public sealed class ShipperTests : IAsyncLifetime
         Assert.Equal("warn", json.RootElement.GetProperty("level").GetString());
         Assert.Equal("oldest_evicted", json.RootElement.GetProperty("reason").GetString());
         Assert.True(json.RootElement.GetProperty("dropped_entries").GetInt64() > 0);
+    }
+
+    [Fact]
+    public async Task Tenant_and_a_rotated_token_file_are_sent_and_no_credential_reaches_diagnostics()
+    {
+        await _server.DisposeAsync();
+        _server = await TestServer.StartAsync(new LokiTestServerOptions { RequireTenant = true, RequiredAuthorization = "Bearer fresh-secret-2" });
+        var tokenFile = Path.Combine(_dir.Path, "token");
+        await File.WriteAllTextAsync(tokenFile, "stale-secret-1\n");
+        var events = new List<string>();
+        using var listener = new EventCollector(events);
+        using var wal = WriteAheadLog.Open(Wals.Options(Path.Combine(_dir.Path, "wal")));
+        var options = Options(_server.BaseAddress);
+        await using var shipper = new Shipper(wal, new ShipperOptions
+        {
+            Loki = new LokiClientOptions { Endpoint = _server.BaseAddress, Tenant = "team-a", BearerTokenFile = tokenFile, RetryBaseDelay = TimeSpan.FromMilliseconds(10), RetryMaxDelay = TimeSpan.FromMilliseconds(50) },
+            DetectedLabels = options.DetectedLabels,
+            BatchMaxWait = options.BatchMaxWait,
+            PollInterval = options.PollInterval,
+            StructuredMetadata = StructuredMetadataMode.Off,
+        });
+        Log(wal, 0, 10);
+        shipper.Start();
+
+        await WaitForAsync(() => _server.Requests.Count(r => r.Status == 401) >= 2, "refusals of the stale token");
+        Assert.Equal(0, _server.EntryCount);
+        Assert.Contains("401", shipper.LastError, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(tokenFile, "fresh-secret-2\n");
+        File.SetLastWriteTimeUtc(tokenFile, DateTime.UtcNow.AddSeconds(5));
+
+        Assert.True(await shipper.FlushAsync(Patience));
+        AssertEachOnce(Sequences(_server.Entries), 0, 10);
+        Assert.All(_server.Entries, e => Assert.Equal("team-a", e.Tenant));
+        Assert.DoesNotContain(events, e => e.Contains("secret", StringComparison.Ordinal));
+        Assert.DoesNotContain("secret", shipper.LastError, StringComparison.Ordinal);
+        Assert.Contains(events, e => e.Contains("401", StringComparison.Ordinal));
+        foreach (var segment in Directory.GetFiles(Path.Combine(_dir.Path, "wal"), SegmentNames.SearchPattern))
+        {
+            Assert.DoesNotContain("secret", System.Text.Encoding.UTF8.GetString(await File.ReadAllBytesAsync(segment)), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Level_and_allow_listed_properties_become_labels_and_nothing_else_does()
+    {
+        using var wal = OpenWal();
+        var options = Options(_server.BaseAddress);
+        await using var shipper = new Shipper(wal, new ShipperOptions
+        {
+            Loki = options.Loki,
+            DetectedLabels = options.DetectedLabels,
+            Labels = new Dictionary<string, string?> { ["env"] = "prod", ["pod"] = null },
+            LevelLabel = true,
+            LabelProperties = ["Tenant"],
+            BatchMaxWait = options.BatchMaxWait,
+            PollInterval = options.PollInterval,
+            StructuredMetadata = StructuredMetadataMode.Off,
+        });
+        Log(wal, 0, 6, s =>
+        {
+            var entry = Entry(s);
+            entry.Level = s % 2 == 0 ? LogPersist.Entries.EntryLevel.Information : LogPersist.Entries.EntryLevel.Error;
+            entry.Properties.Add(new("Tenant", s < 3 ? "a" : "b"));
+            entry.Properties.Add(new("UserId", s));
+            return entry;
+        });
+        shipper.Start();
+
+        Assert.True(await shipper.FlushAsync(Patience));
+
+        var streams = _server.Entries.Select(e => e.Labels).Distinct().Order().ToList();
+        Assert.Equal(
+            [
+                "{Tenant=\"a\", env=\"prod\", level=\"error\", service_name=\"tests\"}",
+                "{Tenant=\"a\", env=\"prod\", level=\"info\", service_name=\"tests\"}",
+                "{Tenant=\"b\", env=\"prod\", level=\"error\", service_name=\"tests\"}",
+                "{Tenant=\"b\", env=\"prod\", level=\"info\", service_name=\"tests\"}",
+            ],
+            streams);
+    }
+
+    [Theory]
+    [InlineData(OversizedLineMode.Truncate, 1)]
+    [InlineData(OversizedLineMode.Split, 3)]
+    public async Task Lines_over_the_maximum_are_truncated_visibly_or_split(object mode, int expectedEntries)
+    {
+        using var wal = OpenWal();
+        var options = Options(_server.BaseAddress);
+        await using var shipper = new Shipper(wal, new ShipperOptions
+        {
+            Loki = options.Loki,
+            DetectedLabels = options.DetectedLabels,
+            MaxLineBytes = 1024,
+            OversizedLines = (OversizedLineMode)mode,
+            BatchMaxWait = options.BatchMaxWait,
+            PollInterval = options.PollInterval,
+            StructuredMetadata = StructuredMetadataMode.Off,
+        });
+        var encoder = new LogPersist.Entries.EntryEncoder();
+        Assert.True(wal.Append(encoder.Encode(new LogEntry { TimestampNs = LogEntry.NowNs(TimeProvider.System), Category = "c", Message = new string('x', 1000) + new string('é', 1000) })));
+        shipper.Start();
+
+        Assert.True(await shipper.FlushAsync(Patience));
+
+        var stored = _server.Entries;
+        Assert.Equal(expectedEntries, stored.Count);
+        Assert.All(stored, e => Assert.InRange(System.Text.Encoding.UTF8.GetByteCount(e.Line), 1, 1024));
+        Assert.DoesNotContain(stored, e => e.Line.Contains('\ufffd', StringComparison.Ordinal));
+        if ((OversizedLineMode)mode == OversizedLineMode.Truncate)
+        {
+            Assert.Matches(@"…\[truncated \d+ bytes\]$", stored[0].Line);
+        }
+        else
+        {
+            Assert.Equal(stored.Select(e => e.TimestampNs).Order().ToList(), stored.Select(e => e.TimestampNs).Distinct().Order().ToList());
+            Assert.StartsWith("{\"level\"", stored.OrderBy(e => e.TimestampNs).First().Line, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>Collects the text of every event of the LogPersist EventSource.</summary>
+    private sealed class EventCollector : System.Diagnostics.Tracing.EventListener
+    {
+        private readonly List<string> _events;
+
+        public EventCollector(List<string> events)
+        {
+            _events = events;
+            foreach (var source in System.Diagnostics.Tracing.EventSource.GetSources())
+            {
+                OnEventSourceCreated(source);
+            }
+        }
+
+        protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource eventSource)
+        {
+            if (eventSource.Name == "LogPersist" && _events is not null)
+            {
+                EnableEvents(eventSource, System.Diagnostics.Tracing.EventLevel.Verbose);
+            }
+        }
+
+        protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs eventData)
+        {
+            lock (_events)
+            {
+                _events.Add(string.Join(" | ", eventData.Payload ?? []));
+            }
+        }
     }
 }
