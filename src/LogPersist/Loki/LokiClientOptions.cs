@@ -4,54 +4,54 @@ namespace LogPersist.Loki;
 internal sealed class LokiClientOptions
 {
     /// <summary>Loki's base address (the push path is added) or the full push URL. Credentials in the URL become basic auth.</summary>
-    public required Uri Endpoint { get; init; }
+    public required Uri Endpoint { get; set; }
 
     /// <summary>Sent as <c>X-Scope-OrgID</c> when set.</summary>
-    public string? Tenant { get; init; }
+    public string? Tenant { get; set; }
 
-    public string? BasicAuthUsername { get; init; }
+    public string? BasicAuthUsername { get; set; }
 
-    public string? BasicAuthPassword { get; init; }
+    public string? BasicAuthPassword { get; set; }
 
-    public string? BearerToken { get; init; }
+    public string? BearerToken { get; set; }
 
     /// <summary>A file holding the bearer token (a projected service-account token); re-read when it changes.</summary>
-    public string? BearerTokenFile { get; init; }
+    public string? BearerTokenFile { get; set; }
 
-    public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Headers { get; set; } = new Dictionary<string, string>();
 
     /// <summary>PEM file of the certificate authorities trusted for the server's certificate, instead of the system store.</summary>
-    public string? CaCertificateFile { get; init; }
+    public string? CaCertificateFile { get; set; }
 
     /// <summary>PEM certificate (with <see cref="ClientKeyFile"/>) or PKCS#12 file presented to the server.</summary>
-    public string? ClientCertificateFile { get; init; }
+    public string? ClientCertificateFile { get; set; }
 
-    public string? ClientKeyFile { get; init; }
+    public string? ClientKeyFile { get; set; }
 
-    public string? ClientCertificatePassword { get; init; }
+    public string? ClientCertificatePassword { get; set; }
 
     /// <summary>The default is <see cref="PushEncoding.Protobuf"/>.</summary>
-    public PushEncoding Encoding { get; init; } = PushEncoding.Protobuf;
+    public PushEncoding Encoding { get; set; } = PushEncoding.Protobuf;
 
     /// <summary>Gzip JSON bodies. The default is true.</summary>
-    public bool GzipJson { get; init; } = true;
+    public bool GzipJson { get; set; } = true;
 
     /// <summary>Time allowed for one request. The default is 10 seconds.</summary>
-    public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>First retry delay, doubled per attempt with jitter. The default is 500 ms.</summary>
-    public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Longest delay between retries (and the delay after an authentication failure). The default is 30 seconds.</summary>
-    public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>A <c>Retry-After</c> longer than this is cut to it. The default is 10 minutes.</summary>
-    public TimeSpan RetryAfterLimit { get; init; } = TimeSpan.FromMinutes(10);
+    public TimeSpan RetryAfterLimit { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>How long the circuit stays open after consecutive failures; no request is made meanwhile. The default is 5 seconds.</summary>
-    public TimeSpan CircuitBreakDuration { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(5);
 
-    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     /// <summary>The push URL: the endpoint's path, or <c>/loki/api/v1/push</c> when the endpoint has none; never with credentials.</summary>
     public Uri PushUri

@@ -5,54 +5,54 @@ namespace LogPersist.Shipping;
 /// <summary>Settings of the shipper: where to push, how to batch, how entries become streams and lines. Defaults live here.</summary>
 internal sealed class ShipperOptions
 {
-    public required LokiClientOptions Loki { get; init; }
+    public required LokiClientOptions Loki { get; set; }
 
     /// <summary>The static labels before overrides; detected from the environment by default (<see cref="EnvironmentLabels"/>).</summary>
-    public IReadOnlyList<KeyValuePair<string, string?>> DetectedLabels { get; init; } = EnvironmentLabels.Detect();
+    public IReadOnlyList<KeyValuePair<string, string?>> DetectedLabels { get; set; } = EnvironmentLabels.Detect();
 
     /// <summary>Labels added to or replacing the detected ones; an empty value removes a label.</summary>
-    public IReadOnlyDictionary<string, string?> Labels { get; init; } = new Dictionary<string, string?>();
+    public IReadOnlyDictionary<string, string?> Labels { get; set; } = new Dictionary<string, string?>();
 
     /// <summary>Keep the instance label (<c>pod</c>), so each process writes its own stream and a late replay is never "too far behind". The default is true.</summary>
-    public bool InstanceLabel { get; init; } = true;
+    public bool InstanceLabel { get; set; } = true;
 
     /// <summary>Add the entry's level as a <c>level</c> label. The default is false.</summary>
-    public bool LevelLabel { get; init; }
+    public bool LevelLabel { get; set; }
 
     /// <summary>Properties whose scalar values become labels. Empty by default: a property never becomes a label unless named here.</summary>
-    public IReadOnlyList<string> LabelProperties { get; init; } = [];
+    public IReadOnlyList<string> LabelProperties { get; set; } = [];
 
     /// <summary>The default is <see cref="LineFormat.Json"/>.</summary>
-    public LineFormat LineFormat { get; init; } = LineFormat.Json;
+    public LineFormat LineFormat { get; set; } = LineFormat.Json;
 
     /// <summary>Longest line sent, in UTF-8 bytes; matches Loki 3's default <c>max_line_size</c>. The default is 256 KiB.</summary>
-    public int MaxLineBytes { get; init; } = 256 * 1024;
+    public int MaxLineBytes { get; set; } = 256 * 1024;
 
     /// <summary>The default is <see cref="OversizedLineMode.Truncate"/>.</summary>
-    public OversizedLineMode OversizedLines { get; init; } = OversizedLineMode.Truncate;
+    public OversizedLineMode OversizedLines { get; set; } = OversizedLineMode.Truncate;
 
     /// <summary>The default is <see cref="StructuredMetadataMode.Auto"/>.</summary>
-    public StructuredMetadataMode StructuredMetadata { get; init; } = StructuredMetadataMode.Auto;
+    public StructuredMetadataMode StructuredMetadata { get; set; } = StructuredMetadataMode.Auto;
 
     /// <summary>Uncompressed size at which a batch is sent. The default is 1 MiB.</summary>
-    public int BatchMaxBytes { get; init; } = 1 << 20;
+    public int BatchMaxBytes { get; set; } = 1 << 20;
 
     /// <summary>Longest time the first entry of a batch waits for more. The default is 1 second.</summary>
-    public TimeSpan BatchMaxWait { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan BatchMaxWait { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Requests sent concurrently. The default is 2.</summary>
-    public int MaxInFlight { get; init; } = 2;
+    public int MaxInFlight { get; set; } = 2;
 
     /// <summary>
     /// Entries older than this when read are not sent (Loki's <c>reject_old_samples_max_age</c> would
     /// refuse them); they are counted as refused <c>too_old</c> and marked. Null sends everything. The default is 7 days.
     /// </summary>
-    public TimeSpan? MaxEntryAge { get; init; } = TimeSpan.FromDays(7);
+    public TimeSpan? MaxEntryAge { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>How often an idle shipper looks for new records. The default is 100 ms.</summary>
-    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
-    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     /// <summary>Checks every setting and throws one exception listing all problems.</summary>
     public void Validate()

@@ -60,14 +60,9 @@ public sealed class ShipperTests : IAsyncLifetime
     {
         using var wal = OpenWal();
         var options = Options(_server.BaseAddress);
-        await using var shipper = new Shipper(wal, new ShipperOptions
-        {
-            Loki = new LokiClientOptions { Endpoint = _server.BaseAddress, Encoding = PushEncoding.Json, GzipJson = true },
-            DetectedLabels = options.DetectedLabels,
-            BatchMaxWait = options.BatchMaxWait,
-            PollInterval = options.PollInterval,
-            StructuredMetadata = StructuredMetadataMode.Off,
-        });
+        options.Loki.Encoding = PushEncoding.Json;
+        options.Loki.GzipJson = true;
+        await using var shipper = new Shipper(wal, options);
         Log(wal, 0, 200);
         shipper.Start();
 
@@ -191,14 +186,8 @@ public sealed class ShipperTests : IAsyncLifetime
         _server = await TestServer.StartAsync(new LokiTestServerOptions { AllowStructuredMetadata = false });
         using var wal = OpenWal();
         var options = Options(_server.BaseAddress);
-        await using var shipper = new Shipper(wal, new ShipperOptions
-        {
-            Loki = options.Loki,
-            DetectedLabels = options.DetectedLabels,
-            BatchMaxWait = options.BatchMaxWait,
-            PollInterval = options.PollInterval,
-            StructuredMetadata = StructuredMetadataMode.On,
-        });
+        options.StructuredMetadata = StructuredMetadataMode.On;
+        await using var shipper = new Shipper(wal, options);
         Log(wal, 0, 20, s => Entry(s, traceId: s % 2 == 0 ? "0af7651916cd43dd8448eb211c80319c" : null));
         shipper.Start();
 
@@ -215,14 +204,8 @@ public sealed class ShipperTests : IAsyncLifetime
     {
         using var wal = OpenWal();
         var options = Options(_server.BaseAddress);
-        await using var shipper = new Shipper(wal, new ShipperOptions
-        {
-            Loki = options.Loki,
-            DetectedLabels = options.DetectedLabels,
-            BatchMaxWait = options.BatchMaxWait,
-            PollInterval = options.PollInterval,
-            StructuredMetadata = StructuredMetadataMode.On,
-        });
+        options.StructuredMetadata = StructuredMetadataMode.On;
+        await using var shipper = new Shipper(wal, options);
         Log(wal, 0, 4, s => Entry(s, traceId: "0af7651916cd43dd8448eb211c80319c"));
         shipper.Start();
 
@@ -315,14 +298,9 @@ public sealed class ShipperTests : IAsyncLifetime
         using var listener = new EventCollector(events);
         using var wal = WriteAheadLog.Open(Wals.Options(Path.Combine(_dir.Path, "wal")));
         var options = Options(_server.BaseAddress);
-        await using var shipper = new Shipper(wal, new ShipperOptions
-        {
-            Loki = new LokiClientOptions { Endpoint = _server.BaseAddress, Tenant = "team-a", BearerTokenFile = tokenFile, RetryBaseDelay = TimeSpan.FromMilliseconds(10), RetryMaxDelay = TimeSpan.FromMilliseconds(50) },
-            DetectedLabels = options.DetectedLabels,
-            BatchMaxWait = options.BatchMaxWait,
-            PollInterval = options.PollInterval,
-            StructuredMetadata = StructuredMetadataMode.Off,
-        });
+        options.Loki.Tenant = "team-a";
+        options.Loki.BearerTokenFile = tokenFile;
+        await using var shipper = new Shipper(wal, options);
         Log(wal, 0, 10);
         shipper.Start();
 
@@ -349,17 +327,10 @@ public sealed class ShipperTests : IAsyncLifetime
     {
         using var wal = OpenWal();
         var options = Options(_server.BaseAddress);
-        await using var shipper = new Shipper(wal, new ShipperOptions
-        {
-            Loki = options.Loki,
-            DetectedLabels = options.DetectedLabels,
-            Labels = new Dictionary<string, string?> { ["env"] = "prod", ["pod"] = null },
-            LevelLabel = true,
-            LabelProperties = ["Tenant"],
-            BatchMaxWait = options.BatchMaxWait,
-            PollInterval = options.PollInterval,
-            StructuredMetadata = StructuredMetadataMode.Off,
-        });
+        options.Labels = new Dictionary<string, string?> { ["env"] = "prod", ["pod"] = null };
+        options.LevelLabel = true;
+        options.LabelProperties = ["Tenant"];
+        await using var shipper = new Shipper(wal, options);
         Log(wal, 0, 6, s =>
         {
             var entry = Entry(s);
@@ -390,16 +361,9 @@ public sealed class ShipperTests : IAsyncLifetime
     {
         using var wal = OpenWal();
         var options = Options(_server.BaseAddress);
-        await using var shipper = new Shipper(wal, new ShipperOptions
-        {
-            Loki = options.Loki,
-            DetectedLabels = options.DetectedLabels,
-            MaxLineBytes = 1024,
-            OversizedLines = (OversizedLineMode)mode,
-            BatchMaxWait = options.BatchMaxWait,
-            PollInterval = options.PollInterval,
-            StructuredMetadata = StructuredMetadataMode.Off,
-        });
+        options.MaxLineBytes = 1024;
+        options.OversizedLines = (OversizedLineMode)mode;
+        await using var shipper = new Shipper(wal, options);
         var encoder = new LogPersist.Entries.EntryEncoder();
         Assert.True(wal.Append(encoder.Encode(new LogEntry { TimestampNs = LogEntry.NowNs(TimeProvider.System), Category = "c", Message = new string('x', 1000) + new string('é', 1000) })));
         shipper.Start();
