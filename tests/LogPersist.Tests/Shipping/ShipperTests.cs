@@ -385,6 +385,47 @@ public sealed class ShipperTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Undecodable_records_are_skipped_counted_and_marked_and_shipping_goes_on()
+    {
+        using var wal = OpenWal();
+        await using var shipper = new Shipper(wal, Options(_server.BaseAddress));
+        Log(wal, 0, 5);
+        Assert.True(wal.Append([99, 1, 2, 3]));
+        Log(wal, 5, 5);
+        shipper.Start();
+
+        Assert.True(await shipper.FlushAsync(Patience));
+        await WaitForAsync(() => _server.Entries.Any(e => e.Line.Contains("not a readable entry", StringComparison.Ordinal)), "the marker");
+
+        AssertEachOnce(Sequences(_server.Entries), 0, 10);
+        Assert.Equal(1, shipper.Metrics.Undecodable);
+    }
+
+    [Fact]
+    public async Task Metrics_report_requests_by_status_class_refusals_by_reason_and_the_lag_of_unshipped_entries()
+    {
+        using var wal = OpenWal();
+        await using var shipper = new Shipper(wal, Options(_server.BaseAddress));
+        using var metrics = new MeterRecorder(shipper.Metrics.Meter);
+        var tenSecondsAgo = LogEntry.NowNs(TimeProvider.System) - TimeSpan.FromSeconds(10).Ticks * 100;
+        _server.Enqueue(ScriptedResponse.Status(503));
+        await _server.StopAsync();
+        shipper.Start();
+        Log(wal, 0, 10, s => Entry(s, timestampNs: tenSecondsAgo + s));
+
+        await WaitForAsync(() => shipper.Metrics.Retries > 0, "a retry");
+        Assert.True(metrics.ObserveGauge("logpersist.ship.lag") >= 10, "the lag counts from the oldest unshipped entry");
+        await _server.RestartAsync();
+        Assert.True(await shipper.FlushAsync(Patience));
+
+        Assert.Equal(0, metrics.ObserveGauge("logpersist.ship.lag"));
+        Assert.True(metrics.Sum("logpersist.ship.requests", "status_class=transport") > 0);
+        Assert.Equal(1, metrics.Sum("logpersist.ship.requests", "status_class=5xx"));
+        Assert.True(metrics.Sum("logpersist.ship.requests", "status_class=2xx") > 0);
+        Assert.Equal(10, metrics.Observe("logpersist.ship.entries"));
+    }
+
     /// <summary>Collects the text of every event of the LogPersist EventSource.</summary>
     private sealed class EventCollector : System.Diagnostics.Tracing.EventListener
     {

@@ -9,6 +9,7 @@ internal sealed class MeterRecorder : IDisposable
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<string, long> _sums = new();
     private readonly ConcurrentDictionary<string, long> _lastObserved = new();
+    private readonly ConcurrentDictionary<string, double> _lastGauges = new();
 
     public MeterRecorder(Meter meter)
     {
@@ -31,6 +32,7 @@ internal sealed class MeterRecorder : IDisposable
                 _sums.AddOrUpdate(key, value, (_, sum) => sum + value);
             }
         });
+        _listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) => _lastGauges[Key(instrument.Name, tags)] = value);
         _listener.Start();
     }
 
@@ -42,6 +44,13 @@ internal sealed class MeterRecorder : IDisposable
     {
         _listener.RecordObservableInstruments();
         return _lastObserved.GetValueOrDefault(instrument);
+    }
+
+    /// <summary>Polls observable instruments and returns the latest value of a floating-point gauge.</summary>
+    public double ObserveGauge(string instrument)
+    {
+        _listener.RecordObservableInstruments();
+        return _lastGauges.GetValueOrDefault(instrument);
     }
 
     private static string Key(string name, ReadOnlySpan<KeyValuePair<string, object?>> tags)
