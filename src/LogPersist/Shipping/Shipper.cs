@@ -153,69 +153,85 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
                 _sendMetadata = await DetectMetadataSupportAsync(stop).ConfigureAwait(false);
             }
 
-            using var reader = _wal.CreateReader(_acks.Acknowledged);
-            using var builder = new BatchBuilder(_options, _streams) { OnUndecodable = ReportUndecodable };
-            var sealedEnd = reader.Position;
+            // Everything before this position has been handed to a sender; a restarted read resumes here.
+            var sealedEnd = _acks.Acknowledged;
             while (!stop.IsCancellationRequested)
             {
-                builder.SendMetadata = _sendMetadata;
-                var drained = false;
-                while (!builder.IsFull)
+                try
                 {
-                    if (!reader.TryRead(out var record))
-                    {
-                        drained = true;
-                        break;
-                    }
-
-                    builder.Add(record);
+                    await ReadAsync(() => sealedEnd, end => sealedEnd = end, stop).ConfigureAwait(false);
                 }
-
-                Volatile.Write(ref _builderOldest, builder.OldestTimestampNs);
-                var flushing = !_flushes.IsEmpty;
-                var due = builder.IsFull
-                    || (builder.HasContent && (flushing || _time.GetElapsedTime(builder.StartedAt) >= _options.BatchMaxWait));
-                var movedOn = !builder.HasContent && reader.Position > sealedEnd && (flushing || reader.Position.Segment > sealedEnd.Segment);
-                if (due || movedOn)
+                catch (Exception e) when (e is not OperationCanceledException || !stop.IsCancellationRequested)
                 {
-                    var batch = builder.Seal(sealedEnd, reader.Position);
-                    sealedEnd = batch.End;
-                    Volatile.Write(ref _builderOldest, long.MaxValue);
-                    await DispatchAsync(batch, stop).ConfigureAwait(false);
-                    continue;
-                }
-
-                if (drained && flushing && !builder.HasContent)
-                {
-                    while (_flushes.TryDequeue(out var flush))
-                    {
-                        flush.TrySetResult(sealedEnd);
-                    }
-                }
-
-                if (drained)
-                {
-                    var wait = _options.PollInterval;
-                    if (builder.HasContent)
-                    {
-                        var left = _options.BatchMaxWait - _time.GetElapsedTime(builder.StartedAt);
-                        wait = left < wait ? left : wait;
-                    }
-
-                    if (wait > TimeSpan.Zero)
-                    {
-                        await _wake.WaitAsync(wait, stop).ConfigureAwait(false);
-                    }
+                    // A bug or an unexpected fault, not a Loki or WAL fault (those are handled where they
+                    // happen): report it and read again from the last sealed batch; nothing is skipped.
+                    LogPersistEventSource.Log.ShipperFault(e.ToString());
+                    await Task.Delay(_options.Loki.RetryMaxDelay, _time, stop).ConfigureAwait(false);
                 }
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
         }
-        catch (Exception e)
+    }
+
+    private async Task ReadAsync(Func<WalPosition> getSealedEnd, Action<WalPosition> setSealedEnd, CancellationToken stop)
+    {
+        var sealedEnd = getSealedEnd();
+        using var reader = _wal.CreateReader(sealedEnd);
+        using var builder = new BatchBuilder(_options, _streams) { OnUndecodable = ReportUndecodable };
+        while (!stop.IsCancellationRequested)
         {
-            // A bug, not a Loki or WAL fault (those are handled where they happen); shipping stops, logging does not.
-            LogPersistEventSource.Log.ShipperFault(e.ToString());
+            builder.SendMetadata = _sendMetadata;
+            var drained = false;
+            while (!builder.IsFull)
+            {
+                if (!reader.TryRead(out var record))
+                {
+                    drained = true;
+                    break;
+                }
+
+                builder.Add(record);
+            }
+
+            Volatile.Write(ref _builderOldest, builder.OldestTimestampNs);
+            var flushing = !_flushes.IsEmpty;
+            var due = builder.IsFull
+                || (builder.HasContent && (flushing || _time.GetElapsedTime(builder.StartedAt) >= _options.BatchMaxWait));
+            var movedOn = !builder.HasContent && reader.Position > sealedEnd && (flushing || reader.Position.Segment > sealedEnd.Segment);
+            if (due || movedOn)
+            {
+                var batch = builder.Seal(sealedEnd, reader.Position);
+                await DispatchAsync(batch, stop).ConfigureAwait(false);
+                sealedEnd = batch.End;
+                setSealedEnd(sealedEnd);
+                Volatile.Write(ref _builderOldest, long.MaxValue);
+                continue;
+            }
+
+            if (drained && flushing && !builder.HasContent)
+            {
+                while (_flushes.TryDequeue(out var flush))
+                {
+                    flush.TrySetResult(sealedEnd);
+                }
+            }
+
+            if (drained)
+            {
+                var wait = _options.PollInterval;
+                if (builder.HasContent)
+                {
+                    var left = _options.BatchMaxWait - _time.GetElapsedTime(builder.StartedAt);
+                    wait = left < wait ? left : wait;
+                }
+
+                if (wait > TimeSpan.Zero)
+                {
+                    await _wake.WaitAsync(wait, stop).ConfigureAwait(false);
+                }
+            }
         }
     }
 
