@@ -336,10 +336,12 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
                     }
 
                     break;
-                case PushVerdict.MetadataDisallowed:
+                case PushVerdict.MetadataDisallowed or PushVerdict.Empty:
+                    // A second refusal after folding, or "empty push" for a request that held entries:
+                    // nothing more can be done for these entries, so they are counted and marked.
                     var refused = new int[ResponseClassifier.ReasonNames.Length];
                     refused[(int)RefusalReason.Other] = entries;
-                    ReportRefused(refused, result.LastReason);
+                    ReportRefused(refused, result.LastReason ?? "the server answered that the push was empty");
                     break;
                 default:
                     break;
