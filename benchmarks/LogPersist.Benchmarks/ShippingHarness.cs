@@ -43,12 +43,24 @@ internal static class ShippingHarness
 
             var process = Process.GetCurrentProcess();
             GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            var baseline = SizeAfterLastCollection();
             var gcBefore = GC.CollectionCount(0);
             var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
             var cpuBefore = process.TotalProcessorTime;
             var serverCpuBefore = server.TotalProcessorTime;
-            long peakHeap = 0;
-            using var sampler = new Timer(_ => InterlockedMax(ref peakHeap, GC.GetTotalMemory(false)), null, 0, 20);
+            long peakHeap = 0, peakAfterGc = 0;
+            using var sampler = new Timer(
+                _ =>
+                {
+                    InterlockedMax(ref peakHeap, GC.GetTotalMemory(false));
+                    // The heap as the last collection left it: live objects (plus fragmentation), no garbage.
+                    InterlockedMax(ref peakAfterGc, SizeAfterLastCollection());
+                },
+                null,
+                0,
+                20);
             var stopwatch = Stopwatch.StartNew();
             using var shipper = new Shipper(wal, options);
             shipper.Start();
@@ -64,7 +76,7 @@ internal static class ShippingHarness
                 $"round {round}: {(done ? "complete" : "INCOMPLETE")}, {shipped:N0} entries shipped, average line {lineBytes / (double)entries:F0} bytes; " +
                 $"wall {stopwatch.Elapsed.TotalSeconds:F2} s = {shipped / stopwatch.Elapsed.TotalSeconds:N0} entries/s; " +
                 $"shipper CPU {cpu.TotalSeconds:F2} s = {cpu.TotalMilliseconds * 1000 / shipped:F2} µs/entry ({cpu.TotalSeconds * 1_000_000 / shipped:F2} CPU-s per million); " +
-                $"allocated {allocated / (double)shipped:F0} B/entry, {GC.CollectionCount(0) - gcBefore} gen0 GCs, peak managed heap {Interlocked.Read(ref peakHeap) >> 20} MiB; " +
+                $"allocated {allocated / (double)shipped:F0} B/entry, {GC.CollectionCount(0) - gcBefore} gen0 GCs, peak managed heap {Interlocked.Read(ref peakHeap) >> 20} MiB, {Interlocked.Read(ref peakAfterGc) >> 20} MiB after a collection (before shipping: {baseline >> 20} MiB); " +
                 $"server CPU {serverCpu.TotalSeconds:F2} s"));
         }
         finally
@@ -73,6 +85,18 @@ internal static class ShippingHarness
             server.WaitForExit(10_000);
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    private static long SizeAfterLastCollection()
+    {
+        var info = GC.GetGCMemoryInfo(GCKind.Any);
+        long bytes = 0;
+        foreach (var generation in info.GenerationInfo)
+        {
+            bytes += generation.SizeAfterBytes;
+        }
+
+        return bytes;
     }
 
     private static void InterlockedMax(ref long target, long value)

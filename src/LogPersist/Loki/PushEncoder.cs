@@ -18,8 +18,13 @@ internal static class PushEncoder
     public const string ProtobufContentType = "application/x-protobuf";
     public const string JsonContentType = "application/json";
 
-    public static PushContent Encode(IReadOnlyList<PushStream> streams, PushEncoding encoding, bool gzipJson) =>
-        encoding == PushEncoding.Json ? EncodeJson(streams, gzipJson) : EncodeProtobuf(streams);
+    /// <summary>
+    /// Encodes a request into a buffer rented from <paramref name="pool"/> (returned when the content is
+    /// disposed). Bodies run to megabytes: a small dedicated pool keeps a few of them, where the
+    /// shared pool would keep one per thread that ever returned one.
+    /// </summary>
+    public static PushContent Encode(IReadOnlyList<PushStream> streams, PushEncoding encoding, bool gzipJson, ArrayPool<byte> pool) =>
+        encoding == PushEncoding.Json ? EncodeJson(streams, gzipJson, pool) : EncodeProtobuf(streams, pool);
 
     public static PushRequest ToProtobuf(IReadOnlyList<PushStream> streams)
     {
@@ -60,25 +65,25 @@ internal static class PushEncoder
         return request;
     }
 
-    private static PushContent EncodeProtobuf(IReadOnlyList<PushStream> streams)
+    private static PushContent EncodeProtobuf(IReadOnlyList<PushStream> streams, ArrayPool<byte> pool)
     {
         var request = ToProtobuf(streams);
         var size = request.CalculateSize();
-        var raw = ArrayPool<byte>.Shared.Rent(size);
+        var raw = pool.Rent(size);
         try
         {
             request.WriteTo(raw.AsSpan(0, size));
-            var compressed = ArrayPool<byte>.Shared.Rent(Snappy.GetMaxCompressedLength(size));
+            var compressed = pool.Rent(Snappy.GetMaxCompressedLength(size));
             var length = Snappy.Compress(raw.AsSpan(0, size), compressed);
-            return new PushContent(compressed, length, ProtobufContentType, null, CountEntries(streams), size);
+            return new PushContent(compressed, length, ProtobufContentType, null, CountEntries(streams), size, pool);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(raw);
+            pool.Return(raw);
         }
     }
 
-    private static PushContent EncodeJson(IReadOnlyList<PushStream> streams, bool gzip)
+    private static PushContent EncodeJson(IReadOnlyList<PushStream> streams, bool gzip, ArrayPool<byte> pool)
     {
         var buffer = new ArrayBufferWriter<byte>(64 * 1024);
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -133,9 +138,9 @@ internal static class PushEncoder
         var entries = CountEntries(streams);
         if (!gzip)
         {
-            var copy = ArrayPool<byte>.Shared.Rent(buffer.WrittenCount);
+            var copy = pool.Rent(buffer.WrittenCount);
             buffer.WrittenSpan.CopyTo(copy);
-            return new PushContent(copy, buffer.WrittenCount, JsonContentType, null, entries, buffer.WrittenCount);
+            return new PushContent(copy, buffer.WrittenCount, JsonContentType, null, entries, buffer.WrittenCount, pool);
         }
 
         using var compressed = new MemoryStream(buffer.WrittenCount / 4);
@@ -144,9 +149,9 @@ internal static class PushEncoder
             zip.Write(buffer.WrittenSpan);
         }
 
-        var bytes = ArrayPool<byte>.Shared.Rent((int)compressed.Length);
+        var bytes = pool.Rent((int)compressed.Length);
         compressed.GetBuffer().AsSpan(0, (int)compressed.Length).CopyTo(bytes);
-        return new PushContent(bytes, (int)compressed.Length, JsonContentType, "gzip", entries, buffer.WrittenCount);
+        return new PushContent(bytes, (int)compressed.Length, JsonContentType, "gzip", entries, buffer.WrittenCount, pool);
     }
 
     private static int CountEntries(IReadOnlyList<PushStream> streams)

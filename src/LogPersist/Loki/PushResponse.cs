@@ -21,13 +21,15 @@ internal readonly record struct PushResponse(int Status, string Body, TimeSpan? 
     };
 }
 
-/// <summary>An encoded push body with its headers; its buffer is pooled and returned on dispose.</summary>
+/// <summary>An encoded push body with its headers; its buffer is returned to its pool on dispose.</summary>
 internal sealed class PushContent : IDisposable
 {
+    private readonly System.Buffers.ArrayPool<byte>? _pool;
     private byte[]? _buffer;
 
-    public PushContent(byte[] buffer, int length, string contentType, string? contentEncoding, int entries, int uncompressedBytes)
+    public PushContent(byte[] buffer, int length, string contentType, string? contentEncoding, int entries, int uncompressedBytes, System.Buffers.ArrayPool<byte>? pool = null)
     {
+        _pool = pool;
         _buffer = buffer;
         Length = length;
         ContentType = contentType;
@@ -53,7 +55,7 @@ internal sealed class PushContent : IDisposable
         var buffer = Interlocked.Exchange(ref _buffer, null);
         if (buffer is not null)
         {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            _pool?.Return(buffer);
         }
     }
 }

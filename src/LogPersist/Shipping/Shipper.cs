@@ -32,6 +32,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     private readonly CancellationTokenSource _stopReading = new();
     private readonly CancellationTokenSource _stopSending = new();
     private readonly EntryEncoder _markerEncoder = new(512);
+    private readonly System.Buffers.ArrayPool<byte> _bodies;
     private Task _loop = Task.CompletedTask;
     private volatile bool _sendMetadata;
     private long _builderOldest = long.MaxValue;
@@ -59,6 +60,8 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         _streams = new StreamResolver(options);
         _acks = new AckTracker(wal.Checkpoint, wal.Acknowledge);
         _slots = new SemaphoreSlim(options.MaxInFlight, options.MaxInFlight);
+        // Each request in flight holds a body; one more is being encoded (raw protobuf before compression).
+        _bodies = System.Buffers.ArrayPool<byte>.Create(maxArrayLength: 16 << 20, maxArraysPerBucket: options.MaxInFlight + 2);
         _sendMetadata = options.StructuredMetadata == StructuredMetadataMode.On;
     }
 
@@ -295,7 +298,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
             token.ThrowIfCancellationRequested();
             PushClassification result;
             int entries;
-            using (var content = PushEncoder.Encode(part, _options.Loki.Encoding, _options.Loki.GzipJson))
+            using (var content = PushEncoder.Encode(part, _options.Loki.Encoding, _options.Loki.GzipJson, _bodies))
             {
                 entries = content.Entries;
                 var response = await _pipeline.SendAsync(content, token).ConfigureAwait(false);
