@@ -156,11 +156,12 @@ internal ref struct ValueReader
     /// <summary>Reads past one value with all its nested items; false if malformed or nested too deep.</summary>
     public bool TrySkipValue(int depth = 0)
     {
-        if (depth > EntryFormat.MaxDepth + 1 || !TryReadValue(out var token))
-        {
-            return false;
-        }
+        return depth <= EntryFormat.MaxDepth + 1 && TryReadValue(out var token) && TrySkipItems(token, depth);
+    }
 
+    /// <summary>Reads past the nested items of a sequence or map whose token was just read.</summary>
+    public bool TrySkipItems(in ValueToken token, int depth = 0)
+    {
         for (var i = 0; i < token.Count; i++)
         {
             if ((token.Tag == ValueTag.Map && !TryReadString(out _)) || !TrySkipValue(depth + 1))

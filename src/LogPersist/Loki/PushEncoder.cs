@@ -75,7 +75,7 @@ internal static class PushEncoder
             request.WriteTo(raw.AsSpan(0, size));
             var compressed = pool.Rent(Snappy.GetMaxCompressedLength(size));
             var length = Snappy.Compress(raw.AsSpan(0, size), compressed);
-            return new PushContent(compressed, length, ProtobufContentType, null, CountEntries(streams), size, pool);
+            return new PushContent(compressed, length, ProtobufContentType, null, CountEntries(streams), pool);
         }
         finally
         {
@@ -140,7 +140,7 @@ internal static class PushEncoder
         {
             var copy = pool.Rent(buffer.WrittenCount);
             buffer.WrittenSpan.CopyTo(copy);
-            return new PushContent(copy, buffer.WrittenCount, JsonContentType, null, entries, buffer.WrittenCount, pool);
+            return new PushContent(copy, buffer.WrittenCount, JsonContentType, null, entries, pool);
         }
 
         using var compressed = new MemoryStream(buffer.WrittenCount / 4);
@@ -151,7 +151,7 @@ internal static class PushEncoder
 
         var bytes = pool.Rent((int)compressed.Length);
         compressed.GetBuffer().AsSpan(0, (int)compressed.Length).CopyTo(bytes);
-        return new PushContent(bytes, (int)compressed.Length, JsonContentType, "gzip", entries, buffer.WrittenCount, pool);
+        return new PushContent(bytes, (int)compressed.Length, JsonContentType, "gzip", entries, pool);
     }
 
     private static int CountEntries(IReadOnlyList<PushStream> streams)

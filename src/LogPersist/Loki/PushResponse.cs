@@ -5,8 +5,6 @@ internal readonly record struct PushResponse(int Status, string Body, TimeSpan? 
 {
     public const int MaxBodyChars = 64 * 1024;
 
-    public bool IsSuccess => Status is >= 200 and < 300;
-
     public static PushResponse Transport(string error) => new(0, "", null, error);
 
     /// <summary>The status class used in metrics: <c>2xx</c>, <c>4xx</c>, <c>5xx</c> or <c>transport</c>.</summary>
@@ -27,7 +25,7 @@ internal sealed class PushContent : IDisposable
     private readonly System.Buffers.ArrayPool<byte>? _pool;
     private byte[]? _buffer;
 
-    public PushContent(byte[] buffer, int length, string contentType, string? contentEncoding, int entries, int uncompressedBytes, System.Buffers.ArrayPool<byte>? pool = null)
+    public PushContent(byte[] buffer, int length, string contentType, string? contentEncoding, int entries, System.Buffers.ArrayPool<byte>? pool = null)
     {
         _pool = pool;
         _buffer = buffer;
@@ -35,7 +33,6 @@ internal sealed class PushContent : IDisposable
         ContentType = contentType;
         ContentEncoding = contentEncoding;
         Entries = entries;
-        UncompressedBytes = uncompressedBytes;
     }
 
     public ReadOnlyMemory<byte> Body => _buffer is null ? throw new ObjectDisposedException(nameof(PushContent)) : _buffer.AsMemory(0, Length);
@@ -47,8 +44,6 @@ internal sealed class PushContent : IDisposable
     public string? ContentEncoding { get; }
 
     public int Entries { get; }
-
-    public int UncompressedBytes { get; }
 
     public void Dispose()
     {

@@ -17,16 +17,11 @@ internal sealed class Batch
 
     public int Entries { get; init; }
 
-    public long LineBytes { get; init; }
-
     /// <summary>Timestamp of the oldest entry, Unix ns; <see cref="long.MaxValue"/> when there is none.</summary>
     public long OldestTimestampNs { get; init; } = long.MaxValue;
 
     /// <summary>Entries not sent because Loki would refuse them (by <see cref="RefusalReason"/>).</summary>
     public int[] RefusedBeforeSend { get; init; } = new int[ResponseClassifier.ReasonNames.Length];
-
-    /// <summary>Records that could not be decoded as entries.</summary>
-    public int Undecodable { get; init; }
 
     /// <summary>Splits streams into two requests of about half the entries each. Needs at least two entries.</summary>
     public static (List<PushStream> First, List<PushStream> Second) Split(IReadOnlyList<PushStream> streams)
@@ -57,8 +52,6 @@ internal sealed class Batch
 
         return (first, second);
     }
-
-    public static int CountEntries(IReadOnlyList<PushStream> streams) => streams.Sum(s => s.Entries.Count);
 
     public static long CountLineBytes(IReadOnlyList<PushStream> streams) => streams.Sum(s => s.Entries.Sum(e => (long)e.LineBytes));
 }

@@ -22,7 +22,6 @@ internal sealed class BatchBuilder : IDisposable
     private int[] _refused = new int[ResponseClassifier.ReasonNames.Length];
     private int _entries;
     private long _bytes;
-    private long _lineBytes;
     private long _oldest = long.MaxValue;
     private int _undecodable;
 
@@ -95,17 +94,14 @@ internal sealed class BatchBuilder : IDisposable
             End = end,
             Streams = _current,
             Entries = _entries,
-            LineBytes = _lineBytes,
             OldestTimestampNs = _oldest,
             RefusedBeforeSend = _refused,
-            Undecodable = _undecodable,
         };
         _current = [];
         _byLabels.Clear();
         _refused = new int[ResponseClassifier.ReasonNames.Length];
         _entries = 0;
         _bytes = 0;
-        _lineBytes = 0;
         _oldest = long.MaxValue;
         _undecodable = 0;
         return batch;
@@ -170,7 +166,6 @@ internal sealed class BatchBuilder : IDisposable
     {
         stream.Entries.Add(new PushEntry(timestampNs, Encoding.UTF8.GetString(line), line.Length, metadata));
         _entries++;
-        _lineBytes += line.Length;
         _bytes += line.Length + EntryOverheadBytes + (metadata is null ? 0 : 80);
         if (timestampNs < _oldest)
         {

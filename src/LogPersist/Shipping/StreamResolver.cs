@@ -115,12 +115,9 @@ internal sealed class StreamResolver
                 };
             }
 
-            for (var i = 0; i < token.Count; i++)
+            if (!reader.TrySkipItems(token))
             {
-                if ((token.Tag == ValueTag.Map && !reader.TryReadString(out _)) || !reader.TrySkipValue())
-                {
-                    return null;
-                }
+                return null;
             }
         }
 

@@ -39,7 +39,7 @@ public class PushPipelineTests
         return (new PushPipeline(client, options, (_, delay) => _retries.Writer.TryWrite(delay)), client);
     }
 
-    private static PushContent Content() => new(new byte[16], 1, PushEncoder.ProtobufContentType, null, 1, 1);
+    private static PushContent Content() => new(new byte[16], 1, PushEncoder.ProtobufContentType, null, 1);
 
     /// <summary>The next retry's delay, once its timer is registered with the fake clock.</summary>
     private async Task<TimeSpan> NextRetryAsync()
