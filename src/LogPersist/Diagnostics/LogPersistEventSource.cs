@@ -65,6 +65,13 @@ internal sealed class LogPersistEventSource : EventSource
     [Event(13, Level = EventLevel.Error, Message = "Shipper fault: {0}")]
     public void ShipperFault(string error) => WriteEvent(13, error);
 
+    [Event(14, Level = EventLevel.Informational, Message = "LogPersist writes to '{0}' (root: {1}); shipping to {2}")]
+    public void PipelineStarted(string directory, string rootSource, string destination) =>
+        WriteEvent(14, directory, rootSource, destination);
+
+    [Event(15, Level = EventLevel.Error, Message = "A log entry from '{0}' could not be written: {1}")]
+    public void EntryFailed(string category, string error) => WriteEvent(15, category, error);
+
     [NonEvent]
     public void CheckpointInvalid(string path, Exception? error = null)
     {

@@ -15,51 +15,162 @@ internal sealed class EntryEncoder
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
     private byte[] _buffer;
     private int _length;
+    private int _scopeCountAt;
+    private int _scopeCount;
 
     public EntryEncoder(int initialCapacity = 1024) => _buffer = new byte[initialCapacity];
 
     /// <summary>Encodes <paramref name="entry"/>; the span is valid until the next call.</summary>
     public ReadOnlySpan<byte> Encode(LogEntry entry)
     {
+        Span<byte> trace = stackalloc byte[TraceBytes];
+        if (!TryParseHex(entry.TraceId, trace[..16]) || !TryParseHex(entry.SpanId, trace[16..]))
+        {
+            trace = default;
+        }
+
+        BeginHeader(entry.TimestampNs, entry.Level, entry.Message, entry.Template, entry.EventId, entry.EventName, entry.Exception, trace);
+        WriteString(entry.Category);
+        WriteOptionalFields(entry.Message, entry.Template, entry.EventId, entry.EventName, entry.Exception, trace);
+        var properties = Math.Min(entry.Properties.Count, ushort.MaxValue);
+        BeginProperties(properties);
+        for (var i = 0; i < properties; i++)
+        {
+            WriteProperty(entry.Properties[i].Key, entry.Properties[i].Value);
+        }
+
+        BeginScopes();
+        foreach (var scope in entry.Scopes)
+        {
+            WriteScope(scope);
+        }
+
+        return End();
+    }
+
+    /// <summary>Bytes of a trace id followed by a span id, as <see cref="Begin"/> takes them.</summary>
+    public const int TraceBytes = 24;
+
+    /// <summary>
+    /// Starts an entry whose category is already UTF-8. Continue with <see cref="BeginProperties"/>
+    /// and that many <see cref="WriteProperty"/> calls, then <see cref="BeginScopes"/>, any number of
+    /// <see cref="WriteScope"/> calls, and <see cref="End"/>. <paramref name="trace"/> is empty, or a
+    /// 16-byte trace id followed by an 8-byte span id.
+    /// </summary>
+    public void Begin(long timestampNs, EntryLevel level, ReadOnlySpan<byte> categoryUtf8, string? message, string? template, int eventId, string? eventName, string? exception, ReadOnlySpan<byte> trace)
+    {
+        BeginHeader(timestampNs, level, message, template, eventId, eventName, exception, trace);
+        WriteVarint((ulong)categoryUtf8.Length);
+        categoryUtf8.CopyTo(Reserve(categoryUtf8.Length));
+        WriteOptionalFields(message, template, eventId, eventName, exception, trace);
+    }
+
+    /// <summary>Announces <paramref name="count"/> properties (at most 65,535; callers stop there).</summary>
+    public void BeginProperties(int count) =>
+        BinaryPrimitives.WriteUInt16LittleEndian(Reserve(2), (ushort)Math.Min(count, ushort.MaxValue));
+
+    public void WriteProperty(string name, object? value)
+    {
+        WriteString(name);
+        WriteValue(value, 0);
+    }
+
+    public void BeginScopes()
+    {
+        _scopeCountAt = _length;
+        _scopeCount = 0;
+        Reserve(2);
+    }
+
+    /// <summary>
+    /// Adds a scope. A key/value-list scope (<c>BeginScope("Order {Id}", id)</c>, a dictionary) becomes a
+    /// map of its pairs without the <c>{OriginalFormat}</c> template; one holding only the template becomes its text.
+    /// </summary>
+    public void WriteScope(object? value)
+    {
+        if (_scopeCount == ushort.MaxValue)
+        {
+            return;
+        }
+
+        _scopeCount++;
+        if (value is IReadOnlyList<KeyValuePair<string, object?>> pairs)
+        {
+            var count = 0;
+            for (var i = 0; i < pairs.Count; i++)
+            {
+                count += pairs[i].Key == OriginalFormat ? 0 : 1;
+            }
+
+            if (count == 0)
+            {
+                WriteValue(SafeToString(value), 0);
+                return;
+            }
+
+            WriteTag(ValueTag.Map);
+            WriteString("");
+            WriteVarint((ulong)count);
+            for (var i = 0; i < pairs.Count; i++)
+            {
+                if (pairs[i].Key != OriginalFormat)
+                {
+                    WriteString(pairs[i].Key);
+                    WriteValue(pairs[i].Value, 1);
+                }
+            }
+
+            return;
+        }
+
+        WriteValue(value, 0);
+    }
+
+    /// <summary>Finishes the entry; the span is valid until the next <see cref="Begin"/> or <see cref="Encode"/>.</summary>
+    public ReadOnlySpan<byte> End()
+    {
+        BinaryPrimitives.WriteUInt16LittleEndian(_buffer.AsSpan(_scopeCountAt), (ushort)_scopeCount);
+        return _buffer.AsSpan(0, _length);
+    }
+
+    /// <summary>Gives up a buffer that one large entry grew, so a thread-bound encoder does not keep it.</summary>
+    public void TrimExcess(int maxRetainedBytes)
+    {
+        if (_buffer.Length > maxRetainedBytes)
+        {
+            _buffer = new byte[Math.Min(maxRetainedBytes, 1024)];
+        }
+    }
+
+    /// <summary>The key under which Microsoft.Extensions.Logging passes the message template in a state's pairs.</summary>
+    public const string OriginalFormat = "{OriginalFormat}";
+
+    private void BeginHeader(long timestampNs, EntryLevel level, string? message, string? template, int eventId, string? eventName, string? exception, ReadOnlySpan<byte> trace)
+    {
         _length = 0;
         var flags = EntryFlags.None;
-        if (entry.Message is not null) flags |= EntryFlags.Message;
-        if (entry.Template is not null) flags |= EntryFlags.Template;
-        if (entry.EventId != 0) flags |= EntryFlags.EventId;
-        if (entry.EventName is not null) flags |= EntryFlags.EventName;
-        if (entry.Exception is not null) flags |= EntryFlags.Exception;
-        Span<byte> trace = stackalloc byte[24];
-        if (TryParseHex(entry.TraceId, trace[..16]) && TryParseHex(entry.SpanId, trace[16..])) flags |= EntryFlags.Trace;
+        if (message is not null) flags |= EntryFlags.Message;
+        if (template is not null) flags |= EntryFlags.Template;
+        if (eventId != 0) flags |= EntryFlags.EventId;
+        if (eventName is not null) flags |= EntryFlags.EventName;
+        if (exception is not null) flags |= EntryFlags.Exception;
+        if (trace.Length == TraceBytes) flags |= EntryFlags.Trace;
 
         var header = Reserve(EntryFormat.FixedHeaderBytes);
         header[0] = EntryFormat.Version1;
-        BinaryPrimitives.WriteInt64LittleEndian(header[1..], entry.TimestampNs);
-        header[9] = (byte)entry.Level;
+        BinaryPrimitives.WriteInt64LittleEndian(header[1..], timestampNs);
+        header[9] = (byte)level;
         header[10] = (byte)flags;
-        WriteString(entry.Category);
-        if (entry.Message is not null) WriteString(entry.Message);
-        if (entry.Template is not null) WriteString(entry.Template);
-        if (entry.EventId != 0) WriteVarint(ZigZag(entry.EventId));
-        if (entry.EventName is not null) WriteString(entry.EventName);
-        if (entry.Exception is not null) WriteString(entry.Exception);
-        if ((flags & EntryFlags.Trace) != 0) trace.CopyTo(Reserve(24));
+    }
 
-        var properties = Math.Min(entry.Properties.Count, ushort.MaxValue);
-        BinaryPrimitives.WriteUInt16LittleEndian(Reserve(2), (ushort)properties);
-        for (var i = 0; i < properties; i++)
-        {
-            WriteString(entry.Properties[i].Key);
-            WriteValue(entry.Properties[i].Value, 0);
-        }
-
-        var scopes = Math.Min(entry.Scopes.Count, ushort.MaxValue);
-        BinaryPrimitives.WriteUInt16LittleEndian(Reserve(2), (ushort)scopes);
-        for (var i = 0; i < scopes; i++)
-        {
-            WriteValue(entry.Scopes[i], 0);
-        }
-
-        return _buffer.AsSpan(0, _length);
+    private void WriteOptionalFields(string? message, string? template, int eventId, string? eventName, string? exception, ReadOnlySpan<byte> trace)
+    {
+        if (message is not null) WriteString(message);
+        if (template is not null) WriteString(template);
+        if (eventId != 0) WriteVarint(ZigZag(eventId));
+        if (eventName is not null) WriteString(eventName);
+        if (exception is not null) WriteString(exception);
+        if (trace.Length == TraceBytes) trace.CopyTo(Reserve(TraceBytes));
     }
 
     private void WriteValue(object? value, int depth)
@@ -159,7 +270,7 @@ internal sealed class EntryEncoder
     }
 
     /// <summary>ToString that cannot throw into the caller: a throwing ToString becomes its exception's type name.</summary>
-    private static string SafeToString(object? value)
+    internal static string SafeToString(object? value)
     {
         try
         {

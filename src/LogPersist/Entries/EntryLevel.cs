@@ -1,13 +1,24 @@
-namespace LogPersist.Entries;
+namespace LogPersist;
 
-/// <summary>Severity of an entry, in the order of Microsoft.Extensions.Logging's levels.</summary>
-internal enum EntryLevel : byte
+/// <summary>Severity of an entry, in the order of Microsoft.Extensions.Logging's levels (Serilog's Verbose is Trace, Fatal is Critical).</summary>
+public enum EntryLevel : byte
 {
+    /// <summary>The most detailed messages.</summary>
     Trace = 0,
+
+    /// <summary>Messages for debugging during development.</summary>
     Debug = 1,
+
+    /// <summary>The general flow of the application.</summary>
     Information = 2,
+
+    /// <summary>Something unexpected that did not stop the operation.</summary>
     Warning = 3,
+
+    /// <summary>A failure of the current operation.</summary>
     Error = 4,
+
+    /// <summary>A failure that needs immediate attention.</summary>
     Critical = 5,
 }
 

@@ -26,6 +26,9 @@ internal enum WalDropReason : byte
 
     /// <summary>The record had no payload (a record must carry at least one byte).</summary>
     Empty = 8,
+
+    /// <summary>The log call's data could not be turned into an entry (a logging integration failed on it).</summary>
+    Unencodable = 9,
 }
 
 internal static class WalDropReasons
@@ -43,6 +46,7 @@ internal static class WalDropReasons
         WalDropReason.TooLarge => "too_large",
         WalDropReason.Disposed => "disposed",
         WalDropReason.Empty => "empty",
+        WalDropReason.Unencodable => "unencodable",
         _ => "unknown",
     };
 }

@@ -334,7 +334,7 @@ public sealed class ShipperTests : IAsyncLifetime
         Log(wal, 0, 6, s =>
         {
             var entry = Entry(s);
-            entry.Level = s % 2 == 0 ? LogPersist.Entries.EntryLevel.Information : LogPersist.Entries.EntryLevel.Error;
+            entry.Level = s % 2 == 0 ? EntryLevel.Information : EntryLevel.Error;
             entry.Properties.Add(new("Tenant", s < 3 ? "a" : "b"));
             entry.Properties.Add(new("UserId", s));
             return entry;

@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using System.Text;
+using LogPersist.Entries;
+using LogPersist.Pipeline;
+using Microsoft.Extensions.Logging;
+
+namespace LogPersist.Extensions.Logging;
+
+/// <summary>
+/// Encodes each log call straight into the WAL: the message template, each property, event id,
+/// scopes, exception and the current activity's trace and span id. The message is rendered later,
+/// when the line is made, unless the template formats or aligns a value (then it is rendered here).
+/// </summary>
+internal sealed class LogPersistLogger : ILogger
+{
+    private readonly string _category;
+    private readonly byte[] _categoryUtf8;
+    private readonly LogPersistLoggerProvider _provider;
+    private readonly LogPipeline _pipeline;
+
+    public LogPersistLogger(string category, LogPersistLoggerProvider provider)
+    {
+        _category = category;
+        _categoryUtf8 = Encoding.UTF8.GetBytes(category);
+        _provider = provider;
+        _pipeline = provider.Pipeline;
+    }
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull =>
+        _provider.Scopes?.Push(state);
+
+    public bool IsEnabled(LogLevel logLevel) =>
+        logLevel is >= LogLevel.Trace and <= LogLevel.Critical && (int)logLevel >= (int)_pipeline.MinimumLevel;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        if (!IsEnabled(logLevel))
+        {
+            return;
+        }
+
+        var encoder = ThreadEncoders.Rent();
+        try
+        {
+            var timestamp = LogEntry.NowNs(_pipeline.Time);
+            Span<byte> trace = stackalloc byte[EntryEncoder.TraceBytes];
+            if (Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity)
+            {
+                activity.TraceId.CopyTo(trace);
+                activity.SpanId.CopyTo(trace[16..]);
+            }
+            else
+            {
+                trace = default;
+            }
+
+            var error = exception is null ? null : EntryEncoder.SafeToString(exception);
+            if (state is IReadOnlyList<KeyValuePair<string, object?>> pairs)
+            {
+                var count = pairs.Count;
+                var templateAt = count > 0 && pairs[count - 1].Key == EntryEncoder.OriginalFormat ? count - 1 : IndexOfTemplate(pairs);
+                var template = templateAt >= 0 ? pairs[templateAt].Value as string : null;
+                var message = template is null || NeedsRendering(template) ? formatter?.Invoke(state, exception) : null;
+                encoder.Begin(timestamp, (EntryLevel)logLevel, _categoryUtf8, message, template, eventId.Id, eventId.Name, error, trace);
+                encoder.BeginProperties(templateAt >= 0 ? count - 1 : count);
+                for (var i = 0; i < count; i++)
+                {
+                    if (i != templateAt)
+                    {
+                        var pair = pairs[i];
+                        encoder.WriteProperty(pair.Key, pair.Value);
+                    }
+                }
+            }
+            else
+            {
+                var message = formatter is null ? EntryEncoder.SafeToString(state) : formatter(state, exception);
+                encoder.Begin(timestamp, (EntryLevel)logLevel, _categoryUtf8, message, null, eventId.Id, eventId.Name, error, trace);
+                encoder.BeginProperties(0);
+            }
+
+            encoder.BeginScopes();
+            _provider.Scopes?.ForEachScope(static (scope, e) => e.WriteScope(scope), encoder);
+            _pipeline.Append(encoder.End());
+        }
+        catch (Exception e)
+        {
+            _pipeline.EntryFailed(_category, e);
+        }
+        finally
+        {
+            ThreadEncoders.Return(encoder);
+        }
+    }
+
+    private static int IndexOfTemplate(IReadOnlyList<KeyValuePair<string, object?>> pairs)
+    {
+        for (var i = 0; i < pairs.Count; i++)
+        {
+            if (pairs[i].Key == EntryEncoder.OriginalFormat)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>True when a hole has an alignment or a format (<c>{Elapsed:0.0}</c>), which the line maker does not apply.</summary>
+    internal static bool NeedsRendering(string template)
+    {
+        var text = template.AsSpan();
+        if (text.IndexOfAny(':', ',') < 0)
+        {
+            return false;
+        }
+
+        var open = -1;
+        for (var i = 0; i < text.Length; i++)
+        {
+            switch (text[i])
+            {
+                case '{' when open < 0 && i + 1 < text.Length && text[i + 1] == '{':
+                    i++;
+                    break;
+                case '{':
+                    open = i;
+                    break;
+                case '}' when open >= 0:
+                    open = -1;
+                    break;
+                case ':' or ',' when open >= 0:
+                    return true;
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,157 @@
+using System.IO.Abstractions;
+
+namespace LogPersist;
+
+/// <summary>
+/// Settings of LogPersist, shared by the <c>Microsoft.Extensions.Logging</c> provider (configuration
+/// section <c>Logging:LogPersist</c>) and the Serilog sink. Every property has a default that suits a
+/// pod; with only <see cref="LokiUrl"/> (or the <c>LOKI_URL</c> environment variable) set, entries are
+/// written to a local write-ahead log and shipped to Loki. All settings are checked when LogPersist
+/// starts, and every problem is reported in one message.
+/// </summary>
+public sealed class LogPersistOptions
+{
+    /// <summary>
+    /// The root directory of write-ahead logs. Each instance writes under
+    /// <c>{Directory}/{namespace}/{ServiceName}/{Instance}</c>, so services, replicas and namespaces
+    /// sharing one volume never collide. Relative paths are taken from the current directory.
+    /// </summary>
+    /// <value>The default is <c>/var/lib/logpersist</c> when it exists and is writable (mount the
+    /// persistent volume there), otherwise <c>logpersist</c> under the user's local data folder.</value>
+    public string? Directory { get; set; }
+
+    /// <summary>The service's name: the <c>service_name</c> label and a level of the WAL directory.</summary>
+    /// <value>The default is <c>OTEL_SERVICE_NAME</c>, else <c>service.name</c> in <c>OTEL_RESOURCE_ATTRIBUTES</c>, else the entry assembly's name.</value>
+    public string? ServiceName { get; set; }
+
+    /// <summary>This process's instance name: the <c>pod</c> label and the last level of the WAL directory.</summary>
+    /// <value>The default is <c>POD_NAME</c>, else <c>HOSTNAME</c>, else the machine name.</value>
+    public string? Instance { get; set; }
+
+    /// <summary>Size of each preallocated WAL segment file, a multiple of 8 between 4 KiB and 1 GiB.</summary>
+    /// <value>The default is 64 MiB.</value>
+    public long SegmentBytes { get; set; } = 64L << 20;
+
+    /// <summary>Cap on the WAL's disk use; at least two segments.</summary>
+    /// <value>The default is 1 GiB.</value>
+    public long MaxDiskBytes { get; set; } = 1L << 30;
+
+    /// <summary>What happens when the WAL reaches <see cref="MaxDiskBytes"/> or the disk is full. Every dropped entry is counted and marked in the stream.</summary>
+    /// <value>The default is <see cref="WalFullMode.DropOldest"/>.</value>
+    public WalFullMode FullMode { get; set; } = WalFullMode.DropOldest;
+
+    /// <summary>How long a log call waits for space in <see cref="WalFullMode.Block"/> mode; above zero and at most one minute.</summary>
+    /// <value>The default is 1 second.</value>
+    public TimeSpan BlockTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How far an entry has travelled when the log call returns.</summary>
+    /// <value>The default is <see cref="WalDurability.PageCache"/>: it survives the death of the process.</value>
+    public WalDurability Durability { get; set; } = WalDurability.PageCache;
+
+    /// <summary>Period of the background sync in <see cref="WalDurability.Interval"/> mode.</summary>
+    /// <value>The default is 200 ms.</value>
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Entries below this level are not written.</summary>
+    /// <value>The default is <see cref="EntryLevel.Trace"/>: whatever the logging framework's own filters let through.</value>
+    public EntryLevel MinimumLevel { get; set; } = EntryLevel.Trace;
+
+    /// <summary>
+    /// Loki's base URL (<c>http://loki:3100</c>; the push path is added) or the full push URL. An
+    /// empty string keeps entries in the WAL only. User info in the URL is used for basic authentication.
+    /// </summary>
+    /// <value>The default (null) is the <c>LOKI_URL</c> environment variable; when that is unset too, entries stay in the WAL.</value>
+    public string? LokiUrl { get; set; }
+
+    /// <summary>The tenant, sent as <c>X-Scope-OrgID</c>.</summary>
+    /// <value>The default (null) is the <c>LOKI_TENANT</c> environment variable.</value>
+    public string? Tenant { get; set; }
+
+    /// <summary>User name for basic authentication.</summary>
+    public string? Username { get; set; }
+
+    /// <summary>Password for basic authentication. Never written to the WAL, logs or error messages.</summary>
+    public string? Password { get; set; }
+
+    /// <summary>A bearer token sent as <c>Authorization: Bearer</c>.</summary>
+    public string? BearerToken { get; set; }
+
+    /// <summary>A file holding the bearer token, read again whenever it changes (projected service-account tokens).</summary>
+    public string? BearerTokenFile { get; set; }
+
+    /// <summary>Extra headers sent with every push.</summary>
+    public Dictionary<string, string> Headers { get; set; } = [];
+
+    /// <summary>A PEM bundle of certificate authorities trusted for Loki's certificate, instead of the system's.</summary>
+    public string? CaCertificateFile { get; set; }
+
+    /// <summary>A client certificate for mutual TLS: PEM (with <see cref="ClientKeyFile"/>) or PKCS#12.</summary>
+    public string? ClientCertificateFile { get; set; }
+
+    /// <summary>The PEM private key of <see cref="ClientCertificateFile"/>.</summary>
+    public string? ClientKeyFile { get; set; }
+
+    /// <summary>The password of a PKCS#12 <see cref="ClientCertificateFile"/>.</summary>
+    public string? ClientCertificatePassword { get; set; }
+
+    /// <summary>The body format of push requests.</summary>
+    /// <value>The default is <see cref="PushEncoding.Protobuf"/> (snappy-compressed).</value>
+    public PushEncoding Encoding { get; set; } = PushEncoding.Protobuf;
+
+    /// <summary>Uncompressed size at which a batch is sent; between 1 KiB and 4 MiB.</summary>
+    /// <value>The default is 1 MiB.</value>
+    public int BatchMaxBytes { get; set; } = 1 << 20;
+
+    /// <summary>Longest time the first entry of a batch waits for more.</summary>
+    /// <value>The default is 1 second.</value>
+    public TimeSpan BatchMaxWait { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Push requests sent concurrently; between 1 and 64.</summary>
+    /// <value>The default is 2.</value>
+    public int MaxInFlight { get; set; } = 2;
+
+    /// <summary>Labels added to or replacing the detected ones (<c>service_name</c>, <c>namespace</c>, <c>pod</c>, <c>container</c>); an empty value removes a label.</summary>
+    public Dictionary<string, string> Labels { get; set; } = [];
+
+    /// <summary>Properties whose scalar values become labels. A property never becomes a label unless named here (a cardinality guard).</summary>
+    public List<string> LabelProperties { get; set; } = [];
+
+    /// <summary>Add the entry's level as a <c>level</c> label.</summary>
+    /// <value>The default is false: the level is in the line, where Grafana finds it.</value>
+    public bool LevelLabel { get; set; }
+
+    /// <summary>Keep the <c>pod</c> label, so each instance writes its own stream and a late replay after an outage is not refused as "too far behind".</summary>
+    /// <value>The default is true.</value>
+    public bool InstanceLabel { get; set; } = true;
+
+    /// <summary>How an entry becomes the line Loki stores.</summary>
+    /// <value>The default is <see cref="LineFormat.Json"/>.</value>
+    public LineFormat LineFormat { get; set; } = LineFormat.Json;
+
+    /// <summary>Longest line sent, in UTF-8 bytes; Loki's <c>max_line_size</c>.</summary>
+    /// <value>The default is 256 KiB.</value>
+    public int MaxLineBytes { get; set; } = 256 * 1024;
+
+    /// <summary>What happens to a longer line.</summary>
+    /// <value>The default is <see cref="OversizedLineMode.Truncate"/>.</value>
+    public OversizedLineMode OversizedLines { get; set; } = OversizedLineMode.Truncate;
+
+    /// <summary>Whether trace and span ids travel as Loki structured metadata or in the line.</summary>
+    /// <value>The default is <see cref="StructuredMetadataMode.Auto"/>.</value>
+    public StructuredMetadataMode StructuredMetadata { get; set; } = StructuredMetadataMode.Auto;
+
+    /// <summary>How long disposing LogPersist (host shutdown, <c>Log.CloseAndFlush()</c>) waits for Loki to acknowledge what was logged; what is left stays in the WAL for the next start.</summary>
+    /// <value>The default is 5 seconds.</value>
+    public TimeSpan FlushTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The file system for directories, the lock and the checkpoint; tests inject faults here.</summary>
+    internal IFileSystem FileSystem { get; set; } = new FileSystem();
+
+    internal TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>The HTTP handler for pushes, for tests; null builds one from the settings.</summary>
+    internal HttpMessageHandler? HttpHandler { get; set; }
+
+    /// <summary>The environment the defaults are read from, for tests.</summary>
+    internal Func<string, string?> Environment { get; set; } = System.Environment.GetEnvironmentVariable;
+}

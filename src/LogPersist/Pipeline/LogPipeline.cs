@@ -1,0 +1,145 @@
+using LogPersist.Diagnostics;
+using LogPersist.Shipping;
+using LogPersist.Wal;
+
+namespace LogPersist.Pipeline;
+
+/// <summary>
+/// One instance's WAL and, when a Loki URL is set, the shipper that empties it: what the logging
+/// provider and the Serilog sink write into. Opening it is the start-up check (options, directory,
+/// lock); after that nothing it does throws into the application.
+/// </summary>
+internal sealed class LogPipeline : IAsyncDisposable, IDisposable
+{
+    private readonly TimeSpan _flushTimeout;
+    private int _stopped;
+
+    private LogPipeline(WriteAheadLog wal, Shipper? shipper, LogPersistOptions options)
+    {
+        Wal = wal;
+        Shipper = shipper;
+        MinimumLevel = options.MinimumLevel;
+        Time = options.TimeProvider;
+        _flushTimeout = options.FlushTimeout;
+    }
+
+    public WriteAheadLog Wal { get; }
+
+    public Shipper? Shipper { get; }
+
+    public EntryLevel MinimumLevel { get; }
+
+    public TimeProvider Time { get; }
+
+    public string Directory => Wal.Directory;
+
+    /// <summary>
+    /// Validates the options, opens (creating if needed) and locks the instance's WAL directory and
+    /// starts shipping. Throws <see cref="ArgumentException"/> for invalid options,
+    /// <see cref="WalLockedException"/> when another process holds the directory, and
+    /// <see cref="InvalidOperationException"/> naming the path when it cannot be created or written.
+    /// </summary>
+    public static LogPipeline Open(LogPersistOptions options)
+    {
+        var settings = PipelineSettings.Resolve(options);
+        WriteAheadLog wal;
+        try
+        {
+            wal = WriteAheadLog.Open(settings.Wal);
+        }
+        catch (Exception e) when (e is (IOException or UnauthorizedAccessException) and not WalLockedException)
+        {
+            throw new InvalidOperationException($"LogPersist cannot write its WAL directory '{settings.Wal.Directory}': {e.Message}", e);
+        }
+
+        Shipper? shipper = null;
+        try
+        {
+            if (settings.Shipper is { } shipping)
+            {
+                shipper = new Shipper(wal, shipping, options.HttpHandler);
+                shipper.Start();
+            }
+        }
+        catch
+        {
+            wal.Dispose();
+            throw;
+        }
+
+        LogPersistEventSource.Log.PipelineStarted(wal.Directory, settings.RootSource, settings.Shipper?.Loki.PushUri.ToString() ?? "none (WAL only)");
+        return new LogPipeline(wal, shipper, options);
+    }
+
+    /// <summary>Appends an encoded entry; false when it was dropped (counted by the WAL). Never throws for I/O faults.</summary>
+    public bool Append(ReadOnlySpan<byte> payload) => Wal.Append(payload);
+
+    /// <summary>
+    /// Reports a log call that could not be encoded: counted as dropped (<c>unencodable</c>), reported
+    /// to the EventSource, and announced in the stream by a marker entry. Never throws.
+    /// </summary>
+    public void EntryFailed(string category, Exception error)
+    {
+        try
+        {
+            Wal.Metrics.RecordsDropped(WalDropReason.Unencodable, 1);
+            LogPersistEventSource.Log.EntryFailed(category, error.GetType().Name + ": " + error.Message);
+            var marker = new Entries.LogEntry
+            {
+                TimestampNs = Entries.LogEntry.NowNs(Time),
+                Level = EntryLevel.Warning,
+                Category = Markers.Category,
+                Message = $"LogPersist dropped an entry from '{category}' that could not be encoded ({error.GetType().Name})",
+            };
+            Append(new Entries.EntryEncoder(256).Encode(marker));
+        }
+        catch (Exception)
+        {
+            // Reporting a failure must not become one.
+        }
+    }
+
+    /// <summary>
+    /// Waits at most <paramref name="timeout"/> for Loki to acknowledge everything appended before the
+    /// call. True when it did, or when there is no Loki to ship to. Never throws.
+    /// </summary>
+    public Task<bool> FlushAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        Shipper is null || Volatile.Read(ref _stopped) != 0
+            ? Task.FromResult(Shipper is null)
+            : Shipper.FlushAsync(timeout, cancellationToken);
+
+    /// <summary>
+    /// Ships what it can until the deadline, stops shipping and closes the WAL; what was not
+    /// acknowledged stays in the WAL for the next start. Later appends are dropped and counted.
+    /// </summary>
+    public async Task<bool> StopAsync(TimeSpan timeout)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return false;
+        }
+
+        var flushed = true;
+        if (Shipper is not null)
+        {
+            flushed = await Shipper.StopAsync(timeout).ConfigureAwait(false);
+            await Shipper.DisposeAsync().ConfigureAwait(false);
+        }
+
+        try
+        {
+            Wal.Flush();
+        }
+        catch (Exception e)
+        {
+            LogPersistEventSource.Log.OperationFailed(Wal.Directory, "the final flush", e);
+        }
+
+        Wal.Dispose();
+        return flushed;
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync(_flushTimeout).ConfigureAwait(false);
+
+    public void Dispose() => StopAsync(_flushTimeout).GetAwaiter().GetResult();
+}

@@ -1,0 +1,202 @@
+using System.IO.Abstractions;
+using LogPersist.Loki;
+using LogPersist.Shipping;
+using LogPersist.Wal;
+
+namespace LogPersist.Pipeline;
+
+/// <summary>
+/// Turns the public <see cref="LogPersistOptions"/> into the settings of the WAL and the shipper:
+/// fills environment defaults, places the instance directory, and collects every problem into one message.
+/// </summary>
+internal sealed class PipelineSettings
+{
+    public const string MountedRoot = "/var/lib/logpersist";
+    public const string DefaultNamespace = "default";
+
+    private PipelineSettings(WalOptions wal, ShipperOptions? shipper, string rootSource)
+    {
+        Wal = wal;
+        Shipper = shipper;
+        RootSource = rootSource;
+    }
+
+    public WalOptions Wal { get; }
+
+    /// <summary>Null when no Loki URL is configured: entries stay in the WAL.</summary>
+    public ShipperOptions? Shipper { get; }
+
+    /// <summary>Why the WAL root is where it is, for start-up diagnostics.</summary>
+    public string RootSource { get; }
+
+    /// <summary>Throws <see cref="ArgumentException"/> listing every problem when the options cannot work.</summary>
+    public static PipelineSettings Resolve(LogPersistOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        var environment = options.Environment;
+        var detected = EnvironmentLabels.Detect(environment);
+        string? Detected(string name) => detected.FirstOrDefault(l => l.Key == name).Value;
+
+        var service = Blank(options.ServiceName) ? Detected(EnvironmentLabels.ServiceName)! : options.ServiceName!;
+        var instance = Blank(options.Instance) ? Detected(EnvironmentLabels.Instance)! : options.Instance!;
+        var ns = Detected(EnvironmentLabels.Namespace) ?? DefaultNamespace;
+        var (root, rootSource) = Blank(options.Directory)
+            ? DefaultRoot(options.FileSystem)
+            : (options.FileSystem.Path.GetFullPath(options.Directory!), "configured");
+        var directory = options.FileSystem.Path.Combine(root, PathSegment(ns), PathSegment(service), PathSegment(instance));
+
+        if (!Enum.IsDefined(options.MinimumLevel))
+        {
+            errors.Add($"MinimumLevel {options.MinimumLevel} is not defined.");
+        }
+
+        if (options.FlushTimeout < TimeSpan.Zero || options.FlushTimeout > TimeSpan.FromMinutes(5))
+        {
+            errors.Add($"FlushTimeout must be between zero and 5 minutes; it is {options.FlushTimeout}.");
+        }
+
+        var wal = new WalOptions
+        {
+            Directory = directory,
+            SegmentBytes = options.SegmentBytes,
+            MaxDiskBytes = options.MaxDiskBytes,
+            FullMode = options.FullMode,
+            BlockTimeout = options.BlockTimeout,
+            Durability = options.Durability,
+            FlushInterval = options.FlushInterval,
+            OwnerDescription = $"{service}/{instance}",
+            FileSystem = options.FileSystem,
+            TimeProvider = options.TimeProvider,
+        };
+        Collect(errors, wal.Validate);
+
+        var url = options.LokiUrl ?? environment("LOKI_URL");
+        ShipperOptions? shipper = null;
+        if (!Blank(url))
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var endpoint))
+            {
+                errors.Add($"LokiUrl '{Scrub(url!)}' is not an absolute URL.");
+            }
+            else
+            {
+                shipper = Shipping(options, endpoint, service, instance, detected);
+                Collect(errors, shipper.Validate);
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException("Invalid LogPersist options: " + string.Join(" ", errors));
+        }
+
+        return new PipelineSettings(wal, shipper, rootSource);
+    }
+
+    private static ShipperOptions Shipping(LogPersistOptions options, Uri endpoint, string service, string instance, List<KeyValuePair<string, string?>> detected)
+    {
+        var labels = new Dictionary<string, string?>(StringComparer.Ordinal)
+        {
+            [EnvironmentLabels.ServiceName] = service,
+            [EnvironmentLabels.Instance] = instance,
+        };
+        foreach (var (name, value) in options.Labels)
+        {
+            labels[name] = value;
+        }
+
+        return new ShipperOptions
+        {
+            Loki = new LokiClientOptions
+            {
+                Endpoint = endpoint,
+                Tenant = Blank(options.Tenant) ? NullIfBlank(options.Environment("LOKI_TENANT")) : options.Tenant,
+                BasicAuthUsername = NullIfBlank(options.Username),
+                BasicAuthPassword = options.Password,
+                BearerToken = NullIfBlank(options.BearerToken),
+                BearerTokenFile = NullIfBlank(options.BearerTokenFile),
+                Headers = new Dictionary<string, string>(options.Headers),
+                CaCertificateFile = NullIfBlank(options.CaCertificateFile),
+                ClientCertificateFile = NullIfBlank(options.ClientCertificateFile),
+                ClientKeyFile = NullIfBlank(options.ClientKeyFile),
+                ClientCertificatePassword = options.ClientCertificatePassword,
+                Encoding = options.Encoding,
+                TimeProvider = options.TimeProvider,
+            },
+            DetectedLabels = detected,
+            Labels = labels,
+            InstanceLabel = options.InstanceLabel,
+            LevelLabel = options.LevelLabel,
+            LabelProperties = options.LabelProperties.ToArray(),
+            LineFormat = options.LineFormat,
+            MaxLineBytes = options.MaxLineBytes,
+            OversizedLines = options.OversizedLines,
+            StructuredMetadata = options.StructuredMetadata,
+            BatchMaxBytes = options.BatchMaxBytes,
+            BatchMaxWait = options.BatchMaxWait,
+            MaxInFlight = options.MaxInFlight,
+            TimeProvider = options.TimeProvider,
+        };
+    }
+
+    /// <summary>The mounted volume when there is one we can write; else the user's own data folder, never a shared temp folder.</summary>
+    private static (string Root, string Source) DefaultRoot(IFileSystem fileSystem)
+    {
+        if (fileSystem.Directory.Exists(MountedRoot) && CanWrite(fileSystem, MountedRoot))
+        {
+            return (MountedRoot, "mounted volume");
+        }
+
+        var local = System.Environment.GetFolderPath(System.Environment.SpecialFolder.LocalApplicationData, System.Environment.SpecialFolderOption.DoNotVerify);
+        return string.IsNullOrEmpty(local)
+            ? (fileSystem.Path.GetFullPath("logpersist"), "current directory (no local data folder)")
+            : (fileSystem.Path.Combine(local, "logpersist"), "user data folder (" + MountedRoot + " is not a writable directory)");
+    }
+
+    private static bool CanWrite(IFileSystem fileSystem, string directory)
+    {
+        var probe = fileSystem.Path.Combine(directory, ".logpersist-probe-" + System.Environment.ProcessId);
+        try
+        {
+            fileSystem.File.WriteAllBytes(probe, []);
+            fileSystem.File.Delete(probe);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A name safe as one directory level: letters, digits, <c>._-</c>; never <c>.</c> or <c>..</c>.</summary>
+    internal static string PathSegment(string name)
+    {
+        var chars = name.Trim().Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '_').ToArray();
+        var segment = new string(chars);
+        return segment.Length == 0 || segment.All(c => c == '.') ? "_" + segment : segment;
+    }
+
+    private static void Collect(List<string> errors, Action validate)
+    {
+        try
+        {
+            validate();
+        }
+        catch (ArgumentException e)
+        {
+            errors.Add(e.Message);
+        }
+    }
+
+    private static bool Blank(string? value) => string.IsNullOrWhiteSpace(value);
+
+    private static string? NullIfBlank(string? value) => Blank(value) ? null : value;
+
+    private static string Scrub(string url)
+    {
+        var at = url.IndexOf('@', StringComparison.Ordinal);
+        var scheme = url.IndexOf("://", StringComparison.Ordinal);
+        return at > 0 && scheme >= 0 && at > scheme ? url[..(scheme + 3)] + "***" + url[at..] : url;
+    }
+}
