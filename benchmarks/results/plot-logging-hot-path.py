@@ -46,19 +46,22 @@ def load(path):
 
 def nice_max(value):
     for magnitude in (1, 10, 100, 1000, 10000, 100000):
-        for step in (1, 2, 2.5, 5):
+        for step in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8):
             if step * magnitude >= value:
                 return step * magnitude
     return value
 
 
-def panel(out, x, y, width, title, unit, values, errors=None):
+def peak(values, errors=None):
+    return max(v + (errors or {}).get(k, 0) for k, v in values.items()) or 1
+
+
+def panel(out, x, y, width, title, unit, values, errors=None, scale_max=None):
     """Horizontal grouped bars: one group per logger, one bar per thread count."""
     label_w, bar_h, gap, group_gap = 100, 13, 2, 12
     plot_w = width - label_w - 60
     top = y + 28
-    peak = max(v + (errors or {}).get(k, 0) for k, v in values.items()) or 1
-    scale_max = nice_max(peak * 1.05)
+    scale_max = scale_max or nice_max(peak(values, errors) * 1.05)
     out.append(f'<text x="{x}" y="{y + 12}" class="title">{escape(title)}</text>')
     group_h = len(THREADS) * (bar_h + gap) + group_gap
     bottom = top + len(LOGGERS) * group_h
@@ -104,10 +107,13 @@ def main(csv_path, svg_path):
         "</style>",
         f'<rect width="{width}" height="{height}" fill="white"/>',
     ]
+    calls, calls_sd = pick("Calls", "mean"), pick("Calls", "sd")
+    drain, drain_sd = pick("CallsAndDrain", "mean"), pick("CallsAndDrain", "sd")
+    time_max = nice_max(max(peak(calls, calls_sd), peak(drain, drain_sd)) * 1.05)  # one scale for both time panels
     panel(out, 10, 10, 380, "ns per call: until the call returns", "ns (mean; line = ±1 StdDev)",
-          pick("Calls", "mean"), pick("Calls", "sd"))
+          calls, calls_sd, time_max)
     panel(out, 390, 10, 380, "ns per call: until every entry is in its file", "ns (mean; line = ±1 StdDev)",
-          pick("CallsAndDrain", "mean"), pick("CallsAndDrain", "sd"))
+          drain, drain_sd, time_max)
     panel(out, 770, 10, 360, "bytes allocated per call (until the call returns)", "B (managed, all threads)",
           pick("Calls", "alloc"))
     legend_y = height - 22
