@@ -38,7 +38,7 @@ public sealed class HostIntegrationTests : IAsyncLifetime
         await host.StopAsync();
 
         Assert.Equal(100, _server.Entries.Count(e => e.Line.Contains("Handled request", StringComparison.Ordinal)));
-        var entry = _server.Entries[0];
+        var entry = _server.Entries.First(e => e.Line.Contains("Handled request", StringComparison.Ordinal));
         Assert.Equal("orders", entry.LabelMap["service_name"]);
         Assert.Equal("orders-0", entry.LabelMap["pod"]);
         var line = Line(entry);
