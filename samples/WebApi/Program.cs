@@ -11,6 +11,9 @@ using LogPersist.Extensions.Logging;
 // is shipped by the next run.
 var builder = WebApplication.CreateBuilder(args);
 builder.Logging.AddLogPersist();
+// LogPersist records the current trace and span id with every entry; the framework's own
+// trace-id scope would repeat them in every line.
+builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.None);
 
 var app = builder.Build();
 var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orders.Api");
