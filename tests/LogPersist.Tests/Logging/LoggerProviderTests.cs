@@ -44,7 +44,7 @@ public sealed partial class LoggerProviderTests : IAsyncLifetime
     [Fact]
     public async Task Entries_carry_the_configured_labels_template_and_properties()
     {
-        var config = Configuration(_root.Path, _server.BaseAddress, """, "Labels": { "team": "payments" }""");
+        var config = Configuration(_root.Path, _server.BaseAddress, """, "Labels": { "team": "payments" }, "LabelProperties": [ "Status" ], "LevelLabel": true""");
         using (var factory = Factory(config))
         {
             RequestAnswered(factory.CreateLogger("Orders.Api"), 7, 201, 12);
@@ -54,6 +54,8 @@ public sealed partial class LoggerProviderTests : IAsyncLifetime
         Assert.Equal("orders", entry.LabelMap["service_name"]);
         Assert.Equal("orders-0", entry.LabelMap["pod"]);
         Assert.Equal("payments", entry.LabelMap["team"]);
+        Assert.Equal("201", entry.LabelMap["Status"]);
+        Assert.Equal("info", entry.LabelMap["level"]);
         var line = Line(entry);
         Assert.Equal("Orders.Api", line.GetProperty("category").GetString());
         Assert.Equal("Request 7 answered 201 in 12 ms", line.GetProperty("msg").GetString());
