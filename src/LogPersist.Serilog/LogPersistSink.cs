@@ -23,9 +23,6 @@ internal sealed class LogPersistSink : ILogEventSink, IDisposable, IAsyncDisposa
 
     public LogPersistSink(LogPipeline pipeline) => _pipeline = pipeline;
 
-    /// <summary>The instance's WAL directory.</summary>
-    public string Directory => _pipeline.Directory;
-
     public void Emit(LogEvent logEvent)
     {
         if (logEvent is null)
