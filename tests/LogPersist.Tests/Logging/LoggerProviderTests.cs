@@ -190,6 +190,26 @@ public sealed partial class LoggerProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_value_that_fails_while_encoded_is_counted_and_marked_and_the_next_entry_is_intact()
+    {
+        long unencodable;
+        using (var services = Services(Configuration(_root.Path, _server.BaseAddress)))
+        {
+            var logger = services.GetRequiredService<ILogger<LoggerProviderTests>>();
+            logger.LogInformation("Items {Items}", new ThrowingSequence());
+            logger.LogInformation("Next {Value}", 2);
+            unencodable = services.GetServices<ILoggerProvider>().OfType<LogPersistLoggerProvider>().Single().Pipeline.Wal.Metrics.Dropped(WalDropReason.Unencodable);
+        }
+
+        Assert.Equal(1, unencodable);
+        var lines = Lines(_server).ToList();
+        Assert.Equal(2, lines.Count);
+        Assert.Equal("warn", lines[0].GetProperty("level").GetString());
+        Assert.Contains("could not be encoded (InvalidOperationException)", lines[0].GetProperty("msg").GetString(), StringComparison.Ordinal);
+        Assert.Equal("Next 2", lines[1].GetProperty("msg").GetString());
+    }
+
+    [Fact]
     public void A_missing_directory_is_created_under_the_root_by_namespace_service_and_instance()
     {
         var root = _root.Combine("does", "not", "exist");
@@ -271,4 +291,9 @@ public sealed partial class LoggerProviderTests : IAsyncLifetime
     private static partial void RequestAnswered(ILogger logger, int requestId, int status, int elapsedMs);
 
     private sealed record Reading(double Celsius);
+
+    private sealed class ThrowingSequence : System.Collections.IEnumerable
+    {
+        public System.Collections.IEnumerator GetEnumerator() => throw new InvalidOperationException("enumeration failed");
+    }
 }
