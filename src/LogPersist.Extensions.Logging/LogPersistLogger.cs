@@ -47,7 +47,7 @@ internal sealed class LogPersistLogger : ILogger
             Span<byte> trace = stackalloc byte[EntryEncoder.TraceBytes];
             if (Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity)
             {
-                activity.TraceId.CopyTo(trace);
+                activity.TraceId.CopyTo(trace[..16]);
                 activity.SpanId.CopyTo(trace[16..]);
             }
             else

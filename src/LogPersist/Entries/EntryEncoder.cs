@@ -187,7 +187,11 @@ internal sealed class EntryEncoder
                 WriteTag(ValueTag.String);
                 WriteString(s);
                 return;
-            case int or long or short or sbyte:
+            case int i:
+                WriteTag(ValueTag.Integer);
+                WriteVarint(ZigZag(i));
+                return;
+            case long or short or sbyte:
                 WriteTag(ValueTag.Integer);
                 WriteVarint(ZigZag(Convert.ToInt64(value, CultureInfo.InvariantCulture)));
                 return;
@@ -289,7 +293,6 @@ internal sealed class EntryEncoder
     private void WriteString(string value)
     {
         var max = Utf8.GetMaxByteCount(value.Length);
-        Span<byte> prefix = stackalloc byte[5];
         if (max <= 1024)
         {
             EnsureCapacity(5 + max);

@@ -193,10 +193,16 @@ internal sealed class PipelineSettings
 
     private static string? NullIfBlank(string? value) => Blank(value) ? null : value;
 
+    /// <summary>The URL with anything that may be user info (before the last <c>@</c>) hidden.</summary>
     private static string Scrub(string url)
     {
-        var at = url.IndexOf('@', StringComparison.Ordinal);
+        var at = url.LastIndexOf('@');
+        if (at < 0)
+        {
+            return url;
+        }
+
         var scheme = url.IndexOf("://", StringComparison.Ordinal);
-        return at > 0 && scheme >= 0 && at > scheme ? url[..(scheme + 3)] + "***" + url[at..] : url;
+        return (scheme >= 0 && scheme < at ? url[..(scheme + 3)] : "") + "***" + url[at..];
     }
 }

@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using LogPersist.Extensions.Logging;
+
+// An orders API that logs through LogPersist. Settings come from the "Logging:LogPersist" section of
+// appsettings.json; LOKI_URL (and optionally LOKI_TENANT) in the environment turns shipping on.
+//
+//   dotnet run --project samples/WebApi
+//   curl http://127.0.0.1:5080/orders/42        # and /orders/0 for a logged exception
+//
+// Kill it with kill -9 and start it again: every entry whose log call returned is still in the WAL and
+// is shipped by the next run.
+var builder = WebApplication.CreateBuilder(args);
+builder.Logging.AddLogPersist();
+// LogPersist records the current trace and span id with every entry; the framework's own
+// trace-id scope would repeat them in every line.
+builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.None);
+
+var app = builder.Build();
+var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orders.Api");
+var provider = app.Services.GetServices<ILoggerProvider>().OfType<LogPersistLoggerProvider>().Single();
+Console.WriteLine($"LogPersist WAL: {provider.WalDirectory}");
+Console.WriteLine(Environment.GetEnvironmentVariable("LOKI_URL") is { Length: > 0 } loki
+    ? $"Shipping to {new Uri(loki).GetLeftPart(UriPartial.Authority)}."
+    : "LOKI_URL is not set: entries stay in the WAL.");
+
+app.MapGet("/orders/{id:int}", (int id) =>
+{
+    var watch = Stopwatch.StartNew();
+    using var scope = log.BeginScope("Order {OrderId}", id);
+    if (id <= 0)
+    {
+        try
+        {
+            throw new ArgumentOutOfRangeException(nameof(id), id, "Order ids start at 1.");
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            Log.OrderRejected(log, e, id);
+            return Results.BadRequest(new { error = e.Message });
+        }
+    }
+
+    var order = new { Id = id, Items = id % 5 + 1, Total = Math.Round(id * 9.95, 2) };
+    Log.OrderServed(log, id, order.Items, watch.Elapsed.TotalMilliseconds);
+    return Results.Ok(order);
+});
+
+app.MapGet("/", () => "LogPersist sample: GET /orders/{id}");
+app.Run();
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Served order {OrderId} with {Items} items in {ElapsedMs:0.000} ms")]
+    public static partial void OrderServed(ILogger logger, int orderId, int items, double elapsedMs);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Rejected order {OrderId}")]
+    public static partial void OrderRejected(ILogger logger, Exception error, int orderId);
+}

@@ -1,0 +1,175 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using LogPersist.Entries;
+using LogPersist.Pipeline;
+using Serilog.Core;
+using Serilog.Debugging;
+using Serilog.Events;
+
+namespace LogPersist.Serilog;
+
+/// <summary>
+/// Writes each Serilog event into the LogPersist WAL before <see cref="Emit"/> returns. The event keeps
+/// its shape: the Serilog-rendered message (strings quoted, formats applied) next to the template,
+/// <c>SourceContext</c> as the category, captured properties as nested values, the exception, and the
+/// trace and span id. Emit never throws; an event that cannot be encoded is counted and marked.
+/// </summary>
+internal sealed class LogPersistSink : ILogEventSink, IDisposable, IAsyncDisposable
+{
+    private const int StackCategoryBytes = 256;
+
+    private readonly LogPipeline _pipeline;
+
+    public LogPersistSink(LogPipeline pipeline) => _pipeline = pipeline;
+
+    public void Emit(LogEvent logEvent)
+    {
+        if (logEvent is null)
+        {
+            return;
+        }
+
+        var level = ToEntryLevel(logEvent.Level);
+        if (level < _pipeline.MinimumLevel)
+        {
+            return;
+        }
+
+        var category = Category(logEvent, out var categoryIsProperty);
+        var encoder = ThreadEncoders.Rent();
+        try
+        {
+            _pipeline.Append(Encode(encoder, logEvent, level, category, categoryIsProperty));
+        }
+        catch (Exception e)
+        {
+            SelfLog.WriteLine("LogPersist could not write an event from {0}: {1}", category, e);
+            _pipeline.EntryFailed(category, e);
+        }
+        finally
+        {
+            ThreadEncoders.Return(encoder);
+        }
+    }
+
+    public void Dispose() => _pipeline.Dispose();
+
+    public ValueTask DisposeAsync() => _pipeline.DisposeAsync();
+
+    private static ReadOnlySpan<byte> Encode(EntryEncoder encoder, LogEvent logEvent, EntryLevel level, string category, bool categoryIsProperty)
+    {
+        Span<byte> trace = stackalloc byte[EntryEncoder.TraceBytes];
+        if (logEvent.TraceId is { } traceId && logEvent.SpanId is { } spanId)
+        {
+            traceId.CopyTo(trace[..16]);
+            spanId.CopyTo(trace[16..]);
+        }
+        else
+        {
+            trace = default;
+        }
+
+        byte[]? rented = null;
+        var maxCategoryBytes = Encoding.UTF8.GetMaxByteCount(category.Length);
+        Span<byte> categoryUtf8 = maxCategoryBytes <= StackCategoryBytes
+            ? stackalloc byte[StackCategoryBytes]
+            : (rented = ArrayPool<byte>.Shared.Rent(maxCategoryBytes));
+        try
+        {
+            categoryUtf8 = categoryUtf8[..Encoding.UTF8.GetBytes(category, categoryUtf8)];
+            encoder.Begin(
+                TimestampNs(logEvent.Timestamp),
+                level,
+                categoryUtf8,
+                RenderedMessage(logEvent),
+                logEvent.MessageTemplate.Text,
+                eventId: 0,
+                eventName: null,
+                ExceptionText(logEvent.Exception),
+                trace);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+
+        var count = Math.Min(logEvent.Properties.Count - (categoryIsProperty ? 1 : 0), ushort.MaxValue);
+        encoder.BeginProperties(count);
+        var written = 0;
+        foreach (var (name, value) in logEvent.Properties)
+        {
+            if (written == count)
+            {
+                break;
+            }
+
+            if (categoryIsProperty && name == Constants.SourceContextPropertyName)
+            {
+                continue;
+            }
+
+            encoder.WriteProperty(name, PropertyValues.ToEntryValue(value));
+            written++;
+        }
+
+        encoder.BeginScopes();
+        return encoder.End();
+    }
+
+    /// <summary><c>SourceContext</c> when it is a scalar (then it is not repeated as a property), else empty.</summary>
+    private static string Category(LogEvent logEvent, out bool isProperty)
+    {
+        isProperty = logEvent.Properties.TryGetValue(Constants.SourceContextPropertyName, out var value) && value is ScalarValue;
+        return isProperty ? EntryEncoder.SafeToString(((ScalarValue)value!).Value) : "";
+    }
+
+    /// <summary>
+    /// The message as Serilog renders it (strings quoted, formats applied), which the later line renderer
+    /// could not reproduce from the template. Null, so the template is rendered later, if rendering fails.
+    /// </summary>
+    private static string? RenderedMessage(LogEvent logEvent)
+    {
+        try
+        {
+            return logEvent.RenderMessage(CultureInfo.InvariantCulture);
+        }
+        catch (Exception)
+        {
+            return null;
+        }
+    }
+
+    private static string? ExceptionText(Exception? exception)
+    {
+        if (exception is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return exception.ToString();
+        }
+        catch (Exception e)
+        {
+            return exception.GetType().FullName + " (its ToString threw " + e.GetType().Name + ")";
+        }
+    }
+
+    private static long TimestampNs(DateTimeOffset timestamp) =>
+        (timestamp.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
+
+    internal static EntryLevel ToEntryLevel(LogEventLevel level) => level switch
+    {
+        LogEventLevel.Verbose => EntryLevel.Trace,
+        LogEventLevel.Debug => EntryLevel.Debug,
+        LogEventLevel.Information => EntryLevel.Information,
+        LogEventLevel.Warning => EntryLevel.Warning,
+        LogEventLevel.Error => EntryLevel.Error,
+        _ => EntryLevel.Critical,
+    };
+}

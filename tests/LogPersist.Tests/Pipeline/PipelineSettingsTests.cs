@@ -1,0 +1,83 @@
+using LogPersist.Pipeline;
+using LogPersist.Tests.Support;
+
+namespace LogPersist.Tests.Pipeline;
+
+public sealed class PipelineSettingsTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void The_instance_directory_is_namespace_service_and_instance_under_the_root()
+    {
+        var settings = PipelineSettings.Resolve(Options(env: new() { ["POD_NAMESPACE"] = "shop", ["POD_NAME"] = "api-7f9c", ["OTEL_SERVICE_NAME"] = "api" }));
+
+        Assert.Equal(Path.Combine(_dir.Path, "shop", "api", "api-7f9c"), settings.Wal.Directory);
+        Assert.Equal("configured", settings.RootSource);
+    }
+
+    [Theory]
+    [InlineData("..", "_..")]
+    [InlineData("a/../../etc", "a_.._.._etc")]
+    [InlineData("", "_")]
+    [InlineData("ok-name_1.2", "ok-name_1.2")]
+    public void Names_from_the_environment_cannot_leave_the_root(string name, string segment) =>
+        Assert.Equal(segment, PipelineSettings.PathSegment(name));
+
+    [Fact]
+    public void Loki_url_and_tenant_default_to_the_environment()
+    {
+        var settings = PipelineSettings.Resolve(Options(env: new() { ["LOKI_URL"] = "http://loki:3100", ["LOKI_TENANT"] = "team-a" }));
+
+        Assert.Equal(new Uri("http://loki:3100/loki/api/v1/push"), settings.Shipper!.Loki.PushUri);
+        Assert.Equal("team-a", settings.Shipper.Loki.Tenant);
+    }
+
+    [Fact]
+    public void An_empty_Loki_url_keeps_entries_in_the_WAL_even_when_LOKI_URL_is_set()
+    {
+        var options = Options(env: new() { ["LOKI_URL"] = "http://loki:3100" });
+        options.LokiUrl = "";
+
+        Assert.Null(PipelineSettings.Resolve(options).Shipper);
+    }
+
+    [Fact]
+    public void Options_become_stream_labels_with_service_and_instance_fixed_by_the_options()
+    {
+        var options = Options(env: new() { ["POD_NAME"] = "from-env", ["OTEL_SERVICE_NAME"] = "from-env" });
+        options.LokiUrl = "http://loki:3100";
+        options.ServiceName = "billing";
+        options.Instance = "billing-0";
+        options.Labels = new() { ["env"] = "prod", ["container"] = "" };
+
+        var labels = PipelineSettings.Resolve(options).Shipper!.Labels;
+
+        Assert.Equal("billing", labels["service_name"]);
+        Assert.Equal("billing-0", labels["pod"]);
+        Assert.Equal("prod", labels["env"]);
+        Assert.Equal("", labels["container"]);
+    }
+
+    [Fact]
+    public void A_bad_url_is_reported_without_its_password_together_with_other_problems()
+    {
+        var options = Options();
+        options.LokiUrl = "http//loki:pa55word@nowhere";
+        options.SegmentBytes = 100;
+
+        var error = Assert.Throws<ArgumentException>(() => PipelineSettings.Resolve(options));
+
+        Assert.Contains("SegmentBytes", error.Message, StringComparison.Ordinal);
+        Assert.Contains("LokiUrl", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("pa55word", error.Message, StringComparison.Ordinal);
+    }
+
+    private LogPersistOptions Options(Dictionary<string, string>? env = null) => new()
+    {
+        Directory = _dir.Path,
+        Environment = name => env is not null && env.TryGetValue(name, out var value) ? value : null,
+    };
+}
