@@ -2,6 +2,7 @@ using BenchmarkDotNet.Running;
 using LogPersist.Benchmarks;
 
 // BenchmarkDotNet benchmarks:     dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- --filter '*WalAppend*'
+// Logging call vs peer loggers:  dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- --filter '*LoggingHotPath*'
 // Wall-clock throughput:         dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- throughput THREADS RECORDS_PER_THREAD [MODE]
 // End-to-end shipping:           dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- ship [ENTRIES [ROUNDS]]
 // Open-to-first-append timing:    dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- recovery [BACKLOG_MIB [DISK_CAP_MIB]]
