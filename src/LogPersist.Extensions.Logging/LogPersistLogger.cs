@@ -56,11 +56,13 @@ internal sealed class LogPersistLogger : ILogger
             }
 
             var error = exception is null ? null : EntryEncoder.SafeToString(exception);
-            if (state is IReadOnlyList<KeyValuePair<string, object?>> pairs)
+            // Cast at each use rather than once into a local: for a struct state (what LoggerMessage
+            // generates) the JIT then calls the interface on the value without boxing it.
+            if (state is IReadOnlyList<KeyValuePair<string, object?>>)
             {
-                var count = pairs.Count;
-                var templateAt = count > 0 && pairs[count - 1].Key == EntryEncoder.OriginalFormat ? count - 1 : IndexOfTemplate(pairs);
-                var template = templateAt >= 0 ? pairs[templateAt].Value as string : null;
+                var count = ((IReadOnlyList<KeyValuePair<string, object?>>)state).Count;
+                var templateAt = TemplateIndex(state, count);
+                var template = templateAt >= 0 ? ((IReadOnlyList<KeyValuePair<string, object?>>)state)[templateAt].Value as string : null;
                 var message = template is null || NeedsRendering(template) ? formatter?.Invoke(state, exception) : null;
                 encoder.Begin(timestamp, (EntryLevel)logLevel, _categoryUtf8, message, template, eventId.Id, eventId.Name, error, trace);
                 encoder.BeginProperties(templateAt >= 0 ? count - 1 : count);
@@ -68,7 +70,7 @@ internal sealed class LogPersistLogger : ILogger
                 {
                     if (i != templateAt)
                     {
-                        var pair = pairs[i];
+                        var pair = ((IReadOnlyList<KeyValuePair<string, object?>>)state)[i];
                         encoder.WriteProperty(pair.Key, pair.Value);
                     }
                 }
@@ -94,11 +96,17 @@ internal sealed class LogPersistLogger : ILogger
         }
     }
 
-    private static int IndexOfTemplate(IReadOnlyList<KeyValuePair<string, object?>> pairs)
+    /// <summary>Where the state keeps its template: last for the framework's states, searched otherwise; -1 when absent.</summary>
+    private static int TemplateIndex<TState>(TState state, int count)
     {
-        for (var i = 0; i < pairs.Count; i++)
+        if (count > 0 && ((IReadOnlyList<KeyValuePair<string, object?>>)state!)[count - 1].Key == EntryEncoder.OriginalFormat)
         {
-            if (pairs[i].Key == EntryEncoder.OriginalFormat)
+            return count - 1;
+        }
+
+        for (var i = 0; i < count - 1; i++)
+        {
+            if (((IReadOnlyList<KeyValuePair<string, object?>>)state!)[i].Key == EntryEncoder.OriginalFormat)
             {
                 return i;
             }
