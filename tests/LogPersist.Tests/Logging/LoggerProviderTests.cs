@@ -42,6 +42,20 @@ public sealed partial class LoggerProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_minimum_level_option_applies_on_top_of_the_framework_filters()
+    {
+        using (var factory = Factory(Configuration(_root.Path, _server.BaseAddress, """, "MinimumLevel": "Error" """)))
+        {
+            var logger = factory.CreateLogger("App");
+            Assert.False(logger.IsEnabled(LogLevel.Warning));
+            logger.LogWarning("below the minimum level");
+            logger.LogError("at the minimum level");
+        }
+
+        Assert.Equal(["at the minimum level"], Lines(_server).Select(l => l.GetProperty("msg").GetString()));
+    }
+
+    [Fact]
     public async Task Entries_carry_the_configured_labels_template_and_properties()
     {
         var config = Configuration(_root.Path, _server.BaseAddress, """, "Labels": { "team": "payments" }, "LabelProperties": [ "Status" ], "LevelLabel": true""");
