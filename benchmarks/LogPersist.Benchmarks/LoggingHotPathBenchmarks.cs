@@ -54,8 +54,7 @@ public class LoggingHotPathBenchmarks
         /// <summary>
         /// When every entry is in its file (page cache). A peer gets there when its logger factory is disposed,
         /// which drains its queue and writes out its buffer, so that dispose is timed. A LogPersist entry is
-        /// there when the call returns, so nothing is added: its dispose, left to the cleanup, also msyncs
-        /// the WAL to the device, which no peer's dispose does.
+        /// there when the call returns, so nothing is added; its dispose is left to the cleanup.
         /// </summary>
         CallsAndDrain,
     }

@@ -126,15 +126,8 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
             await Shipper.DisposeAsync().ConfigureAwait(false);
         }
 
-        try
-        {
-            Wal.Flush();
-        }
-        catch (Exception e)
-        {
-            LogPersistEventSource.Log.OperationFailed(Wal.Directory, "the final flush", e);
-        }
-
+        // Closing syncs the WAL in the Interval and Always modes; PageCache promises survival of the
+        // process only, so it adds no unbounded device sync to a stop that has a deadline.
         Wal.Dispose();
         return flushed;
     }
