@@ -65,13 +65,15 @@ internal sealed class LogPersistLogger : ILogger
                 var template = templateAt >= 0 ? ((IReadOnlyList<KeyValuePair<string, object?>>)state)[templateAt].Value as string : null;
                 var message = template is null || NeedsRendering(template) ? formatter?.Invoke(state, exception) : null;
                 encoder.Begin(timestamp, (EntryLevel)logLevel, _categoryUtf8, message, template, eventId.Id, eventId.Name, error, trace);
-                encoder.BeginProperties(templateAt >= 0 ? count - 1 : count);
-                for (var i = 0; i < count; i++)
+                var properties = Math.Min(templateAt >= 0 ? count - 1 : count, ushort.MaxValue);
+                encoder.BeginProperties(properties);
+                for (var i = 0; properties > 0; i++)
                 {
                     if (i != templateAt)
                     {
                         var pair = ((IReadOnlyList<KeyValuePair<string, object?>>)state)[i];
                         encoder.WriteProperty(pair.Key, pair.Value);
+                        properties--;
                     }
                 }
             }
