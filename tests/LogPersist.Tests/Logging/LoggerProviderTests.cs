@@ -224,6 +224,35 @@ public sealed partial class LoggerProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_value_that_logs_while_it_is_encoded_leaves_both_entries_intact()
+    {
+        using (var services = Services(Configuration(_root.Path, _server.BaseAddress)))
+        {
+            var logger = services.GetRequiredService<ILogger<LoggerProviderTests>>();
+            logger.LogInformation("Outer {Value} {After}", new LoggingValue(logger), 7);
+        }
+
+        var lines = Lines(_server).ToList();
+        Assert.Equal(["inner", "Outer formatted 7"], lines.Select(l => l.GetProperty("msg").GetString()));
+    }
+
+    [Fact]
+    public async Task FlushAsync_reports_whether_Loki_acknowledged_everything_by_the_deadline()
+    {
+        using var services = Services(Configuration(_root.Path, _server.BaseAddress, """, "FlushTimeout": "00:00:00.200" """, batchMaxWait: "00:01:00"));
+        var logger = services.GetRequiredService<ILogger<LoggerProviderTests>>();
+        var provider = services.GetServices<ILoggerProvider>().OfType<LogPersistLoggerProvider>().Single();
+        logger.LogInformation("first");
+
+        Assert.True(await provider.FlushAsync(TimeSpan.FromSeconds(30)));
+        Assert.Single(_server.Entries);
+
+        await _server.StopAsync();
+        logger.LogInformation("second");
+        Assert.False(await provider.FlushAsync(TimeSpan.FromMilliseconds(300)));
+    }
+
+    [Fact]
     public void A_missing_directory_is_created_under_the_root_by_namespace_service_and_instance()
     {
         var root = _root.Combine("does", "not", "exist");
@@ -305,6 +334,15 @@ public sealed partial class LoggerProviderTests : IAsyncLifetime
     private static partial void RequestAnswered(ILogger logger, int requestId, int status, int elapsedMs);
 
     private sealed record Reading(double Celsius);
+
+    private sealed class LoggingValue(ILogger logger)
+    {
+        public override string ToString()
+        {
+            logger.LogInformation("inner");
+            return "formatted";
+        }
+    }
 
     private sealed class ThrowingSequence : System.Collections.IEnumerable
     {
