@@ -84,14 +84,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
         {
             Wal.Metrics.RecordsDropped(WalDropReason.Unencodable, 1);
             LogPersistEventSource.Log.EntryFailed(category, error.GetType().Name + ": " + error.Message);
-            var marker = new Entries.LogEntry
-            {
-                TimestampNs = Entries.LogEntry.NowNs(Time),
-                Level = EntryLevel.Warning,
-                Category = Markers.Category,
-                Message = $"LogPersist dropped an entry from '{category}' that could not be encoded ({error.GetType().Name})",
-            };
-            Append(new Entries.EntryEncoder(256).Encode(marker));
+            Append(new Entries.EntryEncoder(256).Encode(Markers.Unencodable(Entries.LogEntry.NowNs(Time), category, error)));
         }
         catch (Exception)
         {

@@ -35,6 +35,14 @@ internal static class Markers
         return entry;
     }
 
+    public static LogEntry Unencodable(long timestampNs, string category, Exception error) => new()
+    {
+        TimestampNs = timestampNs,
+        Level = EntryLevel.Warning,
+        Category = Category,
+        Message = $"LogPersist dropped an entry from '{category}' that could not be encoded ({error.GetType().Name})",
+    };
+
     public static LogEntry Undecodable(long timestampNs, WalPosition position) => new()
     {
         TimestampNs = timestampNs,
