@@ -52,6 +52,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
             throw new InvalidOperationException($"LogPersist cannot write its WAL directory '{settings.Wal.Directory}': {e.Message}", e);
         }
 
+        SaveStreamDescription(wal, settings.Stream, options.FileSystem);
         Shipper? shipper = null;
         try
         {
@@ -69,6 +70,19 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
 
         LogPersistEventSource.Log.PipelineStarted(wal.Directory, settings.RootSource, settings.Shipper?.Loki.PushUri.ToString() ?? "none (WAL only)");
         return new LogPipeline(wal, shipper, options);
+    }
+
+    private static void SaveStreamDescription(WriteAheadLog wal, StreamDescription stream, System.IO.Abstractions.IFileSystem fileSystem)
+    {
+        try
+        {
+            stream.Save(fileSystem, wal.Directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Only a later drain by another process needs it; it then falls back to the labels the path implies.
+            LogPersistEventSource.Log.OperationFailed(wal.Directory, "saving " + StreamDescription.FileName, e);
+        }
     }
 
     /// <summary>Appends an encoded entry; false when it was dropped (counted by the WAL). Never throws for I/O faults.</summary>

@@ -14,9 +14,10 @@ internal sealed class PipelineSettings
     public const string MountedRoot = "/var/lib/logpersist";
     public const string DefaultNamespace = "default";
 
-    private PipelineSettings(WalOptions wal, ShipperOptions? shipper, string rootSource)
+    private PipelineSettings(WalOptions wal, ShipperOptions? shipper, StreamDescription stream, string rootSource)
     {
         Wal = wal;
+        Stream = stream;
         Shipper = shipper;
         RootSource = rootSource;
     }
@@ -25,6 +26,9 @@ internal sealed class PipelineSettings
 
     /// <summary>Null when no Loki URL is configured: entries stay in the WAL.</summary>
     public ShipperOptions? Shipper { get; }
+
+    /// <summary>How entries become streams and lines, saved in the WAL directory for whoever ships it later.</summary>
+    public StreamDescription Stream { get; }
 
     /// <summary>Why the WAL root is where it is, for start-up diagnostics.</summary>
     public string RootSource { get; }
@@ -91,10 +95,21 @@ internal sealed class PipelineSettings
             throw new ArgumentException("Invalid LogPersist options: " + string.Join(" ", errors));
         }
 
-        return new PipelineSettings(wal, shipper, rootSource);
+        var labels = ConfiguredLabels(options, service, instance);
+        var stream = new StreamDescription
+        {
+            Labels = StreamResolver.StaticLabels(detected, labels, options.InstanceLabel),
+            LevelLabel = options.LevelLabel,
+            LabelProperties = options.LabelProperties.ToArray(),
+            LineFormat = options.LineFormat,
+            MaxLineBytes = options.MaxLineBytes,
+            OversizedLines = options.OversizedLines,
+            StructuredMetadata = options.StructuredMetadata,
+        };
+        return new PipelineSettings(wal, shipper, stream, rootSource);
     }
 
-    private static ShipperOptions Shipping(LogPersistOptions options, Uri endpoint, string service, string instance, List<KeyValuePair<string, string?>> detected)
+    private static Dictionary<string, string?> ConfiguredLabels(LogPersistOptions options, string service, string instance)
     {
         var labels = new Dictionary<string, string?>(StringComparer.Ordinal)
         {
@@ -106,6 +121,12 @@ internal sealed class PipelineSettings
             labels[name] = value;
         }
 
+        return labels;
+    }
+
+    private static ShipperOptions Shipping(LogPersistOptions options, Uri endpoint, string service, string instance, List<KeyValuePair<string, string?>> detected)
+    {
+        var labels = ConfiguredLabels(options, service, instance);
         return new ShipperOptions
         {
             Loki = new LokiClientOptions

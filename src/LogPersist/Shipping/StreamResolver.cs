@@ -29,10 +29,14 @@ internal sealed class StreamResolver
 
     public LabelSet Static => _static;
 
-    public static LabelSet StaticLabels(ShipperOptions options)
+    public static LabelSet StaticLabels(ShipperOptions options) =>
+        StaticLabels(options.DetectedLabels, options.Labels, options.InstanceLabel);
+
+    /// <summary>The detected labels overridden by the configured ones, without the instance label when it is turned off.</summary>
+    public static LabelSet StaticLabels(IEnumerable<KeyValuePair<string, string?>> detected, IEnumerable<KeyValuePair<string, string?>> configured, bool instanceLabel)
     {
-        var labels = options.DetectedLabels.Concat(options.Labels);
-        if (!options.InstanceLabel)
+        var labels = detected.Concat(configured);
+        if (!instanceLabel)
         {
             labels = labels.Append(new(EnvironmentLabels.Instance, null));
         }

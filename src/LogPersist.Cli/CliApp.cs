@@ -1,0 +1,57 @@
+using System.CommandLine;
+using LogPersist.Cli.Commands;
+
+namespace LogPersist.Cli;
+
+/// <summary>The <c>logpersist</c> command line: parsing, help and the exit-code contract.</summary>
+internal static class CliApp
+{
+    public static RootCommand Build(CliContext context)
+    {
+        var root = new RootCommand("Inspect, verify, read and ship LogPersist write-ahead logs, and run a process with its output kept in one.");
+        root.Subcommands.Add(InspectCommand.Create(context));
+        root.Subcommands.Add(VerifyCommand.Create(context));
+        root.Subcommands.Add(TailCommand.Create(context));
+        root.Subcommands.Add(ExportCommand.Create(context));
+        root.Subcommands.Add(DrainCommand.Create(context));
+        root.Subcommands.Add(RunCommand.Create(context));
+        return root;
+    }
+
+    /// <summary>Parses and runs <paramref name="args"/>; a usage error prints what is wrong and returns <see cref="ExitCodes.Usage"/>.</summary>
+    public static async Task<int> InvokeAsync(string[] args, CliContext context)
+    {
+        var root = Build(context);
+        var parsed = root.Parse(args);
+        var invocation = new InvocationConfiguration
+        {
+            Output = context.Out,
+            Error = context.Error,
+            // Signals are the context's to handle (see CliContext.ForProcess), not the parser's.
+            ProcessTerminationTimeout = null,
+        };
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors)
+            {
+                await context.Error.WriteLineAsync(error.Message).ConfigureAwait(false);
+            }
+
+            await context.Error.WriteLineAsync("Run 'logpersist --help' for usage.").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
+        try
+        {
+            return await parsed.InvokeAsync(invocation, context.Cancellation).ConfigureAwait(false);
+        }
+        catch (UsageException e)
+        {
+            await context.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+    }
+}
+
+/// <summary>A command's arguments are well-formed but unusable (a directory that is not a WAL, a bad URL): exit code 2.</summary>
+internal sealed class UsageException(string message) : Exception(message);
