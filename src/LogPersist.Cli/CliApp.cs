@@ -29,6 +29,8 @@ internal static class CliApp
             Error = context.Error,
             // Signals are the context's to handle (see CliContext.ForProcess), not the parser's.
             ProcessTerminationTimeout = null,
+            // Usage errors raised by a command must keep their exit code (below).
+            EnableDefaultExceptionHandler = false,
         };
         if (parsed.Errors.Count > 0)
         {
@@ -49,6 +51,16 @@ internal static class CliApp
         {
             await context.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
             return ExitCodes.Usage;
+        }
+        catch (OperationCanceledException) when (context.Cancellation.IsCancellationRequested)
+        {
+            await context.Error.WriteLineAsync("Stopped.").ConfigureAwait(false);
+            return ExitCodes.Problems;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await context.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return ExitCodes.Problems;
         }
     }
 }

@@ -1,13 +1,251 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using LogPersist.Cli.Draining;
+using LogPersist.Pipeline;
+using LogPersist.Shipping;
+using Spectre.Console;
 
 namespace LogPersist.Cli.Commands;
 
+/// <summary>
+/// <c>logpersist drain DIR | --all ROOT</c>: ships what WAL directories hold to Loki and deletes the
+/// shipped segments; for volumes whose pods are gone.
+/// </summary>
 internal static class DrainCommand
 {
+    private static readonly TimeSpan PlainProgressInterval = TimeSpan.FromSeconds(5);
+
     public static Command Create(CliContext context)
     {
-        var command = new Command("drain", "Not built yet.");
-        command.SetAction(_ => ExitCodes.Usage);
+        var directory = new Argument<string?>("DIR") { Description = "The WAL directory to drain ({root}/{namespace}/{service}/{instance}).", Arity = ArgumentArity.ZeroOrOne };
+        var all = new Option<string?>("--all") { Description = "Drain every WAL directory under this root instead; directories held by a live process are skipped.", HelpName = "ROOT" };
+        var timeout = new Option<TimeSpan?>("--timeout")
+        {
+            Description = "Give up after this long (e.g. 90s, 10m, 1h); what was shipped stays shipped. Default: no limit.",
+            CustomParser = result => Durations.Parse(result.Tokens[0].Value, result),
+        };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var sdk = new SdkOptions();
+        var command = new Command("drain", "Ship every unshipped entry of a WAL directory to Loki, with the labels it was written under, then delete the shipped segments. Safe to interrupt and run again.")
+        {
+            directory,
+            all,
+            timeout,
+            json,
+        };
+        sdk.AddTo(command);
+        command.SetAction((result, cancellationToken) => RunAsync(context, result, result.GetValue(directory), result.GetValue(all), result.GetValue(timeout), result.GetValue(json), sdk, cancellationToken));
         return command;
+    }
+
+    private static async Task<int> RunAsync(CliContext context, ParseResult result, string? directory, string? root, TimeSpan? timeout, bool json, SdkOptions sdk, CancellationToken cancellationToken)
+    {
+        if ((directory is null) == (root is null))
+        {
+            throw new UsageException("drain needs either a WAL directory or --all ROOT (not both).");
+        }
+
+        var options = new LogPersistOptions { Directory = Path.GetTempPath(), ServiceName = "drain", Instance = "drain", TimeProvider = context.Time };
+        sdk.ApplyLoki(result, options, context.Environment);
+        if (string.IsNullOrWhiteSpace(options.LokiUrl))
+        {
+            throw new UsageException("drain needs a Loki URL: --loki URL or LOKI_URL.");
+        }
+
+        // Validated once, with the SDK's own rules and messages.
+        try
+        {
+            _ = PipelineSettings.Resolve(options);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+
+        var directories = Targets(directory, root);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.Cancellation);
+        if (timeout is { } limit)
+        {
+            stop.CancelAfter(limit);
+        }
+
+        var results = new List<DrainResult>();
+        foreach (var target in directories)
+        {
+            if (stop.IsCancellationRequested)
+            {
+                results.Add(new DrainResult(target, DrainStatus.Interrupted, 0, 0, 0, TimeSpan.Zero, "", "not started"));
+                continue;
+            }
+
+            var shipping = PipelineSettings.Resolve(options).Shipper!;
+            if (!StreamDescription.TryLoad(new System.IO.Abstractions.FileSystem(), target, out var stream, out var error))
+            {
+                stream = StreamDescription.FromPath(target);
+                await context.Error.WriteLineAsync($"{target}: {error ?? "no " + StreamDescription.FileName} — shipping under the labels its path implies: {stream.Labels.Text}").ConfigureAwait(false);
+            }
+
+            stream.ApplyTo(shipping);
+            results.Add(await DrainOneAsync(context, target, shipping, json, stop.Token).ConfigureAwait(false));
+        }
+
+        if (json)
+        {
+            await WriteJsonAsync(context.Out, results).ConfigureAwait(false);
+        }
+        else
+        {
+            WriteTable(context.Console, results);
+        }
+
+        var single = root is null;
+        var failed = results.Any(r => r.Status is DrainStatus.Interrupted or DrainStatus.Failed || r.Refused > 0 || (single && r.Status == DrainStatus.Held));
+        return failed ? ExitCodes.Problems : ExitCodes.Ok;
+    }
+
+    private static IReadOnlyList<string> Targets(string? directory, string? root)
+    {
+        if (root is not null)
+        {
+            if (!Directory.Exists(root))
+            {
+                throw new UsageException($"'{root}' does not exist.");
+            }
+
+            return WalDirectories.Under(root);
+        }
+
+        var full = Path.GetFullPath(directory!);
+        if (!WalDirectories.IsWal(full))
+        {
+            throw new UsageException(Directory.Exists(full)
+                ? $"'{full}' is not a WAL directory (no segments, checkpoint or owner record)."
+                : $"'{full}' does not exist.");
+        }
+
+        return [full];
+    }
+
+    private static async Task<DrainResult> DrainOneAsync(CliContext context, string directory, ShipperOptions shipping, bool json, CancellationToken cancellationToken)
+    {
+        if (!json && context.Console.Profile.Capabilities.Interactive)
+        {
+            DrainResult? result = null;
+            await context.Console.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                .StartAsync(async progress =>
+                {
+                    var task = progress.AddTask(Markup.Escape(Path.GetFileName(directory)), maxValue: 1);
+                    var reporter = new LiveProgress(task, directory, context.Time);
+                    result = await WalDrain.RunAsync(directory, shipping, context.HttpHandler, context.Time, reporter, TimeSpan.FromMilliseconds(250), cancellationToken).ConfigureAwait(false);
+                    task.Value = task.MaxValue;
+                    task.StopTask();
+                }).ConfigureAwait(false);
+            return result!;
+        }
+
+        var plain = new PlainProgress(context.Error, directory, context.Time);
+        return await WalDrain.RunAsync(directory, shipping, context.HttpHandler, context.Time, plain, PlainProgressInterval, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void WriteTable(IAnsiConsole console, IReadOnlyList<DrainResult> results)
+    {
+        var table = new Table().AddColumns("directory", "status", "entries", "bytes", "refused", "seconds", "entries/s", "labels", "note");
+        foreach (var r in results)
+        {
+            table.AddRow(
+                Markup.Escape(r.Directory),
+                r.Status.ToString().ToLowerInvariant(),
+                r.Entries.ToString("N0", CultureInfo.InvariantCulture),
+                r.Bytes.ToString("N0", CultureInfo.InvariantCulture),
+                r.Refused.ToString("N0", CultureInfo.InvariantCulture),
+                r.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture),
+                r.EntriesPerSecond.ToString("N0", CultureInfo.InvariantCulture),
+                Markup.Escape(r.Labels),
+                Markup.Escape(r.Message ?? ""));
+        }
+
+        console.Write(table);
+    }
+
+    private static async Task WriteJsonAsync(TextWriter output, IReadOnlyList<DrainResult> results)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("directories");
+            foreach (var r in results)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("directory", r.Directory);
+                writer.WriteString("status", r.Status.ToString().ToLowerInvariant());
+                writer.WriteNumber("entries", r.Entries);
+                writer.WriteNumber("bytes", r.Bytes);
+                writer.WriteNumber("refused", r.Refused);
+                writer.WriteNumber("seconds", Math.Round(r.Elapsed.TotalSeconds, 3));
+                writer.WriteNumber("entriesPerSecond", Math.Round(r.EntriesPerSecond, 1));
+                writer.WriteString("labels", r.Labels);
+                if (r.Message is { } message)
+                {
+                    writer.WriteString("message", message);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        await output.WriteLineAsync(System.Text.Encoding.UTF8.GetString(buffer.ToArray())).ConfigureAwait(false);
+    }
+
+    /// <summary>A live progress bar: entries, bytes, rate and time left.</summary>
+    private sealed class LiveProgress(ProgressTask task, string directory, TimeProvider time) : IProgress<DrainProgress>
+    {
+        private readonly long _started = time.GetTimestamp();
+
+        public void Report(DrainProgress value)
+        {
+            var rate = value.Done / Math.Max(time.GetElapsedTime(_started).TotalSeconds, 0.001);
+            task.MaxValue = Math.Max(value.Total, Math.Max(value.Done, 1));
+            task.Value = value.Done;
+            var text = $"{Path.GetFileName(directory)}: {value.Done:N0}/{value.Total:N0} entries, {value.Bytes / 1048576.0:0.0} MiB, {rate:N0}/s";
+            if (value.LastError is { } error && value.Done < value.Total)
+            {
+                text += $" — {error}";
+            }
+
+            task.Description = Markup.Escape(text);
+        }
+    }
+
+    /// <summary>Progress as a line every few seconds, for logs of Jobs and redirected output.</summary>
+    private sealed class PlainProgress(TextWriter error, string directory, TimeProvider time) : IProgress<DrainProgress>
+    {
+        private readonly long _started = time.GetTimestamp();
+
+        public void Report(DrainProgress value)
+        {
+            var elapsed = time.GetElapsedTime(_started).TotalSeconds;
+            if (elapsed < 1)
+            {
+                return;
+            }
+
+            var rate = value.Done / elapsed;
+            var left = value.Total - value.Done;
+            var eta = rate > 0 && left > 0 ? $", about {TimeSpan.FromSeconds(Math.Ceiling(left / rate)):g} left" : "";
+            var line = string.Create(CultureInfo.InvariantCulture, $"{directory}: {value.Done:N0}/{value.Total:N0} entries, {value.Bytes / 1048576.0:0.0} MiB, {rate:N0} entries/s{eta}");
+            if (value.LastError is { } last && left > 0)
+            {
+                line += " — " + last;
+            }
+
+            error.WriteLine(line);
+        }
     }
 }

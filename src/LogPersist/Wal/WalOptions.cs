@@ -32,6 +32,13 @@ internal sealed class WalOptions
     /// <summary>After a segment could not be created (disk full, I/O error), how long before the next attempt. The default is 1 second.</summary>
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Create the first segment when the WAL opens, so that the first append finds it ready. A process
+    /// that only ships an existing WAL (a drain) turns this off: a segment is then created only if it
+    /// appends something (a marker). The default is true.
+    /// </summary>
+    public bool CreateSegmentOnOpen { get; init; } = true;
+
     /// <summary>Who holds the WAL, recorded next to the lock so that a refused second opener can name it.</summary>
     public string? OwnerDescription { get; init; }
 

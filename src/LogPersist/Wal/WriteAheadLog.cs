@@ -76,7 +76,11 @@ internal sealed class WriteAheadLog : IDisposable
             var earlier = catalog.Sequences();
             var firstSequence = Math.Max(last, acknowledged.Segment) + 1;
             var writer = new WalWriter(options, catalog, checkpoint, metrics, firstSequence);
-            writer.Start();
+            if (options.CreateSegmentOnOpen)
+            {
+                writer.Start();
+            }
+
             var wal = new WriteAheadLog(options, directoryLock, checkpoint, catalog, metrics, writer);
             LogPersistEventSource.Log.WalOpened(options.Directory, earlier.Length, acknowledged.Segment, firstSequence);
             wal.Recovery = earlier.Length == 0
@@ -128,8 +132,39 @@ internal sealed class WriteAheadLog : IDisposable
             return false;
         }
 
-        DeleteBefore(_fileSystem, _options.Directory, _catalog, Math.Min(position.Segment, _writer.ActiveSequence));
+        // The segment being written is never deleted; with none open, everything before the position may go.
+        var active = _writer.ActiveSequence;
+        DeleteBefore(_fileSystem, _options.Directory, _catalog, active == 0 ? position.Segment : Math.Min(position.Segment, active));
         return true;
+    }
+
+    /// <summary>
+    /// Closes the WAL like <see cref="Dispose"/>, and when nothing is left to ship after the checkpoint
+    /// (the caller stopped the only reader after it acknowledged everything) first deletes every
+    /// remaining segment, so a drained directory keeps no data. Returns true when it deleted them.
+    /// </summary>
+    public bool DisposeIfDrained()
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return false;
+        }
+
+        // Closing the writer first: it may still write a pending gap marker, which is then left to ship.
+        _writer.Dispose();
+        bool drained;
+        using (var reader = new WalReader(_fileSystem, _options.Directory, _checkpoint.Position, long.MaxValue))
+        {
+            drained = !reader.TryRead(out _);
+        }
+
+        if (drained)
+        {
+            DeleteBefore(_fileSystem, _options.Directory, _catalog, long.MaxValue);
+        }
+
+        Dispose();
+        return drained && _catalog.Count == 0;
     }
 
     private static void DeleteBefore(IFileSystem fileSystem, string directory, SegmentCatalog catalog, long sequence)

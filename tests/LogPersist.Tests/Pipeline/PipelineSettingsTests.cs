@@ -1,3 +1,4 @@
+using LogPersist.Shipping;
 using LogPersist.Pipeline;
 using LogPersist.Tests.Support;
 
@@ -73,6 +74,38 @@ public sealed class PipelineSettingsTests : IDisposable
         Assert.Contains("SegmentBytes", error.Message, StringComparison.Ordinal);
         Assert.Contains("LokiUrl", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("pa55word", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_stream_description_is_saved_in_the_WAL_directory_and_reads_back_as_written()
+    {
+        var options = Options(env: new() { ["POD_NAMESPACE"] = "shop", ["POD_NAME"] = "api-7f9c", ["OTEL_SERVICE_NAME"] = "api" });
+        options.Labels = new() { ["env"] = "prod" };
+        options.LevelLabel = true;
+        options.LabelProperties = ["Tenant"];
+        options.LineFormat = LineFormat.Logfmt;
+
+        string directory;
+        using (var pipeline = LogPipeline.Open(options))
+        {
+            directory = pipeline.Directory;
+        }
+
+        Assert.True(StreamDescription.TryLoad(new System.IO.Abstractions.FileSystem(), directory, out var stream, out var error), error);
+        Assert.Equal("{env=\"prod\", namespace=\"shop\", pod=\"api-7f9c\", service_name=\"api\"}", stream.Labels.Text);
+        Assert.True(stream.LevelLabel);
+        Assert.Equal(["Tenant"], stream.LabelProperties);
+        Assert.Equal(LineFormat.Logfmt, stream.LineFormat);
+    }
+
+    [Fact]
+    public void A_stream_description_that_cannot_be_read_is_reported_not_guessed()
+    {
+        using var pipeline = LogPipeline.Open(Options());
+        File.WriteAllText(Path.Combine(pipeline.Directory, StreamDescription.FileName), "{\"version\": 1, \"labels\": ");
+
+        Assert.False(StreamDescription.TryLoad(new System.IO.Abstractions.FileSystem(), pipeline.Directory, out _, out var error));
+        Assert.Contains("unreadable", error, StringComparison.Ordinal);
     }
 
     private LogPersistOptions Options(Dictionary<string, string>? env = null) => new()

@@ -25,6 +25,64 @@ public sealed class WriteAheadLogTests
     }
 
     [Fact]
+    public void A_WAL_opened_only_to_ship_creates_no_segment_deletes_what_it_acknowledged_and_removes_the_rest_once_drained()
+    {
+        using var dir = new TempDirectory();
+        Wals.Fill(dir.Path, 300, segmentBytes: 8192);
+        var written = Directory.GetFiles(dir.Path, SegmentNames.SearchPattern).Order().ToArray();
+        var options = Wals.Options(dir.Path, segmentBytes: 8192);
+        using var wal = WriteAheadLog.Open(new WalOptions
+        {
+            Directory = options.Directory,
+            SegmentBytes = options.SegmentBytes,
+            MaxDiskBytes = options.MaxDiskBytes,
+            CreateSegmentOnOpen = false,
+        });
+        Assert.Equal(written, Directory.GetFiles(dir.Path, SegmentNames.SearchPattern).Order());
+
+        using (var reader = wal.CreateReader())
+        {
+            var read = 0;
+            while (read < 150 && reader.TryRead(out _))
+            {
+                read++;
+            }
+
+            Assert.True(wal.Acknowledge(reader.Position));
+        }
+
+        var left = Directory.GetFiles(dir.Path, SegmentNames.SearchPattern);
+        Assert.InRange(left.Length, 1, written.Length - 1);
+        Assert.Equal(written[^left.Length..], left.Order());
+    }
+
+    [Fact]
+    public void Closing_a_drained_WAL_deletes_its_segments_but_never_unshipped_records()
+    {
+        using var dir = new TempDirectory();
+        Wals.Fill(dir.Path, 300, segmentBytes: 8192);
+        var lazy = new WalOptions { Directory = dir.Path, SegmentBytes = 8192, MaxDiskBytes = 8192 * 1024, CreateSegmentOnOpen = false };
+
+        var notDrained = WriteAheadLog.Open(lazy);
+        Assert.False(notDrained.DisposeIfDrained());
+        Assert.Equal(Enumerable.Range(0, 300).Select(i => (long)i), Wals.DataSequences(Wals.ReadAll(dir.Path, out var check)));
+        check.Dispose();
+
+        var wal = WriteAheadLog.Open(lazy);
+        using (var reader = wal.CreateReader())
+        {
+            while (reader.TryRead(out _))
+            {
+            }
+
+            Assert.True(wal.Acknowledge(reader.Position));
+        }
+
+        Assert.True(wal.DisposeIfDrained());
+        Assert.Empty(Directory.GetFiles(dir.Path, SegmentNames.SearchPattern));
+    }
+
+    [Fact]
     public void Reader_follows_records_appended_after_it_started()
     {
         using var dir = new TempDirectory();

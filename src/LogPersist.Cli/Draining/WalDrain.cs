@@ -1,0 +1,150 @@
+using LogPersist.Loki;
+using LogPersist.Shipping;
+using LogPersist.Wal;
+
+namespace LogPersist.Cli.Draining;
+
+/// <summary>Where a drain stands, reported while it runs.</summary>
+internal readonly record struct DrainProgress(long Total, long Done, long Bytes, long Refused, string? LastError);
+
+/// <summary>
+/// Ships everything a WAL directory holds with the SDK's own shipper — same client, labels, batching
+/// and acknowledgement discipline — then deletes the shipped segments. It locks the directory like a
+/// writer would, so it never runs next to a live process, and it moves the checkpoint only over what
+/// Loki accepted: stopping it at any moment and running it again sends nothing twice (beyond a batch
+/// in flight, which Loki deduplicates) and loses nothing.
+/// </summary>
+internal static class WalDrain
+{
+    /// <summary>How long a stop waits for batches in flight once the drain is interrupted.</summary>
+    public static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(2);
+
+    private static readonly TimeSpan FlushSlice = TimeSpan.FromHours(1);
+
+    public static async Task<DrainResult> RunAsync(
+        string directory,
+        ShipperOptions shipping,
+        HttpMessageHandler? handler,
+        TimeProvider time,
+        IProgress<DrainProgress>? progress,
+        TimeSpan progressInterval,
+        CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var labels = shipping.DetectedLabels.Count > 0 ? StreamResolver.StaticLabels(shipping).Text : "";
+        WriteAheadLog wal;
+        try
+        {
+            wal = WriteAheadLog.Open(new WalOptions
+            {
+                Directory = directory,
+                CreateSegmentOnOpen = false,
+                // Only markers are ever appended by a drain; small segments keep them cheap, and no cap
+                // may evict the entries it is there to ship.
+                SegmentBytes = 1 << 20,
+                MaxDiskBytes = long.MaxValue / 4,
+                FullMode = WalFullMode.DropNewest,
+                OwnerDescription = "logpersist drain",
+                TimeProvider = time,
+            });
+        }
+        catch (WalLockedException e)
+        {
+            return new DrainResult(directory, DrainStatus.Held, 0, 0, 0, TimeSpan.Zero, labels, e.Message);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new DrainResult(directory, DrainStatus.Failed, 0, 0, 0, TimeSpan.Zero, labels, e.Message);
+        }
+
+        var shipper = new Shipper(wal, shipping, handler);
+        var finished = false;
+        var drained = false;
+        try
+        {
+            var recovery = await wal.Recovery.ConfigureAwait(false);
+            var total = recovery.Records;
+            shipper.Start();
+            using var reporting = new CancellationTokenSource();
+            var reporter = progress is null ? Task.CompletedTask : ReportAsync(shipper, total, progress, progressInterval, time, reporting.Token);
+            try
+            {
+                finished = await ShipEverythingAsync(wal, shipper, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                await reporting.CancelAsync().ConfigureAwait(false);
+                await reporter.ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await shipper.StopAsync(finished ? Shipper.DefaultStopTimeout : StopTimeout).ConfigureAwait(false);
+            await shipper.DisposeAsync().ConfigureAwait(false);
+            if (finished)
+            {
+                drained = wal.DisposeIfDrained();
+            }
+            else
+            {
+                wal.Dispose();
+            }
+        }
+
+        var metrics = shipper.Metrics;
+        var refused = Refused(metrics);
+        var entries = metrics.ShippedEntries;
+        var status = !finished ? DrainStatus.Interrupted
+            : entries + refused == 0 && drained ? DrainStatus.Empty
+            : drained ? DrainStatus.Drained
+            : DrainStatus.Failed;
+        var message = status switch
+        {
+            DrainStatus.Interrupted => "stopped before everything was shipped; run drain again to continue" + (shipper.LastError is { } error ? $" (last error: {error})" : ""),
+            DrainStatus.Failed => "everything was shipped but the segments could not all be deleted",
+            _ => null,
+        };
+        return new DrainResult(directory, status, entries, metrics.ShippedBytes, refused, time.GetElapsedTime(started), labels, message);
+    }
+
+    /// <summary>Flushes until the reader has nothing left, including markers the shipper appended on the way.</summary>
+    private static async Task<bool> ShipEverythingAsync(WriteAheadLog wal, Shipper shipper, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var appended = wal.Metrics.AppendedRecords;
+            if (!await shipper.FlushAsync(FlushSlice, cancellationToken).ConfigureAwait(false))
+            {
+                continue;
+            }
+
+            if (wal.Metrics.AppendedRecords == appended)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static async Task ReportAsync(Shipper shipper, long total, IProgress<DrainProgress> progress, TimeSpan interval, TimeProvider time, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var metrics = shipper.Metrics;
+            var refused = Refused(metrics);
+            progress.Report(new DrainProgress(total, metrics.ShippedEntries + refused, metrics.ShippedBytes, refused, shipper.LastError));
+            try
+            {
+                await Task.Delay(interval, time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private static long Refused(ShipperMetrics metrics) =>
+        Enum.GetValues<RefusalReason>().Sum(metrics.Refused);
+}

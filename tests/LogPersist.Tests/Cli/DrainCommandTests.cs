@@ -1,0 +1,211 @@
+using TestServer = LogPersist.LokiTestServer.LokiTestServer;
+using System.Text.Json;
+using LogPersist.Entries;
+using LogPersist.LokiTestServer;
+using LogPersist.Pipeline;
+using LogPersist.Shipping;
+using LogPersist.Tests.Support;
+using LogPersist.Wal;
+using Ship = LogPersist.Tests.Support.Shipping;
+
+namespace LogPersist.Tests.Cli;
+
+public sealed class DrainCommandTests : IAsyncLifetime
+{
+    private readonly TempDirectory _temp = new();
+    private TestServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await TestServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _temp.Dispose();
+    }
+
+    [Fact]
+    public async Task Drain_ships_every_entry_under_the_writers_labels_and_deletes_the_segments()
+    {
+        var directory = WriteWal("billing", "billing-7", 0, 500);
+
+        var result = await CliRunner.RunAsync("drain", directory, "--loki", _server.BaseAddress.ToString());
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("drained", result.Output, StringComparison.Ordinal);
+        Assert.Equal(Enumerable.Range(0, 500).Select(i => (long)i), Ship.Sequences(_server.Entries).Order());
+        Assert.All(_server.Entries, e =>
+        {
+            Assert.Equal("billing", e.LabelMap["service_name"]);
+            Assert.Equal("billing-7", e.LabelMap["pod"]);
+            Assert.Equal("prod", e.LabelMap["env"]);
+        });
+        Assert.Empty(Directory.GetFiles(directory, SegmentNames.SearchPattern));
+    }
+
+    [Fact]
+    public async Task Drain_interrupted_by_a_stalled_Loki_and_run_again_delivers_every_entry_once()
+    {
+        const int count = 30_000;
+        var directory = WriteWal("orders", "orders-1", 0, count);
+        var gate = new TaskCompletionSource();
+        _server.Enqueue(ScriptedResponse.Stall(Task.CompletedTask), ScriptedResponse.Stall(Task.CompletedTask));
+        _server.Enqueue(Enumerable.Repeat(ScriptedResponse.Stall(gate.Task), 50).ToArray());
+        using var interrupt = new CancellationTokenSource();
+
+        var first = CliRunner.RunAsync(null, ["drain", directory, "--loki", _server.BaseAddress.ToString(), "--json"], cancellation: interrupt.Token);
+        await Ship.WaitForAsync(() => _server.EntryCount > 0, "the first batches");
+        await interrupt.CancelAsync();
+        var interrupted = await first;
+        var deliveredBeforeRerun = _server.EntryCount;
+        gate.SetResult();
+
+        Assert.Equal(1, interrupted.ExitCode);
+        Assert.Equal("interrupted", Status(interrupted.Output));
+        Assert.InRange(deliveredBeforeRerun, 1, count - 1);
+        Assert.NotEmpty(Directory.GetFiles(directory, SegmentNames.SearchPattern));
+
+        var second = await CliRunner.RunAsync("drain", directory, "--loki", _server.BaseAddress.ToString(), "--json");
+
+        Assert.Equal(0, second.ExitCode);
+        Assert.Equal("drained", Status(second.Output));
+        var sequences = Ship.Sequences(_server.Entries);
+        Assert.Equal(count, sequences.Count);
+        Assert.Equal(Enumerable.Range(0, count).Select(i => (long)i), sequences.Order());
+        Assert.Empty(Directory.GetFiles(directory, SegmentNames.SearchPattern));
+    }
+
+    [Fact]
+    public async Task Drain_refuses_a_directory_held_by_a_live_writer_and_leaves_it_alone()
+    {
+        var directory = WriteWal("api", "api-0", 0, 10);
+        using var live = WriteAheadLog.Open(Wals.Options(directory));
+        var before = Directory.GetFiles(directory).Order().ToArray();
+
+        var result = await CliRunner.RunAsync("drain", directory, "--loki", _server.BaseAddress.ToString());
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("locked", result.Output, StringComparison.Ordinal);
+        Assert.Equal(0, _server.EntryCount);
+        Assert.Equal(before, Directory.GetFiles(directory).Order().ToArray());
+    }
+
+    [Fact]
+    public async Task Drain_all_ships_each_instance_under_its_own_labels_and_skips_live_ones()
+    {
+        var a = WriteWal("worker", "worker-a", 0, 100);
+        var b = WriteWal("worker", "worker-b", 100, 100);
+        var held = WriteWal("worker", "worker-c", 200, 100);
+        using var live = WriteAheadLog.Open(Wals.Options(held));
+
+        var result = await CliRunner.RunAsync("drain", "--all", _temp.Path, "--loki", _server.BaseAddress.ToString(), "--json");
+
+        Assert.Equal(0, result.ExitCode);
+        using var json = JsonDocument.Parse(result.Output);
+        var statuses = json.RootElement.GetProperty("directories").EnumerateArray()
+            .ToDictionary(d => Path.GetFileName(d.GetProperty("directory").GetString()!), d => d.GetProperty("status").GetString());
+        Assert.Equal("drained", statuses["worker-a"]);
+        Assert.Equal("drained", statuses["worker-b"]);
+        Assert.Equal("held", statuses["worker-c"]);
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => (long)i), Ship.Sequences(_server.Entries.Where(e => e.LabelMap["pod"] == "worker-a")).Order());
+        Assert.Equal(Enumerable.Range(100, 100).Select(i => (long)i), Ship.Sequences(_server.Entries.Where(e => e.LabelMap["pod"] == "worker-b")).Order());
+        Assert.NotEmpty(Directory.GetFiles(held, SegmentNames.SearchPattern));
+        Assert.Empty(Directory.GetFiles(a, SegmentNames.SearchPattern));
+        Assert.Empty(Directory.GetFiles(b, SegmentNames.SearchPattern));
+    }
+
+    [Fact]
+    public async Task Drain_of_a_directory_without_a_stream_description_uses_the_labels_its_path_implies()
+    {
+        var directory = WriteWal("payments", "payments-3", 0, 5);
+        File.Delete(Path.Combine(directory, StreamDescription.FileName));
+
+        var result = await CliRunner.RunAsync("drain", directory, "--loki", _server.BaseAddress.ToString());
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("labels its path implies", result.Error, StringComparison.Ordinal);
+        Assert.All(_server.Entries, e =>
+        {
+            Assert.Equal("payments", e.LabelMap["service_name"]);
+            Assert.Equal("payments-3", e.LabelMap["pod"]);
+            Assert.Equal("staging", e.LabelMap["namespace"]);
+        });
+        Assert.Equal(5, _server.EntryCount);
+    }
+
+    [Fact]
+    public async Task Drain_counts_entries_Loki_refuses_for_good_and_exits_with_problems()
+    {
+        var directory = WriteWal("api", "api-1", 0, 3);
+        _server.Enqueue(ScriptedResponse.Status(400, "entry for stream '{}' has timestamp too old"));
+
+        var result = await CliRunner.RunAsync("drain", directory, "--loki", _server.BaseAddress.ToString(), "--json");
+
+        Assert.Equal(1, result.ExitCode);
+        using var json = JsonDocument.Parse(result.Output);
+        var drained = json.RootElement.GetProperty("directories")[0];
+        Assert.Equal("drained", drained.GetProperty("status").GetString());
+        Assert.True(drained.GetProperty("refused").GetInt64() > 0);
+        Assert.Empty(Directory.GetFiles(directory, SegmentNames.SearchPattern));
+    }
+
+    [Theory]
+    [InlineData("drain")]
+    [InlineData("drain", "{dir}", "--all", "{root}")]
+    [InlineData("drain", "{dir}", "--timeout", "soon")]
+    [InlineData("drain", "{root}/missing")]
+    [InlineData("drain", "{root}")]
+    public async Task Drain_usage_errors_exit_2(params string[] args)
+    {
+        var directory = WriteWal("api", "api-2", 0, 1);
+        var expanded = args.Select(a => a.Replace("{dir}", directory, StringComparison.Ordinal).Replace("{root}", _temp.Combine("empty"), StringComparison.Ordinal)).ToList();
+        Directory.CreateDirectory(_temp.Combine("empty"));
+        expanded.AddRange(["--loki", _server.BaseAddress.ToString()]);
+
+        var result = await CliRunner.RunAsync([.. expanded]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.NotEmpty(result.Error);
+        Assert.Equal(0, _server.EntryCount);
+    }
+
+    [Fact]
+    public async Task Drain_without_a_Loki_URL_is_a_usage_error()
+    {
+        var directory = WriteWal("api", "api-3", 0, 1);
+
+        var result = await CliRunner.RunAsync("drain", directory);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("LOKI_URL", result.Error, StringComparison.Ordinal);
+    }
+
+    private static string? Status(string jsonOutput)
+    {
+        using var json = JsonDocument.Parse(jsonOutput);
+        return json.RootElement.GetProperty("directories")[0].GetProperty("status").GetString();
+    }
+
+    /// <summary>Writes entries <paramref name="from"/>.. through a WAL-only pipeline, as an application would, and closes it.</summary>
+    private string WriteWal(string service, string instance, long from, int count)
+    {
+        var options = new LogPersistOptions
+        {
+            Directory = _temp.Path,
+            ServiceName = service,
+            Instance = instance,
+            LokiUrl = "",
+            SegmentBytes = 1 << 20,
+            MaxDiskBytes = 64 << 20,
+            Labels = { ["env"] = "prod" },
+            Environment = name => name == "POD_NAMESPACE" ? "staging" : null,
+        };
+        using var pipeline = LogPipeline.Open(options);
+        var encoder = new EntryEncoder();
+        for (var i = from; i < from + count; i++)
+        {
+            Assert.True(pipeline.Append(encoder.Encode(Ship.Entry(i))));
+        }
+
+        return pipeline.Directory;
+    }
+}
