@@ -108,7 +108,7 @@ internal static class ShippingHarness
     }
 
     /// <summary>Writes the entries the way the logging provider will: timestamp, level, category, template and two properties.</summary>
-    private static long Fill(string directory, int entries)
+    internal static long Fill(string directory, int entries)
     {
         using var wal = WriteAheadLog.Open(new WalOptions { Directory = directory, MaxDiskBytes = 8L << 30 });
         var encoder = new EntryEncoder();
@@ -136,7 +136,7 @@ internal static class ShippingHarness
         return lineBytes * entries / Math.Min(entries, 1000);
     }
 
-    private static Process StartServer(out Uri endpoint)
+    internal static Process StartServer(out Uri endpoint)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "LogPersist.LokiTestServer.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
