@@ -213,8 +213,8 @@ internal static class DrainCommand
             var rate = value.Done / Math.Max(time.GetElapsedTime(_started).TotalSeconds, 0.001);
             task.MaxValue = Math.Max(value.Total, Math.Max(value.Done, 1));
             task.Value = value.Done;
-            var text = $"{Path.GetFileName(directory)}: {value.Done:N0}/{value.Total:N0} entries, {value.Bytes / 1048576.0:0.0} MiB, {rate:N0}/s";
-            if (value.LastError is { } error && value.Done < value.Total)
+            var text = $"{Path.GetFileName(directory)}: {value.Done:N0}/{(value.Total > 0 ? value.Total.ToString("N0", CultureInfo.InvariantCulture) : "?")} entries, {value.Bytes / 1048576.0:0.0} MiB, {rate:N0}/s";
+            if (value.LastError is { } error && (value.Total == 0 || value.Done < value.Total))
             {
                 text += $" — {error}";
             }
@@ -239,8 +239,8 @@ internal static class DrainCommand
             var rate = value.Done / elapsed;
             var left = value.Total - value.Done;
             var eta = rate > 0 && left > 0 ? $", about {TimeSpan.FromSeconds(Math.Ceiling(left / rate)):g} left" : "";
-            var line = string.Create(CultureInfo.InvariantCulture, $"{directory}: {value.Done:N0}/{value.Total:N0} entries, {value.Bytes / 1048576.0:0.0} MiB, {rate:N0} entries/s{eta}");
-            if (value.LastError is { } last && left > 0)
+            var line = string.Create(CultureInfo.InvariantCulture, $"{directory}: {value.Done:N0}/{(value.Total > 0 ? value.Total.ToString("N0", CultureInfo.InvariantCulture) : "?")} entries, {value.Bytes / 1048576.0:0.0} MiB, {rate:N0} entries/s{eta}");
+            if (value.LastError is { } last && (value.Total == 0 || left > 0))
             {
                 line += " — " + last;
             }

@@ -62,11 +62,9 @@ internal static class WalDrain
         var drained = false;
         try
         {
-            var recovery = await wal.Recovery.ConfigureAwait(false);
-            var total = recovery.Records;
             shipper.Start();
             using var reporting = new CancellationTokenSource();
-            var reporter = progress is null ? Task.CompletedTask : ReportAsync(shipper, total, progress, progressInterval, time, reporting.Token);
+            var reporter = progress is null ? Task.CompletedTask : ReportAsync(shipper, wal.Recovery, progress, progressInterval, time, reporting.Token);
             try
             {
                 finished = await ShipEverythingAsync(wal, shipper, cancellationToken).ConfigureAwait(false);
@@ -127,10 +125,12 @@ internal static class WalDrain
         return false;
     }
 
-    private static async Task ReportAsync(Shipper shipper, long total, IProgress<DrainProgress> progress, TimeSpan interval, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>Reports every <paramref name="interval"/>; the total is known once the recovery scan (which runs while shipping starts) is done.</summary>
+    private static async Task ReportAsync(Shipper shipper, Task<RecoveryReport> recovery, IProgress<DrainProgress> progress, TimeSpan interval, TimeProvider time, CancellationToken cancellationToken)
     {
         while (true)
         {
+            var total = recovery.IsCompletedSuccessfully ? recovery.Result.Records : 0;
             var metrics = shipper.Metrics;
             var refused = Refused(metrics);
             progress.Report(new DrainProgress(total, metrics.ShippedEntries + refused, metrics.ShippedBytes, refused, shipper.LastError));
