@@ -50,11 +50,18 @@ internal sealed class CliContext
 
         // Kept alive for the life of the process.
         s_signals = [PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal), PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal)];
+        var console = AnsiConsole.Console;
+        if (System.Console.IsOutputRedirected)
+        {
+            // Not a terminal: no width to fit, and tables read better unwrapped in a log or a file.
+            console.Profile.Width = 200;
+        }
+
         return new CliContext
         {
             Out = System.Console.Out,
             Error = System.Console.Error,
-            Console = AnsiConsole.Console,
+            Console = console,
             Cancellation = stop.Token,
         };
     }

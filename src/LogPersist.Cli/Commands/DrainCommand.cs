@@ -152,28 +152,30 @@ internal static class DrainCommand
 
     private static void WriteTable(IAnsiConsole console, IReadOnlyList<DrainResult> results)
     {
-        var table = new Table().AddColumns("directory", "status", "entries", "bytes", "refused", "seconds", "entries/s", "labels", "note");
+        var table = new Table().AddColumns("instance", "status", "entries", "bytes", "refused", "seconds", "entries/s");
         foreach (var r in results)
         {
             table.AddRow(
-                Markup.Escape(r.Directory),
+                Markup.Escape(Path.GetFileName(r.Directory)),
                 r.Status.ToString().ToLowerInvariant(),
                 r.Entries.ToString("N0", CultureInfo.InvariantCulture),
                 r.Bytes.ToString("N0", CultureInfo.InvariantCulture),
                 r.Refused.ToString("N0", CultureInfo.InvariantCulture),
                 r.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture),
-                r.EntriesPerSecond.ToString("N0", CultureInfo.InvariantCulture),
-                Markup.Escape(r.Labels),
-                Markup.Escape(r.Message ?? ""));
+                r.EntriesPerSecond.ToString("N0", CultureInfo.InvariantCulture));
         }
 
         console.Write(table);
+        foreach (var r in results)
+        {
+            console.WriteLine($"{r.Directory}: {r.Labels}{(r.Message is { } message ? " — " + message : "")}");
+        }
     }
 
     private static async Task WriteJsonAsync(TextWriter output, IReadOnlyList<DrainResult> results)
     {
         using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             writer.WriteStartObject();
             writer.WriteStartArray("directories");
