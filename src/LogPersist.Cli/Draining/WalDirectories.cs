@@ -25,20 +25,27 @@ internal static class WalDirectories
 
     private static void Collect(string directory, int depth, List<string> found)
     {
-        if (IsWal(directory))
+        try
         {
-            found.Add(directory);
-            return;
-        }
+            if (IsWal(directory))
+            {
+                found.Add(directory);
+                return;
+            }
 
-        if (depth == 3)
-        {
-            return;
-        }
+            if (depth == 3)
+            {
+                return;
+            }
 
-        foreach (var child in Directory.EnumerateDirectories(directory))
+            foreach (var child in Directory.EnumerateDirectories(directory))
+            {
+                Collect(child, depth + 1, found);
+            }
+        }
+        catch (UnauthorizedAccessException)
         {
-            Collect(child, depth + 1, found);
+            // Not ours to read (lost+found on a fresh volume): no WAL of ours is in there.
         }
     }
 }
