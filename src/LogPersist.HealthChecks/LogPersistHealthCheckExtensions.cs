@@ -22,7 +22,7 @@ public static class LogPersistHealthCheckExtensions
     /// <param name="name">The check's name in reports.</param>
     /// <param name="failureStatus">The status reported instead of Unhealthy; null keeps Unhealthy.</param>
     /// <param name="tags">Tags to filter checks by, e.g. <c>["ready"]</c>.</param>
-    /// <param name="configure">Changes to the thresholds; the options are checked when the check is first run.</param>
+    /// <param name="configure">Changes to the thresholds; checked when the host starts (or else when the check runs).</param>
     /// <returns>The builder, for chaining.</returns>
     public static IHealthChecksBuilder AddLogPersist(
         this IHealthChecksBuilder builder,
@@ -39,10 +39,13 @@ public static class LogPersistHealthCheckExtensions
             options.Configure(configure);
         }
 
+        // With a host, invalid thresholds stop the start; without one, the check reports them.
+        options.ValidateOnStart();
+
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LogPersistHealthCheckOptions>, OptionsValidator>());
         return builder.Add(new HealthCheckRegistration(
             name,
-            services => new LogPersistHealthCheck(services.GetRequiredService<IOptionsMonitor<LogPersistHealthCheckOptions>>().Get(name)),
+            services => new LogPersistHealthCheck(services.GetRequiredService<IOptionsMonitor<LogPersistHealthCheckOptions>>(), name),
             failureStatus,
             tags));
     }

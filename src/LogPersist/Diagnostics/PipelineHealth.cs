@@ -27,7 +27,7 @@ internal sealed record HealthThresholds
 }
 
 /// <summary>A health verdict with the reason and the figures it was drawn from.</summary>
-internal sealed record HealthReport(HealthState State, string Description, IReadOnlyDictionary<string, object> Data);
+internal sealed record PipelineHealthReport(HealthState State, string Description, IReadOnlyDictionary<string, object> Data);
 
 /// <summary>
 /// Judges open pipelines: Unhealthy when entries cannot be persisted or shipped (the WAL cannot
@@ -38,13 +38,13 @@ internal static class PipelineHealth
 {
     public const string NotRunning = "LogPersist is not running in this process: no WAL is open, so logs are not being persisted.";
 
-    public static HealthReport Evaluate(IReadOnlyList<LogPipeline> pipelines, HealthThresholds thresholds)
+    public static PipelineHealthReport Evaluate(IReadOnlyList<LogPipeline> pipelines, HealthThresholds thresholds)
     {
         ArgumentNullException.ThrowIfNull(pipelines);
         ArgumentNullException.ThrowIfNull(thresholds);
         if (pipelines.Count == 0)
         {
-            return new HealthReport(HealthState.Unhealthy, NotRunning, new Dictionary<string, object>());
+            return new PipelineHealthReport(HealthState.Unhealthy, NotRunning, new Dictionary<string, object>());
         }
 
         if (pipelines.Count == 1)
@@ -63,10 +63,10 @@ internal static class PipelineHealth
         var description = worst == HealthState.Healthy
             ? $"{reports.Count} LogPersist WALs are healthy."
             : string.Join(" ", reports.Where(r => r.Report.State != HealthState.Healthy).Select(r => $"[{r.Directory}] {r.Report.Description}"));
-        return new HealthReport(worst, description, data);
+        return new PipelineHealthReport(worst, description, data);
     }
 
-    public static HealthReport Evaluate(LogPipeline pipeline, HealthThresholds thresholds)
+    public static PipelineHealthReport Evaluate(LogPipeline pipeline, HealthThresholds thresholds)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
         var state = HealthState.Healthy;
@@ -146,7 +146,7 @@ internal static class PipelineHealth
         var description = problems.Count > 0
             ? string.Join(" ", problems)
             : $"LogPersist writes to {pipeline.Directory} and ships to {pipeline.Destination}.";
-        return new HealthReport(state, description, data);
+        return new PipelineHealthReport(state, description, data);
     }
 
     /// <summary>
