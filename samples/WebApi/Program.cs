@@ -1,11 +1,17 @@
 using System.Diagnostics;
+using System.Text.Json;
+using LogPersist;
 using LogPersist.Extensions.Logging;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using OpenTelemetry.Metrics;
 
 // An orders API that logs through LogPersist. Settings come from the "Logging:LogPersist" section of
 // appsettings.json; LOKI_URL (and optionally LOKI_TENANT) in the environment turns shipping on.
 //
 //   dotnet run --project samples/WebApi
 //   curl http://127.0.0.1:5080/orders/42        # and /orders/0 for a logged exception
+//   curl http://127.0.0.1:5080/healthz          # is LogPersist persisting and shipping?
 //
 // Kill it with kill -9 and start it again: every entry whose log call returned is still in the WAL and
 // is shipped by the next run.
@@ -14,6 +20,19 @@ builder.Logging.AddLogPersist();
 // LogPersist records the current trace and span id with every entry; the framework's own
 // trace-id scope would repeat them in every line.
 builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.None);
+
+// LogPersist's own faults (full disk, refused pushes) go to stderr, never back into the logs it writes.
+LogPersistSelfLog.Enable(Console.Error.WriteLine);
+
+// Healthy, Degraded (ship lag or WAL disk use over threshold) or Unhealthy (the WAL cannot write,
+// Loki refuses every push, LogPersist not running), served at /healthz below.
+builder.Services.AddLogPersistHealthCheck();
+
+// LogPersist's metrics (meter "LogPersist") go to an OpenTelemetry collector when one is configured.
+if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
+{
+    builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter("LogPersist").AddOtlpExporter());
+}
 
 var app = builder.Build();
 var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orders.Api");
@@ -45,8 +64,20 @@ app.MapGet("/orders/{id:int}", (int id) =>
     return Results.Ok(order);
 });
 
-app.MapGet("/", () => "LogPersist sample: GET /orders/{id}");
+app.MapGet("/", () => "LogPersist sample: GET /orders/{id}, GET /healthz");
+app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = WriteHealthJson });
 app.Run();
+
+// Status, reason and figures (lag, WAL bytes, last error) of each check, as JSON.
+static Task WriteHealthJson(HttpContext context, HealthReport report)
+{
+    context.Response.ContentType = "application/json";
+    return context.Response.WriteAsync(JsonSerializer.Serialize(new
+    {
+        status = report.Status.ToString(),
+        checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), e.Value.Description, e.Value.Data }),
+    }));
+}
 
 internal static partial class Log
 {

@@ -4,73 +4,179 @@ namespace LogPersist.Diagnostics;
 
 /// <summary>
 /// Faults and notable events inside LogPersist. They never go to the application's own logger
-/// (that would loop back into the WAL); collect them with <c>dotnet-trace</c>, <c>dotnet-monitor</c>
-/// or an <see cref="EventListener"/> on the source named <c>LogPersist</c>.
+/// (that would loop back into the WAL); collect them with <c>dotnet-trace</c>, <c>dotnet-monitor</c>,
+/// an <see cref="EventListener"/> on the source named <c>LogPersist</c>, or <see cref="LogPersistSelfLog"/>.
+/// Each kind of event is written at most <see cref="EventRateLimiter.DefaultLimit"/> times per
+/// minute for one WAL directory (or Loki endpoint); the number left out follows as <see cref="EventsSuppressed"/>.
 /// </summary>
-[EventSource(Name = "LogPersist")]
+[EventSource(Name = SourceName)]
 internal sealed class LogPersistEventSource : EventSource
 {
+    public const string SourceName = "LogPersist";
+
     public static readonly LogPersistEventSource Log = new();
+
+    private readonly EventRateLimiter _limiter = new(TimeProvider.System);
 
     private LogPersistEventSource()
     {
     }
 
     [Event(1, Level = EventLevel.Informational, Message = "WAL '{0}' opened: {1} earlier segments, resuming at segment {2}, first new segment {3}")]
-    public void WalOpened(string directory, int earlierSegments, long checkpointSegment, long firstSegment) =>
-        WriteEvent(1, directory, earlierSegments, checkpointSegment, firstSegment);
+    public void WalOpened(string directory, int earlierSegments, long checkpointSegment, long firstSegment)
+    {
+        if (Admit(1, directory))
+        {
+            WriteEvent(1, directory, earlierSegments, checkpointSegment, firstSegment);
+        }
+    }
 
     [Event(2, Level = EventLevel.Informational, Message = "WAL '{0}' recovery scanned {1} segments: {2} records to ship, {3} damaged ranges ({4} bytes), {5} damaged segment headers, in {6} ms")]
-    public void RecoveryCompleted(string directory, int segments, long records, long damagedRanges, long damagedBytes, int damagedHeaders, double milliseconds) =>
-        WriteEvent(2, directory, segments, records, damagedRanges, damagedBytes, damagedHeaders, milliseconds);
+    public void RecoveryCompleted(string directory, int segments, long records, long damagedRanges, long damagedBytes, int damagedHeaders, double milliseconds)
+    {
+        if (Admit(2, directory))
+        {
+            WriteEvent(2, directory, segments, records, damagedRanges, damagedBytes, damagedHeaders, milliseconds);
+        }
+    }
 
     [Event(3, Level = EventLevel.Warning, Message = "WAL '{0}': skipped {4} damaged range at segment {1} offset {2}, {3} bytes")]
-    public void DamagedRangeSkipped(string directory, long segment, long offset, long length, string kind) =>
-        WriteEvent(3, directory, segment, offset, length, kind);
+    public void DamagedRangeSkipped(string directory, long segment, long offset, long length, string kind)
+    {
+        if (Admit(3, directory))
+        {
+            WriteEvent(3, directory, segment, offset, length, kind);
+        }
+    }
 
     [Event(4, Level = EventLevel.Warning, Message = "WAL '{0}': dropped {2} records ({1})")]
-    public void RecordsDropped(string directory, string reason, long records) =>
-        WriteEvent(4, directory, reason, records);
+    public void RecordsDropped(string directory, string reason, long records)
+    {
+        if (Admit(4, directory))
+        {
+            WriteEvent(4, directory, reason, records);
+        }
+    }
 
     [Event(5, Level = EventLevel.Error, Message = "WAL '{0}': could not create segment {1}: {2}")]
-    public void SegmentCreateFailed(string directory, long sequence, string error) =>
-        WriteEvent(5, directory, sequence, error);
+    public void SegmentCreateFailed(string directory, long sequence, string error)
+    {
+        if (Admit(5, directory))
+        {
+            WriteEvent(5, directory, sequence, error);
+        }
+    }
 
     [Event(6, Level = EventLevel.Warning, Message = "Checkpoint '{0}' is unreadable or damaged; shipping restarts from the oldest segment. {1}")]
-    public void CheckpointInvalid(string path, string error) => WriteEvent(6, path, error);
+    public void CheckpointInvalid(string path, string error)
+    {
+        if (Admit(6, path))
+        {
+            WriteEvent(6, path, error);
+        }
+    }
 
     [Event(7, Level = EventLevel.Error, Message = "WAL '{0}': {1} failed: {2}")]
-    public void OperationFailed(string directory, string operation, string error) =>
-        WriteEvent(7, directory, operation, error);
+    public void OperationFailed(string directory, string operation, string error)
+    {
+        if (Admit(7, directory))
+        {
+            WriteEvent(7, directory, operation, error);
+        }
+    }
 
     [Event(8, Level = EventLevel.Warning, Message = "Push attempt {0} failed ({1}); retrying in {2} ms")]
-    public void PushRetry(int attempt, string reason, double delayMilliseconds) =>
-        WriteEvent(8, attempt, reason, delayMilliseconds);
+    public void PushRetry(int attempt, string reason, double delayMilliseconds)
+    {
+        if (Admit(8, null))
+        {
+            WriteEvent(8, attempt, reason, delayMilliseconds);
+        }
+    }
 
     [Event(9, Level = EventLevel.Warning, Message = "Loki refused {0} entries ({1}); last reason: {2}")]
-    public void EntriesRefused(int entries, string reasons, string lastReason) =>
-        WriteEvent(9, entries, reasons, lastReason);
+    public void EntriesRefused(int entries, string reasons, string lastReason)
+    {
+        if (Admit(9, null))
+        {
+            WriteEvent(9, entries, reasons, lastReason);
+        }
+    }
 
     [Event(10, Level = EventLevel.Error, Message = "Loki at {0} refuses requests as misconfigured (HTTP {1}: {2}); entries stay in the WAL and are retried")]
-    public void PushMisconfigured(string endpoint, int status, string reason) =>
-        WriteEvent(10, endpoint, status, reason);
+    public void PushMisconfigured(string endpoint, int status, string reason)
+    {
+        if (Admit(10, endpoint))
+        {
+            WriteEvent(10, endpoint, status, reason);
+        }
+    }
 
     [Event(11, Level = EventLevel.Warning, Message = "WAL '{0}': record at {1} is not a readable entry and was skipped")]
-    public void UndecodableRecord(string directory, string position) =>
-        WriteEvent(11, directory, position);
+    public void UndecodableRecord(string directory, string position)
+    {
+        if (Admit(11, directory))
+        {
+            WriteEvent(11, directory, position);
+        }
+    }
 
     [Event(12, Level = EventLevel.Informational, Message = "Loki at {0} disallows structured metadata; metadata is folded into lines from now on")]
-    public void MetadataFolded(string endpoint) => WriteEvent(12, endpoint);
+    public void MetadataFolded(string endpoint)
+    {
+        if (Admit(12, endpoint))
+        {
+            WriteEvent(12, endpoint);
+        }
+    }
 
     [Event(13, Level = EventLevel.Error, Message = "Shipper fault: {0}")]
-    public void ShipperFault(string error) => WriteEvent(13, error);
+    public void ShipperFault(string error)
+    {
+        if (Admit(13, null))
+        {
+            WriteEvent(13, error);
+        }
+    }
 
     [Event(14, Level = EventLevel.Informational, Message = "LogPersist writes to '{0}' (root: {1}); shipping to {2}")]
-    public void PipelineStarted(string directory, string rootSource, string destination) =>
-        WriteEvent(14, directory, rootSource, destination);
+    public void PipelineStarted(string directory, string rootSource, string destination)
+    {
+        if (Admit(14, directory))
+        {
+            WriteEvent(14, directory, rootSource, destination);
+        }
+    }
 
     [Event(15, Level = EventLevel.Error, Message = "A log entry from '{0}' could not be written: {1}")]
-    public void EntryFailed(string category, string error) => WriteEvent(15, category, error);
+    public void EntryFailed(string category, string error)
+    {
+        if (Admit(15, category))
+        {
+            WriteEvent(15, category, error);
+        }
+    }
+
+    [Event(16, Level = EventLevel.Warning, Message = "{2} more events like event {0} ({1}) were suppressed in the last minute")]
+    public void EventsSuppressed(int eventId, string scope, long count) => WriteEvent(16, eventId, scope, count);
+
+    /// <summary>Whether an event may be written now; reports the events suppressed in intervals that are over.</summary>
+    [NonEvent]
+    private bool Admit(int eventId, string? scope)
+    {
+        if (!IsEnabled())
+        {
+            return false;
+        }
+
+        var admitted = _limiter.TryAdmit(eventId, scope, out var ended);
+        foreach (var suppressed in ended)
+        {
+            EventsSuppressed(suppressed.EventId, suppressed.Scope, suppressed.Count);
+        }
+
+        return admitted;
+    }
 
     [NonEvent]
     public void CheckpointInvalid(string path, Exception? error = null)

@@ -4,30 +4,37 @@ using LogPersist.Wal;
 namespace LogPersist.Diagnostics;
 
 /// <summary>
-/// The WAL's instruments on the <c>LogPersist</c> meter. Hot-path counts are kept in
-/// <see cref="StripedCounter"/> and published through observable instruments, so a log call costs
-/// no more when a metrics listener is attached.
+/// The WAL's instruments on the <c>LogPersist</c> meter, and the WAL's state for the health check.
+/// Hot-path counts are kept in <see cref="StripedCounter"/> and published through observable
+/// instruments, so a log call costs no more when a metrics listener is attached.
 /// </summary>
+/// <remarks>
+/// Names follow the OpenTelemetry conventions: <c>{area}.{object}.{event}</c> for counters, singular
+/// (the unit says what is counted), <c>.usage</c> and <c>.count</c> for up-down counters, no unit in the name.
+/// </remarks>
 internal sealed class WalMetrics : IDisposable
 {
     public const string MeterName = "LogPersist";
 
     private readonly Meter _meter;
+    private readonly SegmentCatalog _catalog;
     private readonly StripedCounter _appended = new();
     private readonly long[] _dropped = new long[WalDropReasons.All.Max(r => (int)r) + 1];
     private readonly Counter<long> _droppedCounter;
     private readonly Counter<long> _damagedCounter;
     private long _damagedRanges;
+    private int _writeFailure;
 
     public WalMetrics(SegmentCatalog catalog)
     {
+        _catalog = catalog;
         _meter = new Meter(MeterName);
-        _meter.CreateObservableCounter("logpersist.wal.records", () => _appended.Read().Count, "{record}", "Records appended to the WAL.");
-        _meter.CreateObservableCounter("logpersist.wal.bytes", () => _appended.Read().Bytes, "By", "Payload bytes appended to the WAL.");
-        _droppedCounter = _meter.CreateCounter<long>("logpersist.wal.dropped", "{record}", "Records dropped before shipping, by reason.");
-        _damagedCounter = _meter.CreateCounter<long>("logpersist.wal.damaged", "{range}", "Torn or corrupt byte ranges skipped while reading the WAL, by kind.");
-        _meter.CreateObservableUpDownCounter("logpersist.wal.disk_usage", () => catalog.TotalBytes, "By", "Bytes of WAL segment files on disk.");
-        _meter.CreateObservableUpDownCounter("logpersist.wal.segments", () => (long)catalog.Count, "{segment}", "WAL segment files on disk.");
+        _meter.CreateObservableCounter("logpersist.wal.entry.written", () => _appended.Read().Count, "{entry}", "Entries appended to the WAL: log calls and LogPersist's own marker entries.");
+        _meter.CreateObservableCounter("logpersist.wal.entry.written.size", () => _appended.Read().Bytes, "By", "Encoded bytes of the entries appended to the WAL, without record framing.");
+        _droppedCounter = _meter.CreateCounter<long>("logpersist.wal.entry.dropped", "{entry}", "Entries dropped before they were shipped, by reason (disk cap, full disk, too large, unencodable...).");
+        _damagedCounter = _meter.CreateCounter<long>("logpersist.wal.damage.skipped", "{range}", "Torn or corrupt byte ranges skipped while reading the WAL, by kind.");
+        _meter.CreateObservableUpDownCounter("logpersist.wal.usage", () => catalog.TotalBytes, "By", "Bytes of WAL segment files on disk; at most the configured MaxDiskBytes.");
+        _meter.CreateObservableUpDownCounter("logpersist.wal.segment.count", () => (long)catalog.Count, "{segment}", "WAL segment files on disk.");
     }
 
     /// <summary>The meter, for listeners that want to tell this WAL's instruments apart.</summary>
@@ -38,6 +45,19 @@ internal sealed class WalMetrics : IDisposable
     public long AppendedBytes => _appended.Read().Bytes;
 
     public long DamagedRanges => Volatile.Read(ref _damagedRanges);
+
+    /// <summary>Bytes of segment files on disk.</summary>
+    public long DiskBytes => _catalog.TotalBytes;
+
+    public int Segments => _catalog.Count;
+
+    /// <summary>
+    /// Why the writer could not open its last segment (<see cref="WalDropReason.WalFull"/>,
+    /// <see cref="WalDropReason.NoSpace"/> or <see cref="WalDropReason.IoError"/>), or null while it
+    /// writes. While set, appends are dropped (or wait, in <see cref="WalFullMode.Block"/>); it clears
+    /// when a segment is created again.
+    /// </summary>
+    public WalDropReason? WriteFailure => Volatile.Read(ref _writeFailure) is var value and not 0 ? (WalDropReason)value : null;
 
     public void Appended(int payloadBytes) => _appended.Add(payloadBytes);
 
@@ -56,6 +76,12 @@ internal sealed class WalMetrics : IDisposable
         Interlocked.Increment(ref _damagedRanges);
         _damagedCounter.Add(1, new KeyValuePair<string, object?>("kind", kind == DamageKind.Torn ? "torn" : "corrupt"));
     }
+
+    /// <summary>The writer failed to open a segment and drops (or holds) new appends.</summary>
+    public void WriteFailed(WalDropReason reason) => Volatile.Write(ref _writeFailure, (int)reason);
+
+    /// <summary>The writer opened a segment: appends are written again.</summary>
+    public void WriteResumed() => Volatile.Write(ref _writeFailure, 0);
 
     public void Dispose() => _meter.Dispose();
 }

@@ -14,13 +14,17 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     private readonly TimeSpan _flushTimeout;
     private int _stopped;
 
-    private LogPipeline(WriteAheadLog wal, Shipper? shipper, LogPersistOptions options)
+    private LogPipeline(WriteAheadLog wal, Shipper? shipper, LogPersistOptions options, string destination)
     {
         Wal = wal;
         Shipper = shipper;
         MinimumLevel = options.MinimumLevel;
         Time = options.TimeProvider;
         _flushTimeout = options.FlushTimeout;
+        MaxDiskBytes = options.MaxDiskBytes;
+        SegmentBytes = options.SegmentBytes;
+        FullMode = options.FullMode;
+        Destination = destination;
     }
 
     public WriteAheadLog Wal { get; }
@@ -32,6 +36,15 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     public TimeProvider Time { get; }
 
     public string Directory => Wal.Directory;
+
+    public long MaxDiskBytes { get; }
+
+    public long SegmentBytes { get; }
+
+    public WalFullMode FullMode { get; }
+
+    /// <summary>The push URL (without credentials), or a note that entries stay in the WAL.</summary>
+    public string Destination { get; }
 
     /// <summary>
     /// Validates the options, opens (creating if needed) and locks the instance's WAL directory and
@@ -68,8 +81,11 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
             throw;
         }
 
-        LogPersistEventSource.Log.PipelineStarted(wal.Directory, settings.RootSource, settings.Shipper?.Loki.PushUri.ToString() ?? "none (WAL only)");
-        return new LogPipeline(wal, shipper, options);
+        var destination = settings.Shipper?.Loki.PushUri.ToString() ?? "none (WAL only)";
+        LogPersistEventSource.Log.PipelineStarted(wal.Directory, settings.RootSource, destination);
+        var pipeline = new LogPipeline(wal, shipper, options, destination);
+        PipelineRegistry.Add(pipeline);
+        return pipeline;
     }
 
     private static void SaveStreamDescription(WriteAheadLog wal, StreamDescription stream, System.IO.Abstractions.IFileSystem fileSystem)
@@ -126,6 +142,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
             return false;
         }
 
+        PipelineRegistry.Remove(this);
         var flushed = true;
         if (Shipper is not null)
         {

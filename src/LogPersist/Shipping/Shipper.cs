@@ -47,6 +47,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         _time = options.TimeProvider;
         _client = new LokiClient(options.Loki, handler);
         Metrics = new ShipperMetrics(LagSeconds);
+        Refusals = new RefusalWatch(_time);
         _pipeline = new PushPipeline(_client, options.Loki, (response, _) =>
         {
             Metrics.Retry();
@@ -54,6 +55,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
             if (response is { } r && ResponseClassifier.Classify(r, 0).Verdict == PushVerdict.Misconfigured)
             {
                 LastError = $"HTTP {r.Status} from {_client.PushUri}";
+                Refusals.Refused(r.Status);
                 LogPersistEventSource.Log.PushMisconfigured(_client.PushUri.ToString(), r.Status, r.Body.Length > 200 ? r.Body[..200] : r.Body);
             }
         });
@@ -66,6 +68,9 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     }
 
     public ShipperMetrics Metrics { get; }
+
+    /// <summary>Since when Loki has refused every push in a way retrying cannot fix, for the health check.</summary>
+    public RefusalWatch Refusals { get; }
 
     /// <summary>The last reason Loki gave for refusing entries, for diagnostics.</summary>
     public string? LastRefusalReason { get; private set; }
@@ -310,9 +315,19 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
             {
                 case PushVerdict.Accepted:
                     Metrics.Shipped(entries, Batch.CountLineBytes(part));
+                    Refusals.Accepted();
                     break;
                 case PushVerdict.Refused:
                     Metrics.Shipped(Math.Max(0, entries - result.Refused), 0);
+                    if (result.Refused >= entries)
+                    {
+                        Refusals.Refused(400);
+                    }
+                    else
+                    {
+                        Refusals.Accepted();
+                    }
+
                     ReportRefused(result.RefusedByReason, result.LastReason);
                     break;
                 case PushVerdict.TooLarge when entries > 1:
@@ -409,7 +424,8 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         }
     }
 
-    private double LagSeconds()
+    /// <summary>Age in seconds of the oldest entry read and not yet acknowledged; 0 when there is none.</summary>
+    public double LagSeconds()
     {
         var oldest = Math.Min(_acks.OldestPendingTimestampNs, Volatile.Read(ref _builderOldest));
         return oldest == long.MaxValue ? 0 : Math.Max(0, (LogEntry.NowNs(_time) - oldest) / 1e9);

@@ -4,7 +4,7 @@ using LogPersist.Loki;
 
 namespace LogPersist.Shipping;
 
-/// <summary>The shipper's instruments on the <c>LogPersist</c> meter.</summary>
+/// <summary>The shipper's instruments on the <c>LogPersist</c> meter (naming as in <see cref="WalMetrics"/>).</summary>
 internal sealed class ShipperMetrics : IDisposable
 {
     private readonly Meter _meter = new(WalMetrics.MeterName);
@@ -18,13 +18,13 @@ internal sealed class ShipperMetrics : IDisposable
 
     public ShipperMetrics(Func<double> lagSeconds)
     {
-        _meter.CreateObservableCounter("logpersist.ship.entries", () => Volatile.Read(ref _shippedEntries), "{entry}", "Entries accepted by Loki.");
-        _meter.CreateObservableCounter("logpersist.ship.bytes", () => Volatile.Read(ref _shippedBytes), "By", "Line bytes accepted by Loki, before compression.");
-        _requests = _meter.CreateCounter<long>("logpersist.ship.requests", "{request}", "Push attempts, by status class (2xx, 4xx, 5xx, transport).");
-        _meter.CreateObservableCounter("logpersist.ship.retries", () => Volatile.Read(ref _retries), "{retry}", "Push attempts retried after a retryable answer or fault.");
-        _refused = _meter.CreateCounter<long>("logpersist.ship.refused", "{entry}", "Entries refused by Loki or not sent because Loki would refuse them, by reason.");
-        _meter.CreateObservableCounter("logpersist.ship.undecodable", () => Volatile.Read(ref _undecodable), "{record}", "WAL records skipped because they are not readable entries.");
-        _meter.CreateObservableGauge("logpersist.ship.lag", lagSeconds, "s", "Age of the oldest entry not yet acknowledged by Loki.");
+        _meter.CreateObservableCounter("logpersist.ship.entry.accepted", () => Volatile.Read(ref _shippedEntries), "{entry}", "Entries accepted by Loki.");
+        _meter.CreateObservableCounter("logpersist.ship.entry.accepted.size", () => Volatile.Read(ref _shippedBytes), "By", "Line bytes of the entries accepted by Loki, before compression.");
+        _requests = _meter.CreateCounter<long>("logpersist.ship.request.sent", "{request}", "Push requests sent to Loki (every attempt), by status class: 2xx, 4xx, 5xx or transport.");
+        _meter.CreateObservableCounter("logpersist.ship.request.retried", () => Volatile.Read(ref _retries), "{request}", "Push requests sent again after a retryable answer or a transport fault.");
+        _refused = _meter.CreateCounter<long>("logpersist.ship.entry.refused", "{entry}", "Entries refused by Loki, or not sent because Loki would refuse them, by reason.");
+        _meter.CreateObservableCounter("logpersist.ship.record.skipped", () => Volatile.Read(ref _undecodable), "{record}", "WAL records skipped by the shipper because they are not readable entries.");
+        _meter.CreateObservableGauge("logpersist.ship.lag", lagSeconds, "s", "Age of the oldest entry read from the WAL and not yet acknowledged by Loki.");
     }
 
     public Meter Meter => _meter;
@@ -38,6 +38,17 @@ internal sealed class ShipperMetrics : IDisposable
     public long Undecodable => Volatile.Read(ref _undecodable);
 
     public long Refused(RefusalReason reason) => Volatile.Read(ref _refusedTotals[(int)reason]);
+
+    public long RefusedTotal()
+    {
+        long total = 0;
+        for (var i = 0; i < _refusedTotals.Length; i++)
+        {
+            total += Volatile.Read(ref _refusedTotals[i]);
+        }
+
+        return total;
+    }
 
     public void Shipped(long entries, long bytes)
     {

@@ -256,6 +256,7 @@ internal sealed unsafe class WalWriter : IDisposable
 
         _nextSequence = sequence + 1;
         _removalsAtFailure = -1;
+        _metrics.WriteResumed();
         _catalog.Add(sequence, segment.Map.Length);
         _syncer.Track(segment);
         segment.SchedulePretouch();
@@ -273,6 +274,7 @@ internal sealed unsafe class WalWriter : IDisposable
     {
         _failure = failure;
         _removalsAtFailure = _catalog.Removals;
+        _metrics.WriteFailed(failure);
         _retryAfterTimestamp = _time.GetTimestamp() + (long)(_options.RetryDelay.TotalSeconds * _time.TimestampFrequency);
         return false;
     }

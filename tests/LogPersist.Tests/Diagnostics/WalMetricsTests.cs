@@ -1,3 +1,5 @@
+using System.IO.Abstractions;
+using LogPersist.Diagnostics;
 using LogPersist.Tests.Support;
 using LogPersist.Wal;
 
@@ -30,11 +32,61 @@ public sealed class WalMetricsTests
 
         wal.Append(new byte[wal.MaxPayloadBytes + 1]);
 
-        Assert.Equal(accepted, metrics.Observe("logpersist.wal.records"));
-        Assert.Equal(accepted * 100L, metrics.Observe("logpersist.wal.bytes"));
-        Assert.Equal(3 * segment, metrics.Observe("logpersist.wal.disk_usage"));
-        Assert.Equal(3, metrics.Observe("logpersist.wal.segments"));
-        Assert.Equal(refused, metrics.Sum("logpersist.wal.dropped", "reason=wal_full"));
-        Assert.Equal(1, metrics.Sum("logpersist.wal.dropped", "reason=too_large"));
+        Assert.True(refused > 0, "the cap was reached");
+        Assert.Equal(accepted, metrics.Observe("logpersist.wal.entry.written"));
+        Assert.Equal(accepted * 100L, metrics.Observe("logpersist.wal.entry.written.size"));
+        Assert.Equal(3 * segment, metrics.Observe("logpersist.wal.usage"));
+        Assert.Equal(3, metrics.Observe("logpersist.wal.segment.count"));
+        Assert.Equal(refused, metrics.Sum("logpersist.wal.entry.dropped", "reason=wal_full"));
+        Assert.Equal(1, metrics.Sum("logpersist.wal.entry.dropped", "reason=too_large"));
+    }
+
+    [Fact]
+    public void Damaged_ranges_found_while_recovering_are_counted_by_kind()
+    {
+        using var dir = new TempDirectory();
+        Wals.Fill(dir.Path, 20, 8192);
+        var file = Directory.GetFiles(dir.Path, SegmentNames.SearchPattern).Single();
+        var bytes = File.ReadAllBytes(file);
+        bytes[SegmentHeader.Size64 + RecordFormat.HeaderSize + 3] ^= 0xFF;
+        File.WriteAllBytes(file, bytes);
+        using var metrics = new WalMetrics(new SegmentCatalog());
+        using var recorder = new MeterRecorder(metrics.Meter);
+
+        var report = Recovery.Scan(new FileSystem(), dir.Path, [1], WalPosition.Start, metrics);
+
+        Assert.Equal(1, report.DamagedRanges);
+        Assert.Equal(1, recorder.Sum("logpersist.wal.damage.skipped", "kind=corrupt"));
+    }
+
+    [Fact]
+    public void Every_instrument_has_a_unit_a_description_and_a_lowercase_dotted_name_without_total()
+    {
+        using var dir = new TempDirectory();
+        using var wal = WriteAheadLog.Open(Wals.Options(dir.Path));
+        using var shipper = new LogPersist.Shipping.Shipper(wal, Support.Shipping.Options(new Uri("http://127.0.0.1:1")));
+        var instruments = new List<System.Diagnostics.Metrics.Instrument>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, _) =>
+            {
+                if (ReferenceEquals(instrument.Meter, wal.Metrics.Meter) || ReferenceEquals(instrument.Meter, shipper.Metrics.Meter))
+                {
+                    instruments.Add(instrument);
+                }
+            },
+        };
+        listener.Start();
+
+        Assert.Equal(13, instruments.Count);
+        Assert.All(instruments, i =>
+        {
+            Assert.False(string.IsNullOrEmpty(i.Unit), i.Name + " has a unit");
+            Assert.False(string.IsNullOrEmpty(i.Description), i.Name + " has a description");
+            Assert.Matches("^logpersist(\\.[a-z][a-z_]*)+$", i.Name);
+            Assert.DoesNotContain("total", i.Name, StringComparison.Ordinal);
+            Assert.DoesNotContain("bytes", i.Name, StringComparison.Ordinal);
+            Assert.DoesNotContain("seconds", i.Name, StringComparison.Ordinal);
+        });
     }
 }

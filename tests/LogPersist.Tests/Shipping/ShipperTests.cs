@@ -427,10 +427,10 @@ public sealed class ShipperTests : IAsyncLifetime
         Assert.True(await shipper.FlushAsync(Patience));
 
         Assert.Equal(0, metrics.ObserveGauge("logpersist.ship.lag"));
-        Assert.True(metrics.Sum("logpersist.ship.requests", "status_class=transport") > 0);
-        Assert.Equal(1, metrics.Sum("logpersist.ship.requests", "status_class=5xx"));
-        Assert.True(metrics.Sum("logpersist.ship.requests", "status_class=2xx") > 0);
-        Assert.Equal(10, metrics.Observe("logpersist.ship.entries"));
+        Assert.True(metrics.Sum("logpersist.ship.request.sent", "status_class=transport") > 0);
+        Assert.Equal(1, metrics.Sum("logpersist.ship.request.sent", "status_class=5xx"));
+        Assert.True(metrics.Sum("logpersist.ship.request.sent", "status_class=2xx") > 0);
+        Assert.Equal(10, metrics.Observe("logpersist.ship.entry.accepted"));
     }
 
     /// <summary>Collects the text of every event of the LogPersist EventSource.</summary>

@@ -23,7 +23,7 @@ public sealed class DiskCapTests
 
             var evicted = wal.Metrics.Dropped(WalDropReason.OldestEvicted);
             Assert.True(evicted > 0);
-            Assert.Equal(evicted, metrics.Sum("logpersist.wal.dropped", "reason=oldest_evicted"));
+            Assert.Equal(evicted, metrics.Sum("logpersist.wal.entry.dropped", "reason=oldest_evicted"));
 
             wal.Dispose();
             var records = Wals.ReadAll(dir.Path, out var reader);

@@ -1,0 +1,111 @@
+using LogPersist.Diagnostics;
+using LogPersist.Tests.Support;
+
+namespace LogPersist.Tests.Diagnostics;
+
+/// <summary>The self-log callback is process-wide, so its tests run one after another in this class.</summary>
+public sealed class SelfLogTests : IDisposable
+{
+    private readonly List<string> _lines = [];
+
+    public void Dispose() => LogPersistSelfLog.Disable();
+
+    private string[] Lines(string containing)
+    {
+        lock (_lines)
+        {
+            return [.. _lines.Where(l => l.Contains(containing, StringComparison.Ordinal))];
+        }
+    }
+
+    private void Capture(string line)
+    {
+        lock (_lines)
+        {
+            _lines.Add(line);
+        }
+    }
+
+    [Fact]
+    public void The_callback_receives_formatted_events_at_most_ten_per_minute_for_one_directory()
+    {
+        LogPersistSelfLog.Enable(Capture);
+        var directory = "/wal/" + Guid.NewGuid().ToString("N");
+        var other = "/wal/" + Guid.NewGuid().ToString("N");
+
+        for (var i = 0; i < 25; i++)
+        {
+            LogPersistEventSource.Log.RecordsDropped(directory, "no_space", 1);
+        }
+
+        LogPersistEventSource.Log.RecordsDropped(other, "wal_full", 7);
+
+        var lines = Lines(directory);
+        Assert.Equal(EventRateLimiter.DefaultLimit, lines.Length);
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z LogPersist Warning: WAL '/wal/[0-9a-f]+': dropped 1 records \(no_space\)$", lines[0]);
+        Assert.Single(Lines(other + "': dropped 7 records (wal_full)"));
+    }
+
+    [Fact]
+    public void After_Disable_the_callback_receives_nothing_and_a_throwing_callback_is_ignored()
+    {
+        var directory = "/wal/" + Guid.NewGuid().ToString("N");
+        LogPersistSelfLog.Enable(_ => throw new InvalidOperationException("broken sink"));
+        LogPersistEventSource.Log.OperationFailed(directory, "sync", "first");
+        LogPersistSelfLog.Enable(Capture);
+        LogPersistEventSource.Log.OperationFailed(directory, "sync", "second");
+        LogPersistSelfLog.Disable();
+        LogPersistEventSource.Log.OperationFailed(directory, "sync", "third");
+
+        Assert.Equal([$"WAL '{directory}': sync failed: second"], Lines(directory).Select(l => l[(l.IndexOf("Error: ", StringComparison.Ordinal) + 7)..]));
+    }
+
+    [Fact]
+    public void The_limiter_admits_ten_per_kind_and_scope_each_minute_and_then_reports_how_many_it_suppressed()
+    {
+        var time = new ManualTime();
+        var limiter = new EventRateLimiter(time);
+        var admitted = Enumerable.Range(0, 25).Count(_ => limiter.TryAdmit(4, "/a", out IReadOnlyList<SuppressedEvents> _));
+        Assert.True(limiter.TryAdmit(4, "/b", out _), "another directory has its own budget");
+        Assert.True(limiter.TryAdmit(5, "/a", out _), "another kind of event has its own budget");
+        time.Advance(TimeSpan.FromSeconds(59));
+        Assert.False(limiter.TryAdmit(4, "/a", out var early));
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(limiter.TryAdmit(4, "/a", out var ended));
+
+        Assert.Equal(10, admitted);
+        Assert.Empty(early);
+        Assert.Equal([new SuppressedEvents(4, "/a", 16)], ended);
+    }
+
+    [Fact]
+    public void Suppressed_counts_of_a_kind_that_stopped_are_reported_with_the_next_event_of_any_kind()
+    {
+        var time = new ManualTime();
+        var limiter = new EventRateLimiter(time, limit: 2, interval: TimeSpan.FromSeconds(10));
+        for (var i = 0; i < 5; i++)
+        {
+            limiter.TryAdmit(8, null, out _);
+        }
+
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.True(limiter.TryAdmit(13, null, out var ended));
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.True(limiter.TryAdmit(13, null, out var later));
+
+        Assert.Equal([new SuppressedEvents(8, "", 3)], ended);
+        Assert.Empty(later);
+    }
+
+    [Fact]
+    public void The_summary_event_reads_as_a_sentence()
+    {
+        LogPersistSelfLog.Enable(Capture);
+        var scope = "/wal/" + Guid.NewGuid().ToString("N");
+
+        LogPersistEventSource.Log.EventsSuppressed(4, scope, 16);
+
+        Assert.EndsWith($"LogPersist Warning: 16 more events like event 4 ({scope}) were suppressed in the last minute", Assert.Single(Lines(scope)));
+    }
+}
