@@ -96,9 +96,10 @@ internal static class WalDrain
             : entries + refused == 0 && drained ? DrainStatus.Empty
             : drained ? DrainStatus.Drained
             : DrainStatus.Failed;
+        var lastError = shipper.LastRetryReason ?? shipper.LastError;
         var message = status switch
         {
-            DrainStatus.Interrupted => "stopped before everything was shipped; run drain again to continue" + (shipper.LastError is { } error ? $" (last error: {error})" : ""),
+            DrainStatus.Interrupted => "stopped before everything was shipped; run drain again to continue" + (lastError is null ? "" : $" (last error: {lastError})"),
             DrainStatus.Failed => "everything was shipped but the segments could not all be deleted",
             _ => null,
         };
@@ -133,7 +134,7 @@ internal static class WalDrain
             var total = recovery.IsCompletedSuccessfully ? recovery.Result.Records : 0;
             var metrics = shipper.Metrics;
             var refused = Refused(metrics);
-            progress.Report(new DrainProgress(total, metrics.ShippedEntries + refused, metrics.ShippedBytes, refused, shipper.LastError));
+            progress.Report(new DrainProgress(total, metrics.ShippedEntries + refused, metrics.ShippedBytes, refused, shipper.LastRetryReason ?? shipper.LastError));
             try
             {
                 await Task.Delay(interval, time, cancellationToken).ConfigureAwait(false);

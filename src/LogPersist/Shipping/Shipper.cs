@@ -52,6 +52,8 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         {
             Metrics.Retry();
             Metrics.Request(response?.StatusClass ?? "transport");
+            LastRetryReason = response is { Status: > 0 } answer ? $"HTTP {answer.Status} from {_client.PushUri}"
+                : response?.TransportError ?? "no answer from " + _client.PushUri + " (attempt timed out or circuit open)";
             if (response is { } r && ResponseClassifier.Classify(r, 0).Verdict == PushVerdict.Misconfigured)
             {
                 LastError = $"HTTP {r.Status} from {_client.PushUri}";
@@ -71,6 +73,9 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
 
     /// <summary>Since when Loki has refused every push in a way retrying cannot fix, for the health check.</summary>
     public RefusalWatch Refusals { get; }
+
+    /// <summary>Why the last push attempt is being retried (status or transport error, free of credentials); null once a push is accepted again.</summary>
+    public string? LastRetryReason { get; private set; }
 
     /// <summary>The last reason Loki gave for refusing entries, for diagnostics.</summary>
     public string? LastRefusalReason { get; private set; }
@@ -316,6 +321,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
                 case PushVerdict.Accepted:
                     Metrics.Shipped(entries, Batch.CountLineBytes(part));
                     Refusals.Accepted();
+                    LastRetryReason = null;
                     break;
                 case PushVerdict.Refused:
                     Metrics.Shipped(Math.Max(0, entries - result.Refused), 0);

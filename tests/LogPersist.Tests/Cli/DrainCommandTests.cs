@@ -148,6 +148,26 @@ public sealed class DrainCommandTests : IAsyncLifetime
         Assert.Empty(Directory.GetFiles(directory, SegmentNames.SearchPattern));
     }
 
+    [Fact]
+    public async Task Drain_against_an_unreachable_Loki_stops_at_its_timeout_says_why_and_keeps_everything()
+    {
+        var directory = WriteWal("api", "api-4", 0, 20);
+        var segments = Directory.GetFiles(directory, SegmentNames.SearchPattern).Order().ToArray();
+        await _server.StopAsync();
+
+        var result = await CliRunner.RunAsync("drain", directory, "--loki", _server.BaseAddress.ToString(), "--timeout", "1500ms", "--json");
+
+        Assert.Equal(1, result.ExitCode);
+        using var json = JsonDocument.Parse(result.Output);
+        var drained = json.RootElement.GetProperty("directories")[0];
+        Assert.Equal("interrupted", drained.GetProperty("status").GetString());
+        Assert.Contains("last error", drained.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(segments, Directory.GetFiles(directory, SegmentNames.SearchPattern).Order());
+        await _server.RestartAsync();
+        Assert.Equal(0, (await CliRunner.RunAsync("drain", directory, "--loki", _server.BaseAddress.ToString())).ExitCode);
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => (long)i), Ship.Sequences(_server.Entries).Order());
+    }
+
     [Theory]
     [InlineData("drain")]
     [InlineData("drain", "{dir}", "--all", "{root}")]
