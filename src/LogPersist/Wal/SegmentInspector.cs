@@ -31,7 +31,7 @@ internal readonly record struct InspectedDamage(DamagedRange Range, long? Record
 /// <summary>Called for each valid data or gap record of a segment, in order.</summary>
 internal delegate void RecordVisitor(RecordKind kind, WalPosition position, ReadOnlySpan<byte> payload);
 
-/// <summary>What one read-only pass over a segment file found.</summary>
+/// <summary>What one read-only pass over a segment file found; <see cref="StoppedAt"/> is where a reader following the segment resumes.</summary>
 internal sealed record SegmentInspection(
     long Sequence,
     long FileBytes,
@@ -42,7 +42,8 @@ internal sealed record SegmentInspection(
     long GapRecords,
     IReadOnlyList<InspectedDamage> Damage,
     long? InProgressFrom,
-    bool Vanished);
+    bool Vanished,
+    long StoppedAt = SegmentScanner.FirstRecordOffset);
 
 /// <summary>
 /// Reads one segment file without changing anything: the file is mapped read-only and shared with
@@ -134,7 +135,7 @@ internal static class SegmentInspector
             offset = step.Next;
         }
 
-        return new SegmentInspection(sequence, bytes.Length, headerState, version, records, dataBytes, gaps, damage, inProgress, Vanished: false);
+        return new SegmentInspection(sequence, bytes.Length, headerState, version, records, dataBytes, gaps, damage, inProgress, Vanished: false, StoppedAt: offset);
     }
 
     /// <summary>
