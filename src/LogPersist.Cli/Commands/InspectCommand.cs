@@ -98,7 +98,7 @@ internal static class InspectCommand
 
             console.Write(summary);
 
-            var segments = CliOutput.NewTable("Segment", "Size", "Records", "Gaps", "Oldest entry", "Newest entry", "Version", "State");
+            var segments = CliOutput.NewTable("Seq", "Size", "Records", "Gaps", "Oldest (UTC)", "Newest (UTC)", "Ver", "State");
             foreach (var segment in Scan.Segments)
             {
                 var inspection = segment.Inspection;
@@ -123,8 +123,8 @@ internal static class InspectCommand
                     CliOutput.Bytes(inspection.FileBytes),
                     CliOutput.Count(inspection.DataRecords),
                     CliOutput.Count(inspection.GapRecords),
-                    segment.FirstTimestampNs is { } first ? EntryLines.Timestamp(first)[..23] + "Z" : "-",
-                    segment.LastTimestampNs is { } last ? EntryLines.Timestamp(last)[..23] + "Z" : "-",
+                    segment.FirstTimestampNs is { } first ? ShortTime(first) : "-",
+                    segment.LastTimestampNs is { } last ? ShortTime(last) : "-",
                     inspection.FormatVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?",
                     state);
             }
@@ -135,6 +135,9 @@ internal static class InspectCommand
                 console.WriteLine($"Shipped and deleted while this ran: segment {string.Join(", ", Scan.Vanished)}.");
             }
         }
+
+        /// <summary>UTC month, day and time to the second, short enough for a table column (the summary shows full timestamps).</summary>
+        private static string ShortTime(long unixNs) => EntryLines.Timestamp(unixNs)[5..19].Replace('T', ' ');
 
         public void WriteJson(Utf8JsonWriter json)
         {

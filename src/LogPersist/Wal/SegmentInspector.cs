@@ -25,7 +25,7 @@ internal enum SegmentHeaderState : byte
 /// (at least one when the range holds any bytes); null when the range lies past the end of a cut
 /// file, where the bytes and so the count are gone.
 /// </param>
-/// <param name="PastEndOfFile">True when the range extends beyond the file: the segment was cut.</param>
+/// <param name="PastEndOfFile">True when the range reaches the end of a file shorter than its header says (or lies beyond it): the segment was cut.</param>
 internal readonly record struct InspectedDamage(DamagedRange Range, long? RecordsEstimate, bool PastEndOfFile);
 
 /// <summary>Called for each valid data or gap record of a segment, in order.</summary>
@@ -82,8 +82,8 @@ internal static class SegmentInspector
                 return new SegmentInspection(sequence, 0, SegmentHeaderState.Valid, null, 0, 0, 0, [], null, Vanished: true);
             }
 
-            var cut = new InspectedDamage(new DamagedRange(sequence, 0, length, DamageKind.Corrupt), null, PastEndOfFile: true);
-            return new SegmentInspection(sequence, length, SegmentHeaderState.TooShort, null, 0, 0, 0, [cut], null, Vanished: false);
+            var tooShort = new InspectedDamage(new DamagedRange(sequence, 0, length, DamageKind.Corrupt), null, PastEndOfFile: true);
+            return new SegmentInspection(sequence, length, SegmentHeaderState.TooShort, null, 0, 0, 0, [tooShort], null, Vanished: false);
         }
 
         var bytes = map.Bytes;
@@ -94,6 +94,7 @@ internal static class SegmentInspector
             ? BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..])
             : null;
 
+        var cut = headerState != SegmentHeaderState.Invalid && header.Size > bytes.Length;
         long records = 0, dataBytes = 0, gaps = 0;
         long? inProgress = null;
         var damage = new List<InspectedDamage>();
@@ -118,7 +119,10 @@ internal static class SegmentInspector
             else if (step.Outcome == ScanOutcome.Damage)
             {
                 var range = new DamagedRange(sequence, step.Offset, step.Length, step.Damage);
-                var pastEnd = step.Offset + (long)step.Length > bytes.Length;
+                // A segment is created at its full size, so a range reaching the end of a file shorter
+                // than its header says is the remains of a cut, whatever kind the scanner gave it.
+                var pastEnd = step.Offset + (long)step.Length > bytes.Length
+                    || (cut && step.Offset + (long)step.Length >= bytes.Length);
                 damage.Add(new InspectedDamage(range, EstimateRecords(bytes, step.Offset, step.Length), pastEnd));
             }
             else
