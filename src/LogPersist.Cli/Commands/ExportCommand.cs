@@ -85,7 +85,9 @@ internal static class ExportCommand
                 }
             }
 
-            var from = start == WalPosition.Start ? "everything on disk" : $"the checkpoint ({wal.Checkpoint})";
+            var from = result.GetValue(includeShipped) ? "everything on disk"
+                : wal.CheckpointState == CheckpointState.Valid ? $"the checkpoint ({wal.Checkpoint})"
+                : "the oldest segment (no valid checkpoint: nothing acknowledged)";
             await context.Error.WriteLineAsync(
                 $"export{(cancelled ? " (stopped before the end)" : "")}: {exported} entries, {CliOutput.Bytes(bytes)} from {from}{(file is null ? "" : " to " + file.FullName)}; "
                 + $"{damagedRanges} damaged ranges skipped ({CliOutput.Bytes(damagedBytes)}); {entries.Undecodable} unreadable records left out.").ConfigureAwait(false);
