@@ -175,16 +175,7 @@ internal sealed class BatchBuilder : IDisposable
 
     private void AddGapMarker(in GapMarker gap)
     {
-        var marker = new LogEntry
-        {
-            TimestampNs = gap.ToUnixMs * 1_000_000,
-            Level = EntryLevel.Warning,
-            Category = Markers.Category,
-            Message = $"LogPersist dropped {gap.Records} entries ({gap.Bytes} bytes) written between {DateTimeOffset.FromUnixTimeMilliseconds(gap.FromUnixMs):O} and {DateTimeOffset.FromUnixTimeMilliseconds(gap.ToUnixMs):O}: {gap.Reason.TagValue()}",
-        };
-        marker.Properties.Add(new("dropped_entries", gap.Records));
-        marker.Properties.Add(new("dropped_bytes", gap.Bytes));
-        marker.Properties.Add(new("reason", gap.Reason.TagValue()));
+        var marker = Markers.Dropped(gap);
         if (EntryView.TryDecode(_markerEncoder.Encode(marker), out var view))
         {
             AddLine(_streams.Static, marker.TimestampNs, _formatter.Format(view, includeTrace: true), null);

@@ -35,6 +35,22 @@ internal static class Markers
         return entry;
     }
 
+    /// <summary>The entry a gap record becomes: how many entries were dropped before reaching the WAL, when, and why.</summary>
+    public static LogEntry Dropped(in GapMarker gap)
+    {
+        var marker = new LogEntry
+        {
+            TimestampNs = gap.ToUnixMs * 1_000_000,
+            Level = EntryLevel.Warning,
+            Category = Category,
+            Message = $"LogPersist dropped {gap.Records} entries ({gap.Bytes} bytes) written between {DateTimeOffset.FromUnixTimeMilliseconds(gap.FromUnixMs):O} and {DateTimeOffset.FromUnixTimeMilliseconds(gap.ToUnixMs):O}: {gap.Reason.TagValue()}",
+        };
+        marker.Properties.Add(new("dropped_entries", gap.Records));
+        marker.Properties.Add(new("dropped_bytes", gap.Bytes));
+        marker.Properties.Add(new("reason", gap.Reason.TagValue()));
+        return marker;
+    }
+
     public static LogEntry Unencodable(long timestampNs, string category, Exception error) => new()
     {
         TimestampNs = timestampNs,

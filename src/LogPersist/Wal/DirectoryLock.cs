@@ -103,7 +103,7 @@ internal sealed class DirectoryLock : IDisposable
     }
 
     // EWOULDBLOCK from flock is EAGAIN: 11 on Linux, 35 on macOS; on Windows a sharing or lock violation.
-    private static bool IsHeldElsewhere(IOException e) =>
+    internal static bool IsHeldElsewhere(IOException e) =>
         e.HResult is 11 or 35 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
 
     public void Dispose()

@@ -1,0 +1,148 @@
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using LogPersist.Wal;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace LogPersist.Cli.Reading;
+
+/// <summary>Shared pieces of the read commands' output: the JSON writer, table rows, sizes and times.</summary>
+internal static class CliOutput
+{
+    private static readonly JsonWriterOptions JsonOptions = new()
+    {
+        Indented = true,
+        // The document goes to a terminal or a file, never into HTML: keep label values readable.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>Writes one JSON document, then a newline, to <paramref name="output"/>.</summary>
+    public static void WriteJson(TextWriter output, Action<Utf8JsonWriter> write)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, JsonOptions))
+        {
+            write(json);
+        }
+
+        output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+    }
+
+    public static void WriteTimestamp(this Utf8JsonWriter json, string name, long? unixNs)
+    {
+        if (unixNs is { } ns)
+        {
+            json.WriteString(name, EntryLines.Timestamp(ns));
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
+    }
+
+    public static void WriteNumber(this Utf8JsonWriter json, string name, long? value)
+    {
+        if (value is { } v)
+        {
+            json.WriteNumber(name, v);
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
+    }
+
+    /// <summary>A table row of plain text cells (no markup is interpreted).</summary>
+    public static Table Row(this Table table, params string[] cells)
+    {
+        table.AddRow(cells.Select(c => (IRenderable)new Text(c)));
+        return table;
+    }
+
+    public static Table NewTable(params string[] columns)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var column in columns)
+        {
+            table.AddColumn(new TableColumn(new Text(column)));
+        }
+
+        return table;
+    }
+
+    public static string Bytes(long bytes) => bytes switch
+    {
+        < 1024 => bytes.ToString(CultureInfo.InvariantCulture) + " B",
+        < 1024 * 1024 => (bytes / 1024.0).ToString("0.0", CultureInfo.InvariantCulture) + " KiB",
+        < 1024L * 1024 * 1024 => (bytes / 1024.0 / 1024).ToString("0.0", CultureInfo.InvariantCulture) + " MiB",
+        _ => (bytes / 1024.0 / 1024 / 1024).ToString("0.00", CultureInfo.InvariantCulture) + " GiB",
+    };
+
+    public static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    public static string Duration(TimeSpan span) => span switch
+    {
+        { TotalSeconds: < 60 } => span.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture) + " s",
+        { TotalMinutes: < 60 } => span.TotalMinutes.ToString("0.0", CultureInfo.InvariantCulture) + " min",
+        { TotalHours: < 48 } => span.TotalHours.ToString("0.0", CultureInfo.InvariantCulture) + " h",
+        _ => span.TotalDays.ToString("0.0", CultureInfo.InvariantCulture) + " d",
+    };
+
+    public static string Kind(InspectedDamage damage) =>
+        damage.PastEndOfFile ? "truncated" : damage.Range.Kind == DamageKind.Torn ? "torn" : "corrupt";
+
+    public static string Header(SegmentHeaderState state) => state switch
+    {
+        SegmentHeaderState.Valid => "ok",
+        SegmentHeaderState.WrongSequence => "wrongSequence",
+        SegmentHeaderState.Invalid => "invalid",
+        _ => "tooShort",
+    };
+
+    public static string HolderState(HolderState state) => state switch
+    {
+        Wal.HolderState.Live => "live",
+        Wal.HolderState.Stale => "stale",
+        Wal.HolderState.Released => "released",
+        Wal.HolderState.None => "none",
+        _ => "unknown",
+    };
+
+    public static void WriteHolder(Utf8JsonWriter json, WalHolder holder)
+    {
+        json.WriteStartObject("holder");
+        json.WriteString("state", HolderState(holder.State));
+        json.WriteBoolean("live", holder.IsLive);
+        json.WriteNumber("processId", holder.ProcessId);
+        json.WriteString("host", holder.Host);
+        json.WriteString("instance", holder.Instance);
+        if (holder.Started is { } started)
+        {
+            json.WriteString("started", started.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            json.WriteNull("started");
+        }
+
+        json.WriteEndObject();
+    }
+
+    public static string DescribeHolder(WalHolder holder)
+    {
+        var who = holder.ProcessId is null && holder.Host is null && holder.Instance is null
+            ? ""
+            : $" (pid {holder.ProcessId?.ToString(CultureInfo.InvariantCulture) ?? "?"} on {holder.Host ?? "?"}{(holder.Instance is null ? "" : ", " + holder.Instance)})";
+        return holder.State switch
+        {
+            Wal.HolderState.Live => "held by a live process" + who,
+            Wal.HolderState.Stale => "not held; left by a process that ended without closing" + who,
+            Wal.HolderState.Released => "not held (closed cleanly)",
+            Wal.HolderState.None => "not held (never opened by a writer)",
+            _ => "unknown (wal.lock cannot be opened)" + who,
+        };
+    }
+
+    public static string Records(long? estimate) => estimate is { } n ? (n == 1 ? "~1" : "~" + Count(n)) : "unknown";
+}

@@ -1,0 +1,141 @@
+using LogPersist.Shipping;
+using LogPersist.Wal;
+
+namespace LogPersist.Cli.Reading;
+
+/// <summary>What the checkpoint file of a WAL directory holds.</summary>
+internal enum CheckpointState
+{
+    /// <summary>No checkpoint file: nothing was acknowledged, everything on disk is unshipped.</summary>
+    Missing,
+
+    /// <summary>A valid checkpoint.</summary>
+    Valid,
+
+    /// <summary>A checkpoint file that does not check out; a writer treats it as missing.</summary>
+    Invalid,
+}
+
+/// <summary>
+/// A WAL directory opened for reading only: its segment list, checkpoint, holder and stream
+/// description, read without creating, locking for writing, moving or deleting anything. Every file
+/// is opened shared for reading, writing and deletion, so a live writer and shipper carry on as if
+/// nobody looked.
+/// </summary>
+internal sealed class WalDirectory
+{
+    private WalDirectory(string path, IReadOnlyList<long> segments, WalPosition checkpoint, CheckpointState checkpointState, WalHolder holder)
+    {
+        Path = path;
+        Segments = segments;
+        Checkpoint = checkpoint;
+        CheckpointState = checkpointState;
+        Holder = holder;
+    }
+
+    public string Path { get; }
+
+    /// <summary>Segment sequences present when the directory was opened, oldest first.</summary>
+    public IReadOnlyList<long> Segments { get; }
+
+    /// <summary>The acknowledged position (the start of the WAL when there is no valid checkpoint).</summary>
+    public WalPosition Checkpoint { get; }
+
+    public CheckpointState CheckpointState { get; }
+
+    public WalHolder Holder { get; }
+
+    /// <summary>
+    /// Segments from this sequence on may still be appended to: the newest one when a live process holds
+    /// the directory, otherwise only segments a writer starting later would create.
+    /// </summary>
+    public long LiveFrom => Segments.Count == 0 ? 1 : Holder.IsLive ? Segments[^1] : Segments[^1] + 1;
+
+    public bool IsLive(long sequence) => sequence >= LiveFrom;
+
+    /// <summary>Opens <paramref name="path"/>; a path that does not exist or is not a WAL directory is a <see cref="UsageException"/>.</summary>
+    public static WalDirectory Open(string path)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        if (File.Exists(full))
+        {
+            throw new UsageException($"'{path}' is a file, not a WAL directory.");
+        }
+
+        if (!Directory.Exists(full))
+        {
+            throw new UsageException($"'{path}' does not exist.");
+        }
+
+        List<long> segments;
+        try
+        {
+            segments = ListSegments(full);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"'{path}' cannot be read: {e.Message}");
+        }
+
+        var checkpointPath = System.IO.Path.Combine(full, Wal.Checkpoint.FileName);
+        var ownerPath = System.IO.Path.Combine(full, DirectoryLock.OwnerFileName);
+        if (segments.Count == 0 && !File.Exists(checkpointPath) && !File.Exists(ownerPath))
+        {
+            throw new UsageException($"'{path}' is not a LogPersist WAL directory: it has no segments (*{SegmentNames.Extension}), no {Wal.Checkpoint.FileName} and no {DirectoryLock.OwnerFileName}.");
+        }
+
+        var (checkpoint, state) = ReadCheckpoint(checkpointPath);
+        return new WalDirectory(full, segments, checkpoint, state, WalHolder.Probe(full));
+    }
+
+    /// <summary>The segments present now, oldest first (a live shipper deletes, a live writer adds).</summary>
+    public static List<long> ListSegments(string directory)
+    {
+        var sequences = new List<long>();
+        foreach (var file in Directory.EnumerateFiles(directory, SegmentNames.SearchPattern))
+        {
+            if (SegmentNames.TryParse(System.IO.Path.GetFileName(file), out var sequence))
+            {
+                sequences.Add(sequence);
+            }
+        }
+
+        sequences.Sort();
+        return sequences;
+    }
+
+    /// <summary>The description in stream.json, or what the path implies when there is none or it is unreadable (<paramref name="error"/> says which).</summary>
+    public StreamDescription LoadStream(out bool fromFile, out string? error)
+    {
+        fromFile = StreamDescription.TryLoad(new System.IO.Abstractions.FileSystem(), Path, out var description, out error);
+        return fromFile ? description : StreamDescription.FromPath(Path);
+    }
+
+    /// <summary>The bytes of a small file, read shared so a writer may replace or delete it meanwhile.</summary>
+    public static byte[]? ReadShared(string path)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            return copy.ToArray();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static (WalPosition Position, CheckpointState State) ReadCheckpoint(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return (WalPosition.Start, CheckpointState.Missing);
+        }
+
+        return ReadShared(path) is { } bytes && Wal.Checkpoint.TryDecode(bytes, out var position)
+            ? (position, CheckpointState.Valid)
+            : (WalPosition.Start, CheckpointState.Invalid);
+    }
+}
