@@ -26,7 +26,7 @@ internal static class ExportCommand
         command.Options.Add(format);
         command.Options.Add(output);
         command.Options.Add(includeShipped);
-        ReadAction.Set(command, context, async (result, cancellation) =>
+        command.SetAction(async (result, cancellation) =>
         {
             var wal = WalDirectory.Open(result.GetValue(directory)!);
             var lineFormat = LineFilter.ParseFormat(result.GetValue(format)!);

@@ -19,7 +19,7 @@ internal static class InspectCommand
         var command = new Command("inspect", "Show a WAL directory's segments, checkpoint, unshipped backlog, ship lag, holder, drops and damage. Reads only.");
         command.Arguments.Add(directory);
         command.Options.Add(json);
-        ReadAction.Set(command, context, (result, cancellation) =>
+        command.SetAction((result, cancellation) =>
         {
             var wal = WalDirectory.Open(result.GetValue(directory)!);
             var scan = WalScan.Run(wal, cancellation);

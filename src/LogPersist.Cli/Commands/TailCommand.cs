@@ -31,7 +31,7 @@ internal static class TailCommand
         command.Options.Add(level);
         command.Options.Add(grep);
         command.Options.Add(format);
-        ReadAction.Set(command, context, async (result, cancellation) =>
+        command.SetAction(async (result, cancellation) =>
         {
             var count = result.GetValue(lines);
             if (count < 0)

@@ -21,7 +21,7 @@ internal static class VerifyCommand
         var command = new Command("verify", "Check every record's checksum and framing and every segment header; exit 1 if anything is damaged. Reads only.");
         command.Arguments.Add(directory);
         command.Options.Add(json);
-        ReadAction.Set(command, context, (result, cancellation) =>
+        command.SetAction((result, cancellation) =>
         {
             var wal = WalDirectory.Open(result.GetValue(directory)!);
             var scan = WalScan.Run(wal, cancellation);
