@@ -6,14 +6,17 @@ namespace LogPersist.Cli;
 /// <summary>Parses durations written as <c>500ms</c>, <c>90s</c>, <c>10m</c>, <c>2h</c> or <c>hh:mm:ss</c>.</summary>
 internal static class Durations
 {
+    /// <summary>The longest duration accepted (timers cannot wait longer than about 49 days).</summary>
+    public static readonly TimeSpan Max = TimeSpan.FromDays(30);
+
     public static TimeSpan? Parse(string text, ArgumentResult result)
     {
-        if (TryParse(text, out var value))
+        if (TryParse(text, out var value) && value <= Max)
         {
             return value;
         }
 
-        result.AddError($"'{text}' is not a duration; write e.g. 500ms, 90s, 10m, 2h or 00:10:00.");
+        result.AddError($"'{text}' is not a duration of at most 30 days; write e.g. 500ms, 90s, 10m, 2h or 00:10:00.");
         return null;
     }
 
@@ -25,7 +28,8 @@ internal static class Durations
         {
             if (text.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)
                 && double.TryParse(text.AsSpan(0, text.Length - suffix.Length), NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
-                && number >= 0)
+                && number >= 0
+                && number * seconds <= Max.TotalSeconds)
             {
                 value = TimeSpan.FromSeconds(number * seconds);
                 return true;

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using System.Security.Cryptography;
 using LogPersist.Cli.Draining;
+using LogPersist.Loki;
 using LogPersist.Pipeline;
 using LogPersist.Shipping;
 using Spectre.Console;
@@ -53,17 +55,33 @@ internal static class DrainCommand
             throw new UsageException("drain needs a Loki URL: --loki URL or LOKI_URL.");
         }
 
-        // Validated once, with the SDK's own rules and messages.
+        // Validated once, with the SDK's own rules and messages, and the certificates loaded once, so
+        // a bad file is a usage error before any directory is touched.
         try
         {
-            _ = PipelineSettings.Resolve(options);
+            var loki = PipelineSettings.Resolve(options).Shipper!.Loki;
+            if (context.HttpHandler is null)
+            {
+                using var client = new LokiClient(loki);
+            }
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or CryptographicException)
         {
             throw new UsageException(e.Message);
         }
 
-        var directories = Targets(directory, root);
+        var directories = Targets(directory, root, out var unreadable);
+        foreach (var (path, error) in unreadable)
+        {
+            await context.Error.WriteLineAsync($"{path}: cannot be searched for WAL directories: {error}").ConfigureAwait(false);
+        }
+
+        if (directories.Count == 0)
+        {
+            await context.Error.WriteLineAsync($"No WAL directory found under '{Path.GetFullPath(root!)}'.").ConfigureAwait(false);
+            return ExitCodes.Problems;
+        }
+
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.Cancellation);
         if (timeout is { } limit)
         {
@@ -100,12 +118,13 @@ internal static class DrainCommand
         }
 
         var single = root is null;
-        var failed = results.Any(r => r.Status is DrainStatus.Interrupted or DrainStatus.Failed || r.Refused > 0 || (single && r.Status == DrainStatus.Held));
+        var failed = unreadable.Count > 0 || results.Any(r => r.Status is DrainStatus.Interrupted or DrainStatus.Failed || r.Refused > 0 || (single && r.Status == DrainStatus.Held));
         return failed ? ExitCodes.Problems : ExitCodes.Ok;
     }
 
-    private static IReadOnlyList<string> Targets(string? directory, string? root)
+    private static IReadOnlyList<string> Targets(string? directory, string? root, out IReadOnlyList<(string Directory, string Error)> unreadable)
     {
+        unreadable = [];
         if (root is not null)
         {
             if (!Directory.Exists(root))
@@ -113,7 +132,7 @@ internal static class DrainCommand
                 throw new UsageException($"'{root}' does not exist.");
             }
 
-            return WalDirectories.Under(root);
+            return WalDirectories.Under(root, out unreadable);
         }
 
         var full = Path.GetFullPath(directory!);

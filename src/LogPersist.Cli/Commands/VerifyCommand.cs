@@ -46,7 +46,7 @@ internal static class VerifyCommand
         {
             foreach (var segment in scan.HeaderProblems)
             {
-                console.WriteLine($"segment {segment.Inspection.Sequence}: header {Describe(segment.Inspection.Header)}");
+                console.WriteLine($"segment {segment.Inspection.Sequence}: {(segment.Inspection.Unreadable is null ? "header " : "")}{Describe(segment.Inspection.Header)}{(segment.Inspection.Unreadable is { } reason ? ": " + reason : "")}");
             }
         }
 
@@ -87,6 +87,7 @@ internal static class VerifyCommand
     {
         SegmentHeaderState.WrongSequence => "names another sequence than its file name",
         SegmentHeaderState.Invalid => "is damaged (magic, version or checksum); its records are checked on their own",
+        SegmentHeaderState.Unreadable => "could not be read, so it was not checked (this is not damage)",
         _ => "missing: the file is too short to be a segment",
     };
 

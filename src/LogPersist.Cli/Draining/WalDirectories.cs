@@ -15,15 +15,18 @@ internal static class WalDirectories
     /// The WAL directories under <paramref name="root"/>: the root itself if it is one, else every one
     /// found down to the <c>{namespace}/{service}/{instance}</c> depth, in name order.
     /// </summary>
-    public static IReadOnlyList<string> Under(string root)
+    /// <remarks><paramref name="unreadable"/> lists directories it could not look into (other than <c>lost+found</c>): a WAL may be in there.</remarks>
+    public static IReadOnlyList<string> Under(string root, out IReadOnlyList<(string Directory, string Error)> unreadable)
     {
         var found = new List<string>();
-        Collect(Path.GetFullPath(root), depth: 0, found);
+        var failed = new List<(string, string)>();
+        Collect(Path.GetFullPath(root), depth: 0, found, failed);
         found.Sort(StringComparer.Ordinal);
+        unreadable = failed;
         return found;
     }
 
-    private static void Collect(string directory, int depth, List<string> found)
+    private static void Collect(string directory, int depth, List<string> found, List<(string, string)> unreadable)
     {
         try
         {
@@ -40,12 +43,16 @@ internal static class WalDirectories
 
             foreach (var child in Directory.EnumerateDirectories(directory))
             {
-                Collect(child, depth + 1, found);
+                Collect(child, depth + 1, found, unreadable);
             }
         }
-        catch (UnauthorizedAccessException)
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
-            // Not ours to read (lost+found on a fresh volume): no WAL of ours is in there.
+            // lost+found of a fresh volume is never ours; anything else may hide a WAL.
+            if (Path.GetFileName(directory) != "lost+found")
+            {
+                unreadable.Add((directory, e.Message));
+            }
         }
     }
 }

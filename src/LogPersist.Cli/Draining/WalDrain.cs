@@ -57,9 +57,20 @@ internal static class WalDrain
             return new DrainResult(directory, DrainStatus.Failed, 0, 0, 0, TimeSpan.Zero, labels, e.Message);
         }
 
-        var shipper = new Shipper(wal, shipping, handler);
+        Shipper shipper;
+        try
+        {
+            shipper = new Shipper(wal, shipping, handler);
+        }
+        catch
+        {
+            wal.Dispose();
+            throw;
+        }
+
         var finished = false;
         var drained = false;
+        string? unreadable = null;
         try
         {
             shipper.Start();
@@ -81,7 +92,7 @@ internal static class WalDrain
             await shipper.DisposeAsync().ConfigureAwait(false);
             if (finished)
             {
-                drained = wal.DisposeIfDrained();
+                drained = wal.DisposeIfDrained(out unreadable);
             }
             else
             {
@@ -100,7 +111,9 @@ internal static class WalDrain
         var message = status switch
         {
             DrainStatus.Interrupted => "stopped before everything was shipped; run drain again to continue" + (lastError is null ? "" : $" (last error: {lastError})"),
-            DrainStatus.Failed => "everything was shipped but the segments could not all be deleted",
+            DrainStatus.Failed => unreadable is not null
+                ? $"a segment could not be read ({unreadable}); it and everything after it stay in the WAL"
+                : "entries are left in the WAL (a segment could not be deleted, or a marker was written while closing); run drain again",
             _ => null,
         };
         return new DrainResult(directory, status, entries, metrics.ShippedBytes, refused, time.GetElapsedTime(started), labels, message);

@@ -97,6 +97,7 @@ internal static class CliOutput
         SegmentHeaderState.Valid => "ok",
         SegmentHeaderState.WrongSequence => "wrongSequence",
         SegmentHeaderState.Invalid => "invalid",
+        SegmentHeaderState.Unreadable => "unreadable",
         _ => "tooShort",
     };
 

@@ -94,7 +94,9 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
         {
             stream.Save(fileSystem, wal.Directory);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+#pragma warning disable CA1031 // The file is optional: no failure to write it may stop the application's logging.
+        catch (Exception e)
+#pragma warning restore CA1031
         {
             // Only a later drain by another process needs it; it then falls back to the labels the path implies.
             LogPersistEventSource.Log.OperationFailed(wal.Directory, "saving " + StreamDescription.FileName, e);

@@ -112,8 +112,9 @@ internal sealed record StreamDescription
             writer.WriteString("oversizedLines", OversizedLines.ToString());
             writer.WriteString("structuredMetadata", StructuredMetadata.ToString());
             writer.WriteEndObject();
+            // Not synced: it is rewritten at every start, and a reader falls back to the path's labels
+            // if a power loss left it empty; a device sync here would delay the first log call.
             writer.Flush();
-            stream.Flush(flushToDisk: true);
         }
 
         fileSystem.File.Move(temporary, path, overwrite: true);

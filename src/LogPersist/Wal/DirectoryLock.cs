@@ -26,19 +26,34 @@ internal sealed class DirectoryLock : IDisposable
     }
 
     /// <summary>Takes the lock or throws <see cref="WalLockedException"/> naming the holder.</summary>
+    /// <summary>How long a held lock is retried before the holder is taken to be a live writer.</summary>
+    public static readonly TimeSpan ContentionGrace = TimeSpan.FromMilliseconds(500);
+
     public static DirectoryLock Acquire(IFileSystem fileSystem, string directory, string? ownerDescription)
     {
         var lockPath = fileSystem.Path.Combine(directory, LockFileName);
         var ownerPath = fileSystem.Path.Combine(directory, OwnerFileName);
         Stream stream;
-        try
+        var deadline = Environment.TickCount64 + (long)ContentionGrace.TotalMilliseconds;
+        while (true)
         {
-            stream = fileSystem.FileStream.New(lockPath, OwnerOnly.NewFile(FileMode.OpenOrCreate));
-        }
-        catch (IOException e) when (IsHeldElsewhere(e))
-        {
-            var (pid, description) = ReadOwner(fileSystem, ownerPath);
-            throw new WalLockedException(directory, pid, description, e);
+            try
+            {
+                stream = fileSystem.FileStream.New(lockPath, OwnerOnly.NewFile(FileMode.OpenOrCreate));
+                break;
+            }
+            catch (IOException e) when (IsHeldElsewhere(e))
+            {
+                // A reader (logpersist inspect) holds a shared lock for an instant; a writer holds it for good.
+                if (Environment.TickCount64 < deadline)
+                {
+                    Thread.Sleep(25);
+                    continue;
+                }
+
+                var (pid, description) = ReadOwner(fileSystem, ownerPath);
+                throw new WalLockedException(directory, pid, description, e);
+            }
         }
 
         var holder = new DirectoryLock(fileSystem, stream, ownerPath);

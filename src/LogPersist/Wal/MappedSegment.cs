@@ -39,14 +39,29 @@ internal sealed unsafe class MappedSegment : IDisposable
     public static MappedSegment OpenWritable(long sequence, string path) => Open(sequence, path, writable: true);
 
     /// <summary>Maps a segment read-only; returns null when the file is gone or too short to hold a record.</summary>
-    public static MappedSegment? TryOpenReadOnly(long sequence, string path)
+    public static MappedSegment? TryOpenReadOnly(long sequence, string path) => TryOpenReadOnly(sequence, path, out _);
+
+    /// <summary>
+    /// Maps a segment for reading. Null when it is gone (deleted meanwhile) or too short to be a
+    /// segment (damage), with <paramref name="failure"/> null; or when it could not be opened for a
+    /// reason that says nothing about its contents (permissions, too many open files, no memory for
+    /// the mapping), with <paramref name="failure"/> saying why. Such a segment must not be skipped
+    /// as damage: it may hold entries nobody shipped.
+    /// </summary>
+    public static MappedSegment? TryOpenReadOnly(long sequence, string path, out string? failure)
     {
+        failure = null;
         try
         {
             return Open(sequence, path, writable: false);
         }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnusableSegmentException)
+        {
+            return null;
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
+            failure = e.Message;
             return null;
         }
     }
@@ -65,7 +80,7 @@ internal sealed unsafe class MappedSegment : IDisposable
             var length = stream.Length;
             if (length < SegmentHeader.Size64 + RecordFormat.HeaderSize || length > int.MaxValue)
             {
-                throw new IOException($"'{path}' is not a usable segment ({length} bytes).");
+                throw new UnusableSegmentException($"'{path}' is not a usable segment ({length} bytes).");
             }
 
             var access = writable ? MemoryMappedFileAccess.ReadWrite : MemoryMappedFileAccess.Read;
@@ -108,3 +123,6 @@ internal sealed unsafe class MappedSegment : IDisposable
         _file.Dispose();
     }
 }
+
+/// <summary>A segment file too short (or too long) to be one: damage, not an I/O failure.</summary>
+internal sealed class UnusableSegmentException(string message) : IOException(message);

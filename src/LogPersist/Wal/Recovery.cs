@@ -39,10 +39,11 @@ internal static class Recovery
 
             scanned++;
             var path = fileSystem.Path.Combine(directory, SegmentNames.FileName(sequence));
-            using var map = MappedSegment.TryOpenReadOnly(sequence, path);
+            using var map = MappedSegment.TryOpenReadOnly(sequence, path, out var failure);
             if (map is null)
             {
-                if (fileSystem.File.Exists(path))
+                // An unreadable segment is reported by the reader that waits on it, not counted as damage.
+                if (failure is null && fileSystem.File.Exists(path))
                 {
                     Report(new DamagedRange(sequence, 0, fileSystem.FileInfo.New(path).Length, DamageKind.Torn));
                     damagedHeaders++;

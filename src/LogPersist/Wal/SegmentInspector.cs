@@ -16,6 +16,9 @@ internal enum SegmentHeaderState : byte
 
     /// <summary>The file is too short to hold a header and one record.</summary>
     TooShort,
+
+    /// <summary>The file could not be opened (permissions, resources); its contents were not checked.</summary>
+    Unreadable,
 }
 
 /// <summary>One damaged range found in a segment, with an estimate of the records it cost.</summary>
@@ -43,7 +46,8 @@ internal sealed record SegmentInspection(
     IReadOnlyList<InspectedDamage> Damage,
     long? InProgressFrom,
     bool Vanished,
-    long StoppedAt = SegmentScanner.FirstRecordOffset);
+    long StoppedAt = SegmentScanner.FirstRecordOffset,
+    string? Unreadable = null);
 
 /// <summary>
 /// Reads one segment file without changing anything: the file is mapped read-only and shared with
@@ -63,7 +67,22 @@ internal static class SegmentInspector
     public static SegmentInspection Inspect(string directory, long sequence, bool live, long from = SegmentScanner.FirstRecordOffset, RecordVisitor? visitor = null)
     {
         var path = Path.Combine(directory, SegmentNames.FileName(sequence));
-        using var map = MappedSegment.TryOpenReadOnly(sequence, path);
+        using var map = MappedSegment.TryOpenReadOnly(sequence, path, out var failure);
+        if (failure is not null)
+        {
+            long size;
+            try
+            {
+                size = new FileInfo(path).Length;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                size = 0;
+            }
+
+            return new SegmentInspection(sequence, size, SegmentHeaderState.Unreadable, null, 0, 0, 0, [], null, Vanished: false, Unreadable: failure);
+        }
+
         if (map is null)
         {
             long length;

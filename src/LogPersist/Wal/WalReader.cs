@@ -47,6 +47,9 @@ internal sealed class WalReader : IDisposable
 
     public long DamagedRanges { get; private set; }
 
+    /// <summary>Why the last attempt to open a segment failed, while it keeps failing; the reader waits there.</summary>
+    public string? LastOpenFailure { get; private set; }
+
     public long DamagedBytes { get; private set; }
 
     public bool TryRead(out WalRecord record)
@@ -111,7 +114,17 @@ internal sealed class WalReader : IDisposable
             }
 
             var path = _fileSystem.Path.Combine(_directory, SegmentNames.FileName(candidate));
-            var map = MappedSegment.TryOpenReadOnly(candidate, path);
+            var map = MappedSegment.TryOpenReadOnly(candidate, path, out var failure);
+            if (failure is not null)
+            {
+                // Not readable now, for a reason unrelated to its contents: stop here and try again on
+                // the next read, rather than skip (and let an acknowledgement delete) unshipped entries.
+                LastOpenFailure = failure;
+                LogPersistEventSource.Log.OperationFailed(_directory, "reading segment " + candidate, new IOException(failure));
+                return false;
+            }
+
+            LastOpenFailure = null;
             if (map is null)
             {
                 if (_reportedUnusable.Add(candidate) && _fileSystem.File.Exists(path))

@@ -122,6 +122,12 @@ internal sealed class WriteAheadLog : IDisposable
     /// </summary>
     public bool Acknowledge(WalPosition position)
     {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            // Closed (and the lock released): the directory may belong to another process now.
+            return false;
+        }
+
         try
         {
             _checkpoint.Save(position);
@@ -143,8 +149,13 @@ internal sealed class WriteAheadLog : IDisposable
     /// (the caller stopped the only reader after it acknowledged everything) first deletes every
     /// remaining segment, so a drained directory keeps no data. Returns true when it deleted them.
     /// </summary>
-    public bool DisposeIfDrained()
+    public bool DisposeIfDrained() => DisposeIfDrained(out _);
+
+    /// <inheritdoc cref="DisposeIfDrained()"/>
+    /// <param name="unreadable">Why a segment could not be read, when that is what kept them.</param>
+    public bool DisposeIfDrained(out string? unreadable)
     {
+        unreadable = null;
         if (Volatile.Read(ref _disposed) != 0)
         {
             return false;
@@ -155,7 +166,9 @@ internal sealed class WriteAheadLog : IDisposable
         bool drained;
         using (var reader = new WalReader(_fileSystem, _options.Directory, _checkpoint.Position, long.MaxValue))
         {
-            drained = !reader.TryRead(out _);
+            // A segment that could not be opened may hold anything: that is not "nothing left".
+            drained = !reader.TryRead(out _) && reader.LastOpenFailure is null;
+            unreadable = reader.LastOpenFailure;
         }
 
         if (drained)
