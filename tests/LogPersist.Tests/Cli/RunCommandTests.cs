@@ -25,6 +25,11 @@ public sealed class RunCommandTests : IDisposable
         // Ray and many services write everything to stderr: the stream alone says nothing about severity.
         Assert.All(entries, e => Assert.Equal(EntryLevel.Information, e.Level));
         Assert.All(entries, e => Assert.Equal(e.Category, e.Line.GetProperty("category").GetString()));
+        foreach (var stream in new[] { "stdout", "stderr" })
+        {
+            var times = entries.Where(e => e.Category == stream).Select(e => e.TimestampNs).ToList();
+            Assert.Equal(times.Distinct().Order(), times);
+        }
     }
 
     [Fact]
@@ -77,9 +82,11 @@ public sealed class RunCommandTests : IDisposable
     [Fact]
     public async Task Run_exits_128_plus_the_signal_when_a_signal_ends_the_child()
     {
-        var result = await RunHarness.ShellAsync(_root.Path, "echo going; kill -TERM $$");
+        var result = await RunHarness.ShellAsync(_root.Path, "echo going; echo still >&2; kill -TERM $$");
 
         Assert.Equal(128 + 15, result.ExitCode);
+        Assert.Equal(["going"], RunHarness.Entries(_root.Path).Messages("stdout"));
+        Assert.Equal(["still"], RunHarness.Entries(_root.Path).Messages("stderr"));
     }
 
     [Fact]
