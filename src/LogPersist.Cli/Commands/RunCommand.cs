@@ -1,13 +1,88 @@
 using System.CommandLine;
+using LogPersist.Cli.Run;
+using LogPersist.Pipeline;
 
 namespace LogPersist.Cli.Commands;
 
+/// <summary>
+/// <c>logpersist run [options] -- COMMAND ARGS…</c>: runs a process that is not .NET as a child and
+/// keeps each line of its stdout and stderr in a WAL, shipped to Loki like the SDK ships, while
+/// passing the output through unchanged. Exits with the child's exit code.
+/// </summary>
 internal static class RunCommand
 {
     public static Command Create(CliContext context)
     {
-        var command = new Command("run", "Not built yet.");
-        command.SetAction(_ => ExitCodes.Usage);
+        var run = new RunOptions();
+        var sdk = new SdkOptions();
+        var command = new Command("run", "Run a command and keep each line of its stdout and stderr in a WAL, shipped to Loki; exits with the command's exit code.");
+        run.AddTo(command);
+        sdk.AddTo(command);
+        command.SetAction(async (result, _) =>
+        {
+            try
+            {
+                return await RunAsync(result, run, sdk, context).ConfigureAwait(false);
+            }
+            catch (UsageException e)
+            {
+                // The parser's own exception handler would report exit code 1; a usage error is 2.
+                await context.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+                await context.Error.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                return ExitCodes.Usage;
+            }
+        });
         return command;
+    }
+
+    private static async Task<int> RunAsync(ParseResult result, RunOptions run, SdkOptions sdk, CliContext context)
+    {
+        var commandLine = result.GetValue(run.Command) ?? [];
+        var options = run.ToOptions(result, sdk, context, commandLine[0]);
+        LogPipeline pipeline;
+        try
+        {
+            pipeline = LogPipeline.Open(options);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+        catch (WalLockedException e)
+        {
+            throw new UsageException($"logpersist run: {e.Message} Give this run another --instance or --directory.");
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new UsageException($"logpersist run: {e.Message}");
+        }
+
+        ChildOutcome outcome;
+        try
+        {
+            var runner = new ChildRunner(pipeline, RunOptions.PieceBytes(options.MaxLineBytes), context.Error);
+            outcome = await runner.RunAsync(
+                commandLine[0],
+                commandLine[1..],
+                Passthrough.For(context.Out, standardError: false),
+                Passthrough.For(context.Error, standardError: true),
+                () => ChildSignals.Number(CliContext.LastSignal),
+                context.Cancellation).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (!await pipeline.StopAsync(options.FlushTimeout).ConfigureAwait(false))
+            {
+                await context.Error.WriteLineAsync($"logpersist run: Loki did not acknowledge every line within {options.FlushTimeout.TotalSeconds:0.###} s; the rest stays in '{pipeline.Directory}' and is shipped by the next run on it.").ConfigureAwait(false);
+            }
+        }
+
+        if (outcome.LinesDropped > 0)
+        {
+            await context.Error.WriteLineAsync($"logpersist run: the WAL refused {outcome.LinesDropped} lines (disk cap); they are counted and marked in the stream.").ConfigureAwait(false);
+        }
+
+        await context.Error.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        return outcome.ExitCode;
     }
 }

@@ -1,0 +1,137 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using LogPersist.Pipeline;
+
+namespace LogPersist.Cli.Run;
+
+/// <summary>What the child did: its exit code (128 + the signal when a signal ended it) and what was recorded.</summary>
+internal sealed record ChildOutcome(int ExitCode, long LinesAppended, long LinesDropped);
+
+/// <summary>
+/// Starts the command with stdin inherited and stdout and stderr on pipes, reads each pipe on a thread
+/// of its own into the WAL and the passthrough stream, forwards the wrapper's SIGINT or SIGTERM to the
+/// child, and returns once the child has exited and both pipes are at their end — so nothing the
+/// child wrote before it died, by any signal, is left unread.
+/// </summary>
+internal sealed class ChildRunner
+{
+    /// <summary>The shell's exit code for a command that was not found.</summary>
+    public const int NotFound = 127;
+
+    /// <summary>The shell's exit code for a command found but not executable.</summary>
+    public const int NotExecutable = 126;
+
+    private const int EACCES = 13;
+
+    private readonly LogPipeline _pipeline;
+    private readonly int _maxPieceBytes;
+    private readonly TextWriter _error;
+
+    public ChildRunner(LogPipeline pipeline, int maxPieceBytes, TextWriter error)
+    {
+        _pipeline = pipeline;
+        _maxPieceBytes = maxPieceBytes;
+        _error = error;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="command"/> to its end. When <paramref name="cancellation"/> is cancelled, the
+    /// signal <paramref name="signal"/> returns (SIGTERM when null) is sent to the child, and the run
+    /// goes on until the child exits.
+    /// </summary>
+    public async Task<ChildOutcome> RunAsync(string command, IReadOnlyList<string> arguments, Stream? stdoutPassthrough, Stream? stderrPassthrough, Func<int> signal, CancellationToken cancellation)
+    {
+        var start = new ProcessStartInfo(command)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var child = new Process { StartInfo = start };
+        try
+        {
+            child.Start();
+        }
+        catch (Win32Exception e)
+        {
+            await _error.WriteLineAsync($"logpersist run: cannot start '{command}': {e.Message}").ConfigureAwait(false);
+            await _error.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            return new ChildOutcome(e.NativeErrorCode == EACCES ? NotExecutable : NotFound, 0, 0);
+        }
+
+        var stdout = new LineRecorder(_pipeline, LineRecorder.StdoutCategory);
+        var stderr = new LineRecorder(_pipeline, LineRecorder.StderrCategory);
+        var pumps = new[]
+        {
+            Pump("stdout", child.StandardOutput.BaseStream, stdoutPassthrough, stdout),
+            Pump("stderr", child.StandardError.BaseStream, stderrPassthrough, stderr),
+        };
+
+        var childId = child.Id;
+        using (cancellation.Register(() => Forward(child, childId, signal())))
+        {
+            await Task.WhenAll(pumps).ConfigureAwait(false);
+            await child.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        foreach (var pump in pumps)
+        {
+            if (pump.Result is { } failure)
+            {
+                await _error.WriteLineAsync(failure).ConfigureAwait(false);
+            }
+        }
+
+        await _error.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        return new ChildOutcome(child.ExitCode, stdout.Appended + stderr.Appended, stdout.Dropped + stderr.Dropped);
+    }
+
+    /// <summary>Reads one pipe to its end on a dedicated thread; the result is a problem to report, or null.</summary>
+    private Task<string?> Pump(string name, Stream pipe, Stream? passthrough, LineRecorder recorder)
+    {
+        var done = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var splitter = new LineSplitter(_maxPieceBytes, recorder.Write);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                splitter.Run(pipe, passthrough);
+                done.SetResult(splitter.PassthroughError is { } e
+                    ? $"logpersist run: copying the child's {name} to ours failed ({e.Message}); its lines were still written to the WAL."
+                    : null);
+            }
+            catch (Exception e)
+            {
+                // Reading the pipe failed: what was read is recorded; say so rather than hide it.
+                done.SetResult($"logpersist run: reading the child's {name} failed after {splitter.BytesRead} bytes: {e.Message}");
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "logpersist run " + name,
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    private static void Forward(Process child, int childId, int signal)
+    {
+        try
+        {
+            if (!child.HasExited)
+            {
+                ChildSignals.Send(childId, signal);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // The child is already gone: there is nothing to forward to.
+        }
+    }
+}

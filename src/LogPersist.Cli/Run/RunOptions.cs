@@ -1,0 +1,125 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+
+namespace LogPersist.Cli.Run;
+
+/// <summary>
+/// The options of <c>logpersist run</c> besides the shared Loki ones (<see cref="SdkOptions"/>), and
+/// their translation into <see cref="LogPersistOptions"/>.
+/// </summary>
+internal sealed class RunOptions
+{
+    /// <summary>The bounds the shipper enforces on <see cref="LogPersistOptions.MaxLineBytes"/>; checked here also without Loki, since the lines are cut by it.</summary>
+    private const int MinLineBytes = 256;
+    private const int MaxLineBytesLimit = 4 << 20;
+
+    public Option<string?> Service { get; } = new("--service") { Description = "The service_name label and WAL directory level. Default: the command's file name." };
+
+    public Option<string?> Instance { get; } = new("--instance") { Description = "The pod label and last WAL directory level. Default: $POD_NAME, else $HOSTNAME." };
+
+    public Option<string?> Directory { get; } = new("--directory") { Description = "Root of the WAL directories. Default: /var/lib/logpersist when writable, else the user's data folder." };
+
+    public Option<string[]> Labels { get; } = new("--label") { Description = "Stream label NAME=VALUE; repeatable. An empty value removes a detected label.", AllowMultipleArgumentsPerToken = false };
+
+    public Option<WalDurability?> Durability { get; } = new("--durability") { Description = "PageCache (default: survives the process), Interval or Always." };
+
+    public Option<long?> MaxDiskBytes { get; } = new("--max-disk-bytes") { Description = "Cap on the WAL's disk use. Default: 1 GiB." };
+
+    public Option<int?> MaxLineBytes { get; } = new("--max-line-bytes") { Description = "Loki's max line size; a longer output line is recorded in pieces. Default: 262144." };
+
+    public Option<LineFormat?> LineFormat { get; } = new("--line-format") { Description = "How entries become Loki lines: Json (default), Logfmt or Text." };
+
+    public Option<TimeSpan?> FlushTimeout { get; } = new("--flush-timeout")
+    {
+        Description = "How long to wait, after the child exits, for Loki to acknowledge its output: 5s, 500ms, 2m or 00:00:05. Default: 5s.",
+        CustomParser = ParseDuration,
+    };
+
+    public Argument<string[]> Command { get; } = new("command")
+    {
+        Description = "The command and its arguments, after --.",
+        Arity = ArgumentArity.OneOrMore,
+    };
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in (Option[])[Service, Instance, Directory, Labels, Durability, MaxDiskBytes, MaxLineBytes, LineFormat, FlushTimeout])
+        {
+            command.Options.Add(option);
+        }
+
+        command.Arguments.Add(Command);
+    }
+
+    /// <summary>
+    /// The SDK options for <paramref name="command"/>: the run options here, the Loki ones through
+    /// <paramref name="sdk"/>. Throws <see cref="UsageException"/> for a malformed label or line limit.
+    /// </summary>
+    public LogPersistOptions ToOptions(ParseResult result, SdkOptions sdk, CliContext context, string command)
+    {
+        var options = new LogPersistOptions
+        {
+            Directory = result.GetValue(Directory),
+            ServiceName = result.GetValue(Service) is { Length: > 0 } service ? service : System.IO.Path.GetFileName(command),
+            Instance = result.GetValue(Instance),
+            Environment = context.Environment,
+            TimeProvider = context.Time,
+            HttpHandler = context.HttpHandler,
+        };
+        foreach (var label in result.GetValue(Labels) ?? [])
+        {
+            var (name, value) = SdkOptions.Pair(label, "--label");
+            options.Labels[name] = value;
+        }
+
+        if (result.GetValue(Durability) is { } durability) options.Durability = durability;
+        if (result.GetValue(MaxDiskBytes) is { } maxDisk) options.MaxDiskBytes = maxDisk;
+        if (result.GetValue(LineFormat) is { } lineFormat) options.LineFormat = lineFormat;
+        if (result.GetValue(FlushTimeout) is { } flushTimeout) options.FlushTimeout = flushTimeout;
+        if (result.GetValue(MaxLineBytes) is { } maxLine)
+        {
+            if (maxLine is < MinLineBytes or > MaxLineBytesLimit)
+            {
+                // The shipper's own wording, so the message is the same with and without Loki.
+                throw new UsageException($"Invalid LogPersist options: MaxLineBytes must be between 256 bytes and 4 MiB; it is {maxLine}.");
+            }
+
+            options.MaxLineBytes = maxLine;
+        }
+
+        sdk.ApplyLoki(result, options, context.Environment);
+        return options;
+    }
+
+    /// <summary>
+    /// The longest piece of an output line recorded as one entry: the line limit less room for what
+    /// the line format adds around the message (level, category, keys), so a piece's Loki line fits.
+    /// </summary>
+    public static int PieceBytes(int maxLineBytes) => maxLineBytes - Math.Min(1024, maxLineBytes / 4);
+
+    /// <summary><c>5</c> or <c>5s</c> (seconds), <c>500ms</c>, <c>2m</c>, or a <see cref="TimeSpan"/> such as <c>00:00:05</c>.</summary>
+    internal static TimeSpan? ParseDuration(ArgumentResult result)
+    {
+        var text = result.Tokens.Count > 0 ? result.Tokens[0].Value.Trim() : "";
+        var (number, scale) = text switch
+        {
+            _ when text.EndsWith("ms", StringComparison.OrdinalIgnoreCase) => (text[..^2], 0.001),
+            _ when text.EndsWith('s') || text.EndsWith('S') => (text[..^1], 1.0),
+            _ when text.EndsWith('m') || text.EndsWith('M') => (text[..^1], 60.0),
+            _ => (text, 1.0),
+        };
+        if (double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value) && Math.Abs(value * scale) < 86_400)
+        {
+            return TimeSpan.FromSeconds(value * scale);
+        }
+
+        if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span))
+        {
+            return span;
+        }
+
+        result.AddError($"--flush-timeout expects a duration such as 5s, 500ms, 2m or 00:00:05, not '{text}'.");
+        return null;
+    }
+}
