@@ -3,7 +3,7 @@ using System.Globalization;
 
 namespace LogPersist.Cli;
 
-/// <summary>Parses durations written as <c>500ms</c>, <c>90s</c>, <c>10m</c>, <c>2h</c> or <c>hh:mm:ss</c>.</summary>
+/// <summary>Parses durations written as <c>500ms</c>, <c>90s</c> (or <c>90</c>), <c>10m</c>, <c>2h</c> or <c>hh:mm:ss</c>.</summary>
 internal static class Durations
 {
     /// <summary>The longest duration accepted (timers cannot wait longer than about 49 days).</summary>
@@ -34,6 +34,12 @@ internal static class Durations
                 value = TimeSpan.FromSeconds(number * seconds);
                 return true;
             }
+        }
+
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var plain) && plain >= 0 && plain <= Max.TotalSeconds)
+        {
+            value = TimeSpan.FromSeconds(plain);
+            return true;
         }
 
         return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value) && value >= TimeSpan.Zero;

@@ -18,20 +18,7 @@ internal static class RunCommand
         var command = new Command("run", "Run a command and keep each line of its stdout and stderr in a WAL, shipped to Loki; exits with the command's exit code.");
         run.AddTo(command);
         sdk.AddTo(command);
-        command.SetAction(async (result, _) =>
-        {
-            try
-            {
-                return await RunAsync(result, run, sdk, context).ConfigureAwait(false);
-            }
-            catch (UsageException e)
-            {
-                // The parser's own exception handler would report exit code 1; a usage error is 2.
-                await context.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
-                await context.Error.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-                return ExitCodes.Usage;
-            }
-        });
+        command.SetAction((result, _) => RunAsync(result, run, sdk, context));
         return command;
     }
 

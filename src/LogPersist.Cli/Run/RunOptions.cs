@@ -33,7 +33,7 @@ internal sealed class RunOptions
     public Option<TimeSpan?> FlushTimeout { get; } = new("--flush-timeout")
     {
         Description = "How long to wait, after the child exits, for Loki to acknowledge its output: 5s, 500ms, 2m or 00:00:05. Default: 5s.",
-        CustomParser = ParseDuration,
+        CustomParser = result => Durations.Parse(result.Tokens[0].Value, result),
     };
 
     public Argument<string[]> Command { get; } = new("command")
@@ -97,29 +97,4 @@ internal sealed class RunOptions
     /// the line format adds around the message (level, category, keys), so a piece's Loki line fits.
     /// </summary>
     public static int PieceBytes(int maxLineBytes) => maxLineBytes - Math.Min(1024, maxLineBytes / 4);
-
-    /// <summary><c>5</c> or <c>5s</c> (seconds), <c>500ms</c>, <c>2m</c>, or a <see cref="TimeSpan"/> such as <c>00:00:05</c>.</summary>
-    internal static TimeSpan? ParseDuration(ArgumentResult result)
-    {
-        var text = result.Tokens.Count > 0 ? result.Tokens[0].Value.Trim() : "";
-        var (number, scale) = text switch
-        {
-            _ when text.EndsWith("ms", StringComparison.OrdinalIgnoreCase) => (text[..^2], 0.001),
-            _ when text.EndsWith('s') || text.EndsWith('S') => (text[..^1], 1.0),
-            _ when text.EndsWith('m') || text.EndsWith('M') => (text[..^1], 60.0),
-            _ => (text, 1.0),
-        };
-        if (double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value) && Math.Abs(value * scale) < 86_400)
-        {
-            return TimeSpan.FromSeconds(value * scale);
-        }
-
-        if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span))
-        {
-            return span;
-        }
-
-        result.AddError($"--flush-timeout expects a duration such as 5s, 500ms, 2m or 00:00:05, not '{text}'.");
-        return null;
-    }
 }

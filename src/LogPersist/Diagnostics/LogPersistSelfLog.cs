@@ -1,5 +1,6 @@
 using System.Diagnostics.Tracing;
 using System.Globalization;
+using System.Threading.Channels;
 using LogPersist.Diagnostics;
 
 namespace LogPersist;
@@ -22,13 +23,14 @@ public static class LogPersistSelfLog
     private static bool _writing;
 
     /// <summary>Sends every later LogPersist event to <paramref name="output"/> (replacing an earlier callback), e.g. <c>LogPersistSelfLog.Enable(Console.Error.WriteLine)</c>.</summary>
-    /// <param name="output">Receives one line per event, possibly from any thread; exceptions it throws are ignored.</param>
+    /// <param name="output">Receives one line per event, on a background thread, in order; exceptions it throws are ignored. If it falls more than 1,024 lines behind, later lines are dropped and counted in a line of their own.</param>
     public static void Enable(Action<string> output)
     {
         ArgumentNullException.ThrowIfNull(output);
         lock (Gate)
         {
             Volatile.Write(ref _output, output);
+            StartPump();
             _listener ??= new SelfLogListener();
         }
     }
@@ -63,28 +65,83 @@ public static class LogPersistSelfLog
         return string.Create(CultureInfo.InvariantCulture, $"{e.TimeStamp.ToUniversalTime():yyyy-MM-ddTHH:mm:ss.fffZ} LogPersist {e.Level}: {text}");
     }
 
+    /// <summary>Lines waiting for the callback, which runs on a thread of its own: a slow or blocked callback never holds up a log call.</summary>
+    private const int QueueCapacity = 1024;
+    private static readonly Channel<string> Queue = Channel.CreateBounded<string>(new BoundedChannelOptions(QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private static Task? _pump;
+    private static long _pending;
+    private static long _dropped;
+
     private static void Write(EventWrittenEventArgs e)
     {
-        var output = Volatile.Read(ref _output);
-        if (output is null || _writing)
+        if (Volatile.Read(ref _output) is null || _writing)
         {
             return;
         }
 
+        if (Queue.Writer.TryWrite(Format(e)))
+        {
+            Interlocked.Increment(ref _pending);
+        }
+        else
+        {
+            Interlocked.Increment(ref _dropped);
+        }
+    }
+
+    private static void StartPump()
+    {
+        _pump ??= Task.Factory.StartNew(Pump, CancellationToken.None, TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
+    }
+
+    /// <summary>The callback's own thread: events raised while it runs (a callback that logs into LogPersist) are not fed back.</summary>
+    private static void Pump()
+    {
         _writing = true;
+        while (Queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        {
+            while (Queue.Reader.TryRead(out var line))
+            {
+                var dropped = Interlocked.Exchange(ref _dropped, 0);
+                if (dropped > 0)
+                {
+                    Deliver(string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} LogPersist Warning: {dropped} self-log lines were dropped because the callback did not keep up"));
+                }
+
+                Deliver(line);
+                Interlocked.Decrement(ref _pending);
+            }
+        }
+    }
+
+    private static void Deliver(string line)
+    {
         try
         {
-            output(Format(e));
+            Volatile.Read(ref _output)?.Invoke(line);
         }
-#pragma warning disable CA1031 // A broken callback must not become a fault of the application's log call.
+#pragma warning disable CA1031 // A broken callback must not become a fault of LogPersist.
         catch (Exception)
 #pragma warning restore CA1031
         {
         }
-        finally
+    }
+
+    /// <summary>Waits until every line queued so far reached the callback; for tests.</summary>
+    internal static bool WaitForDelivery(TimeSpan timeout)
+    {
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (Interlocked.Read(ref _pending) > 0)
         {
-            _writing = false;
+            if (Environment.TickCount64 > deadline)
+            {
+                return false;
+            }
+
+            Thread.Sleep(1);
         }
+
+        return true;
     }
 
     private sealed class SelfLogListener : EventListener

@@ -189,6 +189,18 @@ public sealed class DrainCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Drain_all_of_a_root_without_any_WAL_says_so_and_exits_with_problems()
+    {
+        Directory.CreateDirectory(_temp.Combine("volume", "lost+found"));
+        Directory.CreateDirectory(_temp.Combine("volume", "shop", "orders"));
+
+        var result = await CliRunner.RunAsync("drain", "--all", _temp.Combine("volume"), "--loki", _server.BaseAddress.ToString());
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("No WAL directory found", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Drain_without_a_Loki_URL_is_a_usage_error()
     {
         var directory = WriteWal("api", "api-3", 0, 1);

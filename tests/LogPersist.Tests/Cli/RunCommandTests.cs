@@ -181,7 +181,7 @@ public sealed class RunCommandTests : IDisposable
     [Theory]
     [InlineData("--max-disk-bytes", "1", "Invalid LogPersist options")]
     [InlineData("--max-line-bytes", "10", "MaxLineBytes must be between 256 bytes and 4 MiB")]
-    [InlineData("--flush-timeout", "soon", "--flush-timeout expects a duration")]
+    [InlineData("--flush-timeout", "soon", "'soon' is not a duration")]
     [InlineData("--label", "novalue", "--label expects NAME=VALUE")]
     public async Task Run_rejects_invalid_options_with_exit_code_2_and_does_not_start_the_child(string option, string value, string message)
     {

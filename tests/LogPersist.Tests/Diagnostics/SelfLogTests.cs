@@ -12,6 +12,7 @@ public sealed class SelfLogTests : IDisposable
 
     private string[] Lines(string containing)
     {
+        Assert.True(LogPersistSelfLog.WaitForDelivery(TimeSpan.FromSeconds(10)));
         lock (_lines)
         {
             return [.. _lines.Where(l => l.Contains(containing, StringComparison.Ordinal))];
@@ -47,13 +48,38 @@ public sealed class SelfLogTests : IDisposable
     }
 
     [Fact]
+    public void A_callback_that_blocks_holds_up_no_event_and_lines_it_missed_are_counted()
+    {
+        using var gate = new ManualResetEventSlim();
+        LogPersistSelfLog.Enable(line =>
+        {
+            gate.Wait();
+            Capture(line);
+        });
+
+        // Distinct directories, so the rate limit lets every one through: far more than the queue holds.
+        var run = Guid.NewGuid().ToString("N");
+        for (var i = 0; i < 3000; i++)
+        {
+            LogPersistEventSource.Log.RecordsDropped($"/wal/{run}/{i}", "no_space", 1);
+        }
+
+        gate.Set();
+
+        Assert.InRange(Lines("/wal/" + run + "/").Length, 1, 2999);
+        Assert.Single(Lines("self-log lines were dropped because the callback did not keep up"));
+    }
+
+    [Fact]
     public void After_Disable_the_callback_receives_nothing_and_a_throwing_callback_is_ignored()
     {
         var directory = "/wal/" + Guid.NewGuid().ToString("N");
         LogPersistSelfLog.Enable(_ => throw new InvalidOperationException("broken sink"));
         LogPersistEventSource.Log.OperationFailed(directory, "sync", "first");
+        Assert.True(LogPersistSelfLog.WaitForDelivery(TimeSpan.FromSeconds(10)));
         LogPersistSelfLog.Enable(Capture);
         LogPersistEventSource.Log.OperationFailed(directory, "sync", "second");
+        Assert.True(LogPersistSelfLog.WaitForDelivery(TimeSpan.FromSeconds(10)));
         LogPersistSelfLog.Disable();
         LogPersistEventSource.Log.OperationFailed(directory, "sync", "third");
 

@@ -83,6 +83,23 @@ public sealed class WriteAheadLogTests
     }
 
     [Fact]
+    public void A_segment_that_cannot_be_opened_is_told_apart_from_one_that_is_gone_or_too_short()
+    {
+        using var dir = new TempDirectory();
+        var tooShort = dir.Combine(SegmentNames.FileName(1));
+        File.WriteAllBytes(tooShort, new byte[10]);
+        var notAFile = dir.Combine(SegmentNames.FileName(2));
+        Directory.CreateDirectory(notAFile);
+
+        Assert.Null(MappedSegment.TryOpenReadOnly(1, tooShort, out var shortFailure));
+        Assert.Null(shortFailure);
+        Assert.Null(MappedSegment.TryOpenReadOnly(3, dir.Combine(SegmentNames.FileName(3)), out var goneFailure));
+        Assert.Null(goneFailure);
+        Assert.Null(MappedSegment.TryOpenReadOnly(2, notAFile, out var openFailure));
+        Assert.NotNull(openFailure);
+    }
+
+    [Fact]
     public void Reader_follows_records_appended_after_it_started()
     {
         using var dir = new TempDirectory();
