@@ -85,21 +85,21 @@ internal sealed class LogPersistEventSource : EventSource
         }
     }
 
-    [Event(8, Level = EventLevel.Warning, Message = "Push attempt {0} failed ({1}); retrying in {2} ms")]
-    public void PushRetry(int attempt, string reason, double delayMilliseconds)
+    [Event(8, Level = EventLevel.Warning, Message = "Push to {0}: attempt {1} failed ({2}); retrying in {3} ms")]
+    public void PushRetry(string endpoint, int attempt, string reason, double delayMilliseconds)
     {
-        if (Admit(8, null))
+        if (Admit(8, endpoint))
         {
-            WriteEvent(8, attempt, reason, delayMilliseconds);
+            WriteEvent(8, endpoint, attempt, reason, delayMilliseconds);
         }
     }
 
-    [Event(9, Level = EventLevel.Warning, Message = "Loki refused {0} entries ({1}); last reason: {2}")]
-    public void EntriesRefused(int entries, string reasons, string lastReason)
+    [Event(9, Level = EventLevel.Warning, Message = "Loki at {0} refused {1} entries ({2}); last reason: {3}")]
+    public void EntriesRefused(string endpoint, int entries, string reasons, string lastReason)
     {
-        if (Admit(9, null))
+        if (Admit(9, endpoint))
         {
-            WriteEvent(9, entries, reasons, lastReason);
+            WriteEvent(9, endpoint, entries, reasons, lastReason);
         }
     }
 
@@ -130,12 +130,12 @@ internal sealed class LogPersistEventSource : EventSource
         }
     }
 
-    [Event(13, Level = EventLevel.Error, Message = "Shipper fault: {0}")]
-    public void ShipperFault(string error)
+    [Event(13, Level = EventLevel.Error, Message = "WAL '{0}': shipper fault: {1}")]
+    public void ShipperFault(string directory, string error)
     {
-        if (Admit(13, null))
+        if (Admit(13, directory))
         {
-            WriteEvent(13, error);
+            WriteEvent(13, directory, error);
         }
     }
 

@@ -40,7 +40,7 @@ internal sealed class PushPipeline
                 {
                     var response = args.Outcome.Exception is null ? args.Outcome.Result : (PushResponse?)null;
                     onRetry?.Invoke(response, args.RetryDelay);
-                    LogPersistEventSource.Log.PushRetry(args.AttemptNumber + 1, Describe(args.Outcome), args.RetryDelay.TotalMilliseconds);
+                    LogPersistEventSource.Log.PushRetry(client.PushUri.ToString(), args.AttemptNumber + 1, Describe(args.Outcome), args.RetryDelay.TotalMilliseconds);
                     return default;
                 },
             })

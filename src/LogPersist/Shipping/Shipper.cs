@@ -178,7 +178,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
                 {
                     // A bug or an unexpected fault, not a Loki or WAL fault (those are handled where they
                     // happen): report it and read again from the last sealed batch; nothing is skipped.
-                    LogPersistEventSource.Log.ShipperFault(e.ToString());
+                    LogPersistEventSource.Log.ShipperFault(_wal.Directory, e.ToString());
                     await Task.Delay(_options.Loki.RetryMaxDelay, _time, stop).ConfigureAwait(false);
                 }
             }
@@ -277,7 +277,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
                 catch (Exception e) when (!token.IsCancellationRequested)
                 {
                     // Not a Loki answer (those are handled in ShipAsync): report it and resend the batch later, unchanged.
-                    LogPersistEventSource.Log.ShipperFault(e.ToString());
+                    LogPersistEventSource.Log.ShipperFault(_wal.Directory, e.ToString());
                     await Task.Delay(_options.Loki.RetryMaxDelay, _time, token).ConfigureAwait(false);
                 }
             }
@@ -395,7 +395,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         }
 
         var total = byReason.Sum();
-        LogPersistEventSource.Log.EntriesRefused(total, string.Join(",", byReason), lastReason ?? "");
+        LogPersistEventSource.Log.EntriesRefused(_client.PushUri.ToString(), total, string.Join(",", byReason), lastReason ?? "");
         AppendMarker(Markers.Refused(LogEntry.NowNs(_time), byReason, lastReason));
     }
 
