@@ -94,8 +94,11 @@ internal sealed class AckTracker
             }
 
             // Saved under the lock so checkpoints are written in order; it happens about once per batch.
-            if (advanced && _acknowledge(position))
+            // Loki has these entries whether or not the save worked: a failed save (reported by the WAL)
+            // only means a restart sends them again, and the next batch saves a later position anyway.
+            if (advanced)
             {
+                _acknowledge(position);
                 _acknowledged = position;
                 ReleaseWaiters();
             }

@@ -118,7 +118,7 @@ internal sealed class WriteAheadLog : IDisposable
 
     /// <summary>
     /// Records that everything before <paramref name="position"/> was shipped: saves the checkpoint and
-    /// deletes the segments entirely behind it. Returns false (and reports) if the checkpoint could not be saved.
+    /// deletes the segments entirely behind it. Returns false (and reports) if the checkpoint could not be saved; the shipped segments are deleted either way.
     /// </summary>
     public bool Acknowledge(WalPosition position)
     {
@@ -128,20 +128,23 @@ internal sealed class WriteAheadLog : IDisposable
             return false;
         }
 
+        var saved = true;
         try
         {
             _checkpoint.Save(position);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            // Shipped segments are deleted all the same: on a full disk that is what frees space, and a
+            // checkpoint left behind them only makes a restart start at the oldest segment that remains.
             LogPersistEventSource.Log.OperationFailed(_options.Directory, "saving the checkpoint", e);
-            return false;
+            saved = false;
         }
 
         // The segment being written is never deleted; with none open, everything before the position may go.
         var active = _writer.ActiveSequence;
         DeleteBefore(_fileSystem, _options.Directory, _catalog, active == 0 ? position.Segment : Math.Min(position.Segment, active));
-        return true;
+        return saved;
     }
 
     /// <summary>

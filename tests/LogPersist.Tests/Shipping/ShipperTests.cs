@@ -90,6 +90,23 @@ public sealed class ShipperTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_checkpoint_that_cannot_be_saved_neither_stalls_a_flush_nor_keeps_shipped_segments()
+    {
+        var fileSystem = new FaultyFileSystem();
+        using var wal = WriteAheadLog.Open(Wals.Options(_dir.Path, segmentBytes: 16 * 1024, fileSystem: fileSystem));
+        await using var shipper = new Shipper(wal, Options(_server.BaseAddress));
+        fileSystem.Fault = path => path.EndsWith(Checkpoint.TemporaryFileName, StringComparison.Ordinal) ? FaultyFileSystem.NoSpace(path) : null;
+        shipper.Start();
+        Log(wal, 0, 3000);
+
+        Assert.True(await shipper.FlushAsync(Patience));
+
+        AssertEachOnce(Sequences(_server.Entries), 0, 3000);
+        Assert.Equal(WalPosition.Start, wal.Checkpoint);
+        Assert.InRange(Directory.GetFiles(_dir.Path, SegmentNames.SearchPattern).Length, 1, 2);
+    }
+
+    [Fact]
     public async Task Retryable_answers_and_faults_are_retried_until_everything_arrives_once()
     {
         var release = new TaskCompletionSource();
