@@ -75,6 +75,19 @@ internal sealed class PipelineSettings
         };
         Collect(errors, wal.Validate);
 
+        // How entries become streams and lines; the shipper takes it from here, and so does whoever
+        // ships this directory later (it is saved there).
+        var stream = new StreamDescription
+        {
+            Labels = StreamResolver.StaticLabels(detected, ConfiguredLabels(options, service, instance), options.InstanceLabel),
+            LevelLabel = options.LevelLabel,
+            LabelProperties = options.LabelProperties.ToArray(),
+            LineFormat = options.LineFormat,
+            MaxLineBytes = options.MaxLineBytes,
+            OversizedLines = options.OversizedLines,
+            StructuredMetadata = options.StructuredMetadata,
+        };
+
         var url = options.LokiUrl ?? environment("LOKI_URL");
         ShipperOptions? shipper = null;
         if (!Blank(url))
@@ -85,7 +98,8 @@ internal sealed class PipelineSettings
             }
             else
             {
-                shipper = Shipping(options, endpoint, service, instance, detected);
+                shipper = Shipping(options, endpoint);
+                stream.ApplyTo(shipper);
                 Collect(errors, shipper.Validate);
             }
         }
@@ -95,17 +109,6 @@ internal sealed class PipelineSettings
             throw new ArgumentException("Invalid LogPersist options: " + string.Join(" ", errors));
         }
 
-        var labels = ConfiguredLabels(options, service, instance);
-        var stream = new StreamDescription
-        {
-            Labels = StreamResolver.StaticLabels(detected, labels, options.InstanceLabel),
-            LevelLabel = options.LevelLabel,
-            LabelProperties = options.LabelProperties.ToArray(),
-            LineFormat = options.LineFormat,
-            MaxLineBytes = options.MaxLineBytes,
-            OversizedLines = options.OversizedLines,
-            StructuredMetadata = options.StructuredMetadata,
-        };
         return new PipelineSettings(wal, shipper, stream, rootSource);
     }
 
@@ -124,9 +127,8 @@ internal sealed class PipelineSettings
         return labels;
     }
 
-    private static ShipperOptions Shipping(LogPersistOptions options, Uri endpoint, string service, string instance, List<KeyValuePair<string, string?>> detected)
+    private static ShipperOptions Shipping(LogPersistOptions options, Uri endpoint)
     {
-        var labels = ConfiguredLabels(options, service, instance);
         return new ShipperOptions
         {
             Loki = new LokiClientOptions
@@ -145,15 +147,6 @@ internal sealed class PipelineSettings
                 Encoding = options.Encoding,
                 TimeProvider = options.TimeProvider,
             },
-            DetectedLabels = detected,
-            Labels = labels,
-            InstanceLabel = options.InstanceLabel,
-            LevelLabel = options.LevelLabel,
-            LabelProperties = options.LabelProperties.ToArray(),
-            LineFormat = options.LineFormat,
-            MaxLineBytes = options.MaxLineBytes,
-            OversizedLines = options.OversizedLines,
-            StructuredMetadata = options.StructuredMetadata,
             BatchMaxBytes = options.BatchMaxBytes,
             BatchMaxWait = options.BatchMaxWait,
             MaxInFlight = options.MaxInFlight,

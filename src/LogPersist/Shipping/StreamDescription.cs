@@ -31,18 +31,6 @@ internal sealed record StreamDescription
 
     public StructuredMetadataMode StructuredMetadata { get; init; } = StructuredMetadataMode.Auto;
 
-    /// <summary>The settings a shipper of <paramref name="options"/> uses.</summary>
-    public static StreamDescription From(ShipperOptions options) => new()
-    {
-        Labels = StreamResolver.StaticLabels(options),
-        LevelLabel = options.LevelLabel,
-        LabelProperties = options.LabelProperties.ToArray(),
-        LineFormat = options.LineFormat,
-        MaxLineBytes = options.MaxLineBytes,
-        OversizedLines = options.OversizedLines,
-        StructuredMetadata = options.StructuredMetadata,
-    };
-
     /// <summary>
     /// What a WAL directory without a description was most likely written as: the labels its path
     /// <c>{root}/{namespace}/{service}/{instance}</c> implies and the default line settings.

@@ -67,7 +67,7 @@ public sealed class SelfLogTests : IDisposable
         gate.Set();
 
         Assert.InRange(Lines("/wal/" + run + "/").Length, 1, 2999);
-        Assert.Single(Lines("self-log lines were dropped because the callback did not keep up"));
+        Assert.NotEmpty(Lines("self-log lines were dropped because the callback did not keep up"));
     }
 
     [Fact]

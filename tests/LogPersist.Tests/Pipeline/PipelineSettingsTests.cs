@@ -54,12 +54,14 @@ public sealed class PipelineSettingsTests : IDisposable
         options.Instance = "billing-0";
         options.Labels = new() { ["env"] = "prod", ["container"] = "" };
 
-        var labels = PipelineSettings.Resolve(options).Shipper!.Labels;
+        var settings = PipelineSettings.Resolve(options);
+        var labels = StreamResolver.StaticLabels(settings.Shipper!).Labels.ToDictionary();
 
         Assert.Equal("billing", labels["service_name"]);
         Assert.Equal("billing-0", labels["pod"]);
         Assert.Equal("prod", labels["env"]);
-        Assert.Equal("", labels["container"]);
+        Assert.False(labels.ContainsKey("container"), "an empty value removes a detected label");
+        Assert.Equal(settings.Stream.Labels.Text, StreamResolver.StaticLabels(settings.Shipper!).Text);
     }
 
     [Fact]
