@@ -25,6 +25,11 @@ internal static class RunCommand
     private static async Task<int> RunAsync(ParseResult result, RunOptions run, SdkOptions sdk, CliContext context)
     {
         var commandLine = result.GetValue(run.Command) ?? [];
+        if (commandLine.Length == 0 || string.IsNullOrWhiteSpace(commandLine[0]))
+        {
+            throw new UsageException("logpersist run needs a command after --.");
+        }
+
         var options = run.ToOptions(result, sdk, context, commandLine[0]);
         LogPipeline pipeline;
         try

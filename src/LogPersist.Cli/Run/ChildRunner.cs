@@ -21,7 +21,7 @@ internal sealed class ChildRunner
     /// <summary>The shell's exit code for a command found but not executable.</summary>
     public const int NotExecutable = 126;
 
-    private const int EACCES = 13;
+    private const int ENOENT = 2;
 
     private readonly LogPipeline _pipeline;
     private readonly int _maxPieceBytes;
@@ -54,15 +54,24 @@ internal sealed class ChildRunner
         }
 
         using var child = new Process { StartInfo = start };
+        if (cancellation.IsCancellationRequested)
+        {
+            // Told to stop before the child existed: do not start one only to signal it at once.
+            await _error.WriteLineAsync($"logpersist run: stopped before '{command}' was started.").ConfigureAwait(false);
+            await _error.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            return new ChildOutcome(128 + signal(), 0, 0);
+        }
+
         try
         {
-            child.Start();
+            ChildSignals.StartWithDefaultSigPipe(child);
         }
         catch (Win32Exception e)
         {
             await _error.WriteLineAsync($"logpersist run: cannot start '{command}': {e.Message}").ConfigureAwait(false);
             await _error.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-            return new ChildOutcome(e.NativeErrorCode == EACCES ? NotExecutable : NotFound, 0, 0);
+            // As a shell: 127 when there is no such file, 126 when it exists but cannot be executed.
+            return new ChildOutcome(e.NativeErrorCode == ENOENT ? NotFound : NotExecutable, 0, 0);
         }
 
         var stdout = new LineRecorder(_pipeline, LineRecorder.StdoutCategory);
@@ -108,8 +117,12 @@ internal sealed class ChildRunner
             }
             catch (Exception e)
             {
-                // Reading the pipe failed: what was read is recorded; say so rather than hide it.
-                done.SetResult($"logpersist run: reading the child's {name} failed after {splitter.BytesRead} bytes: {e.Message}");
+                // Recording failed: what was read is recorded; say so rather than hide it, and keep the
+                // pipe flowing to its end (passed through, no longer recorded), or the child would block
+                // on a full pipe and the wrapper would wait for it forever.
+                var bytesRead = splitter.BytesRead;
+                Drain(pipe, passthrough);
+                done.SetResult($"logpersist run: recording the child's {name} failed after {bytesRead} bytes ({e.Message}); the rest was passed through but not recorded.");
             }
         })
         {
@@ -118,6 +131,30 @@ internal sealed class ChildRunner
         };
         thread.Start();
         return done.Task;
+    }
+
+    private static void Drain(Stream pipe, Stream? passthrough)
+    {
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            int read;
+            while ((read = pipe.Read(buffer)) > 0)
+            {
+                try
+                {
+                    passthrough?.Write(buffer, 0, read);
+                }
+                catch (IOException)
+                {
+                    passthrough = null;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // The pipe itself is broken: nothing more can be read from it.
+        }
     }
 
     private static void Forward(Process child, int childId, int signal)

@@ -66,6 +66,9 @@ internal sealed class RunOptions
             Environment = context.Environment,
             TimeProvider = context.Time,
             HttpHandler = context.HttpHandler,
+            // A piece is cut by its raw bytes; escaping can make its line longer than the limit, and the
+            // shipper must then split that line rather than cut off what the child wrote.
+            OversizedLines = OversizedLineMode.Split,
         };
         foreach (var label in result.GetValue(Labels) ?? [])
         {

@@ -1,6 +1,7 @@
 using System.Text;
 using LogPersist.Cli.Run;
 using LogPersist.Pipeline;
+using LogPersist.LokiTestServer;
 using LogPersist.Tests.Support;
 using TestServer = LogPersist.LokiTestServer.LokiTestServer;
 
@@ -167,6 +168,57 @@ public sealed class RunCommandTests : IDisposable
 
         Assert.Equal(127, result.ExitCode);
         Assert.Contains("cannot start '/nonexistent/command-that-is-not-there'", result.StderrText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_exits_126_when_the_command_exists_but_cannot_be_executed()
+    {
+        // A directory: it exists, and exec refuses it (EACCES), as it does a file without execute permission.
+        var result = await RunHarness.RunAsync(["run", "--directory", _root.Path, "--instance", "pod-1", "--", _root.Path]);
+
+        Assert.Equal(126, result.ExitCode);
+    }
+
+    [Fact]
+    public async Task Run_starts_the_child_with_SIGPIPE_at_its_default_action_on_Linux()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var result = await RunHarness.ShellAsync(_root.Path, "grep SigIgn /proc/self/status");
+
+        Assert.Equal(0, result.ExitCode);
+        var mask = Convert.ToUInt64(Encoding.UTF8.GetString(result.Stdout).Split(':')[1].Trim(), 16);
+        Assert.Equal(0UL, mask & (1UL << (13 - 1)));
+    }
+
+    [Fact]
+    public async Task Run_told_to_stop_before_the_child_started_does_not_start_it()
+    {
+        var marker = _root.Combine("started");
+        using var stopped = new CancellationTokenSource();
+        await stopped.CancelAsync();
+
+        var result = await RunHarness.ShellAsync(_root.Path, $"touch '{marker}'", cancellation: stopped.Token);
+
+        Assert.Equal(143, result.ExitCode);
+        Assert.False(File.Exists(marker));
+    }
+
+    [Fact]
+    public async Task Run_ships_an_over_long_line_of_quotes_whole_even_where_escaping_makes_pieces_longer_than_the_limit()
+    {
+        await using var server = await TestServer.StartAsync(new LokiTestServerOptions { MaxLineBytes = 1024 });
+
+        var result = await RunHarness.ShellAsync(_root.Path, "awk 'BEGIN { s = \"\"; for (i = 0; i < 3000; i++) s = s \"\\\"\"; print s }'", ["--loki", server.BaseAddress.ToString(), "--max-line-bytes", "1024"]);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.True(await server.WaitForEntriesAsync(4, Patience));
+        // Cut short, each piece would keep about 500 of its 768 quotes; split, all 3,000 arrive (plus the JSON's own).
+        Assert.All(server.Entries, e => Assert.DoesNotContain("[truncated", e.Line, StringComparison.Ordinal));
+        Assert.True(server.Entries.Sum(e => e.Line.Count(c => c == '"')) >= 3000);
     }
 
     [Fact]
