@@ -159,6 +159,7 @@ internal static class DrainCommand
                     var task = progress.AddTask(Markup.Escape(Path.GetFileName(directory)), maxValue: 1);
                     var reporter = new LiveProgress(task, directory, context.Time);
                     result = await WalDrain.RunAsync(directory, shipping, context.HttpHandler, context.Time, reporter, TimeSpan.FromMilliseconds(250), cancellationToken).ConfigureAwait(false);
+                    task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(directory)}: {result.Status.ToString().ToLowerInvariant()}, {result.Entries:N0} entries, {result.Bytes / 1048576.0:0.0} MiB, {result.EntriesPerSecond:N0}/s"));
                     task.Value = task.MaxValue;
                     task.StopTask();
                 }).ConfigureAwait(false);
