@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Security.Cryptography;
 using LogPersist.Cli.Draining;
+using LogPersist.Cli.Reading;
 using LogPersist.Loki;
 using LogPersist.Pipeline;
 using LogPersist.Shipping;
@@ -135,15 +136,8 @@ internal static class DrainCommand
             return WalDirectories.Under(root, out unreadable);
         }
 
-        var full = Path.GetFullPath(directory!);
-        if (!WalDirectories.IsWal(full))
-        {
-            throw new UsageException(Directory.Exists(full)
-                ? $"'{full}' is not a WAL directory (no segments, checkpoint or owner record)."
-                : $"'{full}' does not exist.");
-        }
-
-        return [full];
+        // The same recognition, and the same messages, as the read commands.
+        return [WalDirectory.Open(directory!).Path];
     }
 
     private static async Task<DrainResult> DrainOneAsync(CliContext context, string directory, ShipperOptions shipping, bool json, CancellationToken cancellationToken)

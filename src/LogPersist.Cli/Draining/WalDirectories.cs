@@ -1,16 +1,10 @@
-using LogPersist.Wal;
+using LogPersist.Cli.Reading;
 
 namespace LogPersist.Cli.Draining;
 
-/// <summary>Recognises WAL directories: one that holds segments, a checkpoint or an owner record.</summary>
+/// <summary>Finds the WAL directories under a root (see <see cref="WalDirectory.IsWal"/>).</summary>
 internal static class WalDirectories
 {
-    public static bool IsWal(string directory) =>
-        Directory.Exists(directory)
-        && (Directory.EnumerateFiles(directory, SegmentNames.SearchPattern).Any()
-            || File.Exists(Path.Combine(directory, Checkpoint.FileName))
-            || File.Exists(Path.Combine(directory, DirectoryLock.OwnerFileName)));
-
     /// <summary>
     /// The WAL directories under <paramref name="root"/>: the root itself if it is one, else every one
     /// found down to the <c>{namespace}/{service}/{instance}</c> depth, in name order.
@@ -30,7 +24,7 @@ internal static class WalDirectories
     {
         try
         {
-            if (IsWal(directory))
+            if (WalDirectory.IsWal(directory))
             {
                 found.Add(directory);
                 return;

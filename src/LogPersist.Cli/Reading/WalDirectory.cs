@@ -78,8 +78,7 @@ internal sealed class WalDirectory
         }
 
         var checkpointPath = System.IO.Path.Combine(full, Wal.Checkpoint.FileName);
-        var ownerPath = System.IO.Path.Combine(full, DirectoryLock.OwnerFileName);
-        if (segments.Count == 0 && !File.Exists(checkpointPath) && !File.Exists(ownerPath))
+        if (!IsWal(full, segments))
         {
             throw new UsageException($"'{path}' is not a LogPersist WAL directory: it has no segments (*{SegmentNames.Extension}), no {Wal.Checkpoint.FileName} and no {DirectoryLock.OwnerFileName}.");
         }
@@ -87,6 +86,13 @@ internal sealed class WalDirectory
         var (checkpoint, state) = ReadCheckpoint(checkpointPath);
         return new WalDirectory(full, segments, checkpoint, state, WalHolder.Probe(full));
     }
+
+    /// <summary>A WAL directory holds segments, a checkpoint or an owner record; anything else is not one.</summary>
+    public static bool IsWal(string directory, IReadOnlyCollection<long>? segments = null) =>
+        Directory.Exists(directory)
+        && ((segments ?? ListSegments(directory)).Count > 0
+            || File.Exists(System.IO.Path.Combine(directory, Wal.Checkpoint.FileName))
+            || File.Exists(System.IO.Path.Combine(directory, DirectoryLock.OwnerFileName)));
 
     /// <summary>The segments present now, oldest first (a live shipper deletes, a live writer adds).</summary>
     public static List<long> ListSegments(string directory)
