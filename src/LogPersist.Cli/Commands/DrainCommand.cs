@@ -21,11 +21,12 @@ internal static class DrainCommand
 
     public static Command Create(CliContext context)
     {
-        var directory = new Argument<string?>("DIR") { Description = "The WAL directory to drain ({root}/{namespace}/{service}/{instance}).", Arity = ArgumentArity.ZeroOrOne };
+        var directory = new Argument<string?>("directory") { Description = "The WAL directory to drain ({root}/{namespace}/{service}/{instance}).", Arity = ArgumentArity.ZeroOrOne };
         var all = new Option<string?>("--all") { Description = "Drain every WAL directory under this root instead; directories held by a live process are skipped.", HelpName = "ROOT" };
         var timeout = new Option<TimeSpan?>("--timeout")
         {
             Description = "Give up after this long (e.g. 90s, 10m, 1h); what was shipped stays shipped. Default: no limit.",
+            HelpName = "DURATION",
             CustomParser = result => Durations.Parse(result.Tokens[0].Value, result),
         };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };

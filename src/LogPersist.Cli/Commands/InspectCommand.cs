@@ -14,7 +14,7 @@ internal static class InspectCommand
 {
     public static Command Create(CliContext context)
     {
-        var directory = new Argument<string>("directory") { Description = "The WAL directory (one instance's, e.g. /var/lib/logpersist/my-service/my-pod-0)." };
+        var directory = new Argument<string>("directory") { Description = "The WAL directory (one instance's, e.g. /var/lib/logpersist/default/my-service/my-pod-0)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON document instead of tables." };
         var command = new Command("inspect", "Show a WAL directory's segments, checkpoint, unshipped backlog, ship lag, holder, drops and damage. Reads only.");
         command.Arguments.Add(directory);
