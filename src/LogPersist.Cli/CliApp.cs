@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using LogPersist.Cli.Commands;
 
 namespace LogPersist.Cli;
@@ -6,9 +7,12 @@ namespace LogPersist.Cli;
 /// <summary>The <c>logpersist</c> command line: parsing, help and the exit-code contract.</summary>
 internal static class CliApp
 {
-    public static RootCommand Build(CliContext context)
+    public static Command Build(CliContext context)
     {
-        var root = new RootCommand("Inspect, verify, read and ship LogPersist write-ahead logs, and run a process with its output kept in one.");
+        // Named here rather than after the assembly (LogPersist.Cli), so help says what people type.
+        var root = new Command("logpersist", "Inspect, verify, read and ship LogPersist write-ahead logs, and run a process with its output kept in one.");
+        root.Options.Add(new HelpOption());
+        root.Options.Add(new VersionOption());
         root.Subcommands.Add(InspectCommand.Create(context));
         root.Subcommands.Add(VerifyCommand.Create(context));
         root.Subcommands.Add(TailCommand.Create(context));
