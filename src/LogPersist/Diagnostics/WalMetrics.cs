@@ -25,10 +25,13 @@ internal sealed class WalMetrics : IDisposable
     private long _damagedRanges;
     private int _writeFailure;
 
-    public WalMetrics(SegmentCatalog catalog)
+    /// <summary>The meter tag naming the WAL directory: it tells two pipelines of one process apart.</summary>
+    public const string DirectoryTag = "logpersist.wal.directory";
+
+    public WalMetrics(SegmentCatalog catalog, string? directory = null)
     {
         _catalog = catalog;
-        _meter = new Meter(MeterName);
+        _meter = CreateMeter(directory);
         _meter.CreateObservableCounter("logpersist.wal.entry.written", () => _appended.Read().Count, "{entry}", "Entries appended to the WAL: log calls and LogPersist's own marker entries.");
         _meter.CreateObservableCounter("logpersist.wal.entry.written.size", () => _appended.Read().Bytes, "By", "Encoded bytes of the entries appended to the WAL, without record framing.");
         _droppedCounter = _meter.CreateCounter<long>("logpersist.wal.entry.dropped", "{entry}", "Entries dropped before they were shipped, by reason (disk cap, full disk, too large, unencodable...).");
@@ -36,6 +39,16 @@ internal sealed class WalMetrics : IDisposable
         _meter.CreateObservableUpDownCounter("logpersist.wal.usage", () => catalog.TotalBytes, "By", "Bytes of WAL segment files on disk; at most the configured MaxDiskBytes.");
         _meter.CreateObservableUpDownCounter("logpersist.wal.segment.count", () => (long)catalog.Count, "{segment}", "WAL segment files on disk.");
     }
+
+    /// <summary>
+    /// A <c>LogPersist</c> meter for one pipeline. Every pipeline has its own, with the same instrument
+    /// names; the directory tag keeps their observable values apart (OpenTelemetry sees the tags as
+    /// instrumentation-scope attributes) instead of one overwriting the other.
+    /// </summary>
+    public static Meter CreateMeter(string? directory) =>
+        directory is null
+            ? new Meter(MeterName)
+            : new Meter(new MeterOptions(MeterName) { Tags = [new KeyValuePair<string, object?>(DirectoryTag, directory)] });
 
     /// <summary>The meter, for listeners that want to tell this WAL's instruments apart.</summary>
     public Meter Meter => _meter;

@@ -46,7 +46,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         _options = options;
         _time = options.TimeProvider;
         _client = new LokiClient(options.Loki, handler);
-        Metrics = new ShipperMetrics(LagSeconds);
+        Metrics = new ShipperMetrics(LagSeconds, wal.Directory);
         Refusals = new RefusalWatch(_time);
         _pipeline = new PushPipeline(_client, options.Loki, (response, _) =>
         {

@@ -7,7 +7,7 @@ namespace LogPersist.Shipping;
 /// <summary>The shipper's instruments on the <c>LogPersist</c> meter (naming as in <see cref="WalMetrics"/>).</summary>
 internal sealed class ShipperMetrics : IDisposable
 {
-    private readonly Meter _meter = new(WalMetrics.MeterName);
+    private readonly Meter _meter;
     private readonly Counter<long> _requests;
     private readonly Counter<long> _refused;
     private readonly long[] _refusedTotals = new long[ResponseClassifier.ReasonNames.Length];
@@ -16,8 +16,9 @@ internal sealed class ShipperMetrics : IDisposable
     private long _retries;
     private long _undecodable;
 
-    public ShipperMetrics(Func<double> lagSeconds)
+    public ShipperMetrics(Func<double> lagSeconds, string? directory = null)
     {
+        _meter = WalMetrics.CreateMeter(directory);
         _meter.CreateObservableCounter("logpersist.ship.entry.accepted", () => Volatile.Read(ref _shippedEntries), "{entry}", "Entries accepted by Loki.");
         _meter.CreateObservableCounter("logpersist.ship.entry.accepted.size", () => Volatile.Read(ref _shippedBytes), "By", "Line bytes of the entries accepted by Loki, before compression.");
         _requests = _meter.CreateCounter<long>("logpersist.ship.request.sent", "{request}", "Push requests sent to Loki (every attempt), by status class: 2xx, 4xx, 5xx or transport.");

@@ -71,7 +71,7 @@ internal sealed class WriteAheadLog : IDisposable
                 }
             }
 
-            metrics = new WalMetrics(catalog);
+            metrics = new WalMetrics(catalog, options.Directory);
             DeleteBefore(fileSystem, options.Directory, catalog, acknowledged.Segment);
             var earlier = catalog.Sequences();
             var firstSequence = Math.Max(last, acknowledged.Segment) + 1;

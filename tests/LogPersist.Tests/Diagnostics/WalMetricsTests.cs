@@ -8,6 +8,24 @@ namespace LogPersist.Tests.Diagnostics;
 public sealed class WalMetricsTests
 {
     [Fact]
+    public async Task Two_pipelines_in_one_process_publish_on_LogPersist_meters_told_apart_by_their_WAL_directory()
+    {
+        using var dir = new TempDirectory();
+        await using var server = await LogPersist.LokiTestServer.LokiTestServer.StartAsync();
+        using var first = WriteAheadLog.Open(Wals.Options(dir.Combine("a")));
+        using var second = WriteAheadLog.Open(Wals.Options(dir.Combine("b")));
+        await using var shipper = new LogPersist.Shipping.Shipper(first, Support.Shipping.Options(server.BaseAddress));
+
+        static object? DirectoryOf(System.Diagnostics.Metrics.Meter meter) =>
+            meter.Tags?.SingleOrDefault(t => t.Key == WalMetrics.DirectoryTag).Value;
+
+        Assert.All([first.Metrics.Meter, second.Metrics.Meter, shipper.Metrics.Meter], m => Assert.Equal("LogPersist", m.Name));
+        Assert.Equal(dir.Combine("a"), DirectoryOf(first.Metrics.Meter));
+        Assert.Equal(dir.Combine("b"), DirectoryOf(second.Metrics.Meter));
+        Assert.Equal(dir.Combine("a"), DirectoryOf(shipper.Metrics.Meter));
+    }
+
+    [Fact]
     public void Appends_disk_usage_segments_and_drops_are_published_on_the_LogPersist_meter()
     {
         using var dir = new TempDirectory();
