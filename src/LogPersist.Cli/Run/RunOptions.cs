@@ -10,10 +10,6 @@ namespace LogPersist.Cli.Run;
 /// </summary>
 internal sealed class RunOptions
 {
-    /// <summary>The bounds the shipper enforces on <see cref="LogPersistOptions.MaxLineBytes"/>; checked here also without Loki, since the lines are cut by it.</summary>
-    private const int MinLineBytes = 256;
-    private const int MaxLineBytesLimit = 4 << 20;
-
     public Option<string?> Service { get; } = new("--service") { Description = "The service_name label and WAL directory level. Default: the command's file name." };
 
     public Option<string?> Instance { get; } = new("--instance") { Description = "The pod label and last WAL directory level. Default: $POD_NAME, else $HOSTNAME." };
@@ -54,7 +50,7 @@ internal sealed class RunOptions
 
     /// <summary>
     /// The SDK options for <paramref name="command"/>: the run options here, the Loki ones through
-    /// <paramref name="sdk"/>. Throws <see cref="UsageException"/> for a malformed label or line limit.
+    /// <paramref name="sdk"/>. Throws <see cref="UsageException"/> for a malformed label; the SDK validates the rest when the pipeline opens.
     /// </summary>
     public LogPersistOptions ToOptions(ParseResult result, SdkOptions sdk, CliContext context, string command)
     {
@@ -80,16 +76,7 @@ internal sealed class RunOptions
         if (result.GetValue(MaxDiskBytes) is { } maxDisk) options.MaxDiskBytes = maxDisk;
         if (result.GetValue(LineFormat) is { } lineFormat) options.LineFormat = lineFormat;
         if (result.GetValue(FlushTimeout) is { } flushTimeout) options.FlushTimeout = flushTimeout;
-        if (result.GetValue(MaxLineBytes) is { } maxLine)
-        {
-            if (maxLine is < MinLineBytes or > MaxLineBytesLimit)
-            {
-                // The shipper's own wording, so the message is the same with and without Loki.
-                throw new UsageException($"Invalid LogPersist options: MaxLineBytes must be between 256 bytes and 4 MiB; it is {maxLine}.");
-            }
-
-            options.MaxLineBytes = maxLine;
-        }
+        if (result.GetValue(MaxLineBytes) is { } maxLine) options.MaxLineBytes = maxLine;
 
         sdk.ApplyLoki(result, options, context.Environment);
         return options;

@@ -88,6 +88,12 @@ internal sealed class PipelineSettings
             StructuredMetadata = options.StructuredMetadata,
         };
 
+        // Checked with or without Loki: lines are cut by this limit before anything is shipped (logpersist run).
+        if (ShipperOptions.LineLimitError(options.MaxLineBytes) is { } lineLimit)
+        {
+            errors.Add(lineLimit);
+        }
+
         var url = options.LokiUrl ?? environment("LOKI_URL");
         ShipperOptions? shipper = null;
         if (!Blank(url))
@@ -106,7 +112,7 @@ internal sealed class PipelineSettings
 
         if (errors.Count > 0)
         {
-            throw new ArgumentException("Invalid LogPersist options: " + string.Join(" ", errors));
+            throw new ArgumentException("Invalid LogPersist options: " + string.Join(" ", errors.Distinct()));
         }
 
         return new PipelineSettings(wal, shipper, stream, rootSource);

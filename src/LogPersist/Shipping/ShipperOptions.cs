@@ -54,6 +54,10 @@ internal sealed class ShipperOptions
 
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>Why <paramref name="maxLineBytes"/> cannot be a line limit, or null when it can.</summary>
+    public static string? LineLimitError(int maxLineBytes) =>
+        maxLineBytes is < 256 or > 4 << 20 ? $"MaxLineBytes must be between 256 bytes and 4 MiB; it is {maxLineBytes}." : null;
+
     /// <summary>Checks every setting and throws one exception listing all problems.</summary>
     public void Validate()
     {
@@ -63,9 +67,9 @@ internal sealed class ShipperOptions
             errors.Add($"BatchMaxBytes must be between 1 KiB and 4 MiB (Loki refuses larger decompressed pushes); it is {BatchMaxBytes}.");
         }
 
-        if (MaxLineBytes < 256 || MaxLineBytes > 4 << 20)
+        if (LineLimitError(MaxLineBytes) is { } lineLimit)
         {
-            errors.Add($"MaxLineBytes must be between 256 bytes and 4 MiB; it is {MaxLineBytes}.");
+            errors.Add(lineLimit);
         }
 
         if (BatchMaxWait <= TimeSpan.Zero || PollInterval <= TimeSpan.Zero)
