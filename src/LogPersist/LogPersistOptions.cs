@@ -144,6 +144,25 @@ public sealed class LogPersistOptions
     /// <value>The default is 5 seconds.</value>
     public TimeSpan FlushTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Ship and then delete the WAL directories that gone instances of the same service left on a
+    /// shared volume (<c>{Directory}/{namespace}/{service}/*</c>): pods of a Deployment or Ray workers
+    /// that come back under new names. A directory is taken once its owner record has not changed for
+    /// the lease (30 seconds); exactly one instance adopts it, and its entries go to Loki under the
+    /// labels of the instance that wrote them, with <c>adopted_by</c> as structured metadata. Needs a
+    /// Loki URL; does nothing without one.
+    /// </summary>
+    /// <value>The default is false: each instance ships only its own directory.</value>
+    public bool AdoptOrphans { get; set; }
+
+    /// <summary>The owner record's lease and heartbeat; tests shorten them.</summary>
+    internal TimeSpan LeaseDuration { get; set; } = Wal.LeaseOptions.DefaultDuration;
+
+    internal TimeSpan HeartbeatInterval { get; set; } = Wal.LeaseOptions.DefaultHeartbeat;
+
+    /// <summary>How often siblings are looked at for adoption; tests shorten it.</summary>
+    internal TimeSpan AdoptionScanInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>The file system for directories, the lock and the checkpoint; tests inject faults here.</summary>
     internal IFileSystem FileSystem { get; set; } = new FileSystem();
 

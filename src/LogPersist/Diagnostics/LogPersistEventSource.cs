@@ -160,6 +160,60 @@ internal sealed class LogPersistEventSource : EventSource
     [Event(16, Level = EventLevel.Warning, Message = "{2} more events like event {0} ({1}) were suppressed in the last minute")]
     public void EventsSuppressed(int eventId, string scope, long count) => WriteEvent(16, eventId, scope, count);
 
+    [Event(17, Level = EventLevel.Error, Message = "WAL '{0}' was taken by another holder: {1}. This process no longer writes there.")]
+    public void WalFenced(string directory, string reason)
+    {
+        if (Admit(17, directory))
+        {
+            WriteEvent(17, directory, reason);
+        }
+    }
+
+    [Event(18, Level = EventLevel.Informational, Message = "Adopting the WAL of gone instance '{0}': claimed epoch {2} and moved it to '{1}'")]
+    public void OrphanClaimed(string directory, string adoptedDirectory, long epoch)
+    {
+        if (Admit(18, directory))
+        {
+            WriteEvent(18, directory, adoptedDirectory, epoch);
+        }
+    }
+
+    [Event(19, Level = EventLevel.Informational, Message = "The WAL of '{0}' is adopted by another instance: {1}")]
+    public void OrphanTakenByOther(string directory, string claim)
+    {
+        if (Admit(19, directory))
+        {
+            WriteEvent(19, directory, claim);
+        }
+    }
+
+    [Event(20, Level = EventLevel.Informational, Message = "Adopted WAL '{0}' is shipped and deleted: {1} entries in {2} ms")]
+    public void OrphanShipped(string directory, long entries, double milliseconds)
+    {
+        if (Admit(20, directory))
+        {
+            WriteEvent(20, directory, entries, milliseconds);
+        }
+    }
+
+    [Event(21, Level = EventLevel.Warning, Message = "Adoption of WAL '{0}' is left for later: {1}")]
+    public void AdoptionDeferred(string directory, string reason)
+    {
+        if (Admit(21, directory))
+        {
+            WriteEvent(21, directory, reason);
+        }
+    }
+
+    [Event(22, Level = EventLevel.Informational, Message = "WAL '{0}' is on a {2} file system ({1}); durability {3}: {4}")]
+    public void VolumeDetected(string directory, string fileSystemType, string kind, string durability, string note)
+    {
+        if (Admit(22, directory))
+        {
+            WriteEvent(22, directory, fileSystemType, kind, durability, note);
+        }
+    }
+
     /// <summary>Whether an event may be written now; reports the events suppressed in intervals that are over.</summary>
     [NonEvent]
     private bool Admit(int eventId, string? scope)

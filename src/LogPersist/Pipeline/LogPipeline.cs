@@ -1,3 +1,4 @@
+using LogPersist.Adoption;
 using LogPersist.Diagnostics;
 using LogPersist.Shipping;
 using LogPersist.Wal;
@@ -12,12 +13,18 @@ namespace LogPersist.Pipeline;
 internal sealed class LogPipeline : IAsyncDisposable, IDisposable
 {
     private readonly TimeSpan _flushTimeout;
+    private readonly PipelineSettings _settings;
+    private readonly LogPersistOptions _options;
+    private readonly object _laneLock = new();
+    private Lane _lane;
+    private OrphanAdopter? _adopter;
     private int _stopped;
 
-    private LogPipeline(WriteAheadLog wal, Shipper? shipper, LogPersistOptions options, string destination)
+    private LogPipeline(Lane lane, PipelineSettings settings, LogPersistOptions options, string destination)
     {
-        Wal = wal;
-        Shipper = shipper;
+        _lane = lane;
+        _settings = settings;
+        _options = options;
         MinimumLevel = options.MinimumLevel;
         Time = options.TimeProvider;
         _flushTimeout = options.FlushTimeout;
@@ -27,9 +34,13 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
         Destination = destination;
     }
 
-    public WriteAheadLog Wal { get; }
+    /// <summary>The WAL being written now: a new one after this instance was fenced out of its directory.</summary>
+    public WriteAheadLog Wal => Volatile.Read(ref _lane).Wal;
 
-    public Shipper? Shipper { get; }
+    public Shipper? Shipper => Volatile.Read(ref _lane).Shipper;
+
+    /// <summary>The adopter of gone siblings' WALs, when <see cref="LogPersistOptions.AdoptOrphans"/> is on and there is a Loki to ship to.</summary>
+    internal OrphanAdopter? Adopter => _adopter;
 
     public EntryLevel MinimumLevel { get; }
 
@@ -55,6 +66,34 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     public static LogPipeline Open(LogPersistOptions options)
     {
         var settings = PipelineSettings.Resolve(options);
+        var lane = OpenLane(settings, options);
+        var destination = settings.Shipper?.Loki.PushUri.ToString() ?? "none (WAL only)";
+        LogPersistEventSource.Log.PipelineStarted(lane.Wal.Directory, settings.RootSource, destination);
+        ReportVolume(lane.Wal.Directory, options);
+        var pipeline = new LogPipeline(lane, settings, options, destination);
+        pipeline.Watch(lane);
+        if (options.AdoptOrphans && settings.FreshShipping is { } shipping)
+        {
+            pipeline._adopter = new OrphanAdopter(new AdoptionOptions
+            {
+                OwnDirectory = lane.Wal.Directory,
+                Shipping = shipping,
+                AdoptedBy = settings.Instance,
+                Handler = options.HttpHandler,
+                Lease = settings.Wal.Lease,
+                ScanInterval = options.AdoptionScanInterval,
+                FileSystem = options.FileSystem,
+                TimeProvider = options.TimeProvider,
+            });
+            pipeline._adopter.Start();
+        }
+
+        PipelineRegistry.Add(pipeline);
+        return pipeline;
+    }
+
+    private static Lane OpenLane(PipelineSettings settings, LogPersistOptions options)
+    {
         WriteAheadLog wal;
         try
         {
@@ -81,11 +120,73 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
             throw;
         }
 
-        var destination = settings.Shipper?.Loki.PushUri.ToString() ?? "none (WAL only)";
-        LogPersistEventSource.Log.PipelineStarted(wal.Directory, settings.RootSource, destination);
-        var pipeline = new LogPipeline(wal, shipper, options, destination);
-        PipelineRegistry.Add(pipeline);
-        return pipeline;
+        return new Lane(wal, shipper);
+    }
+
+    private static void ReportVolume(string directory, LogPersistOptions options)
+    {
+        var volume = VolumeInfo.Detect(directory);
+        LogPersistEventSource.Log.VolumeDetected(directory, volume.FileSystemType, volume.Kind.ToString().ToLowerInvariant(), options.Durability.ToString(), volume.DurabilityNote(options.Durability, options.FlushInterval));
+    }
+
+    private void Watch(Lane lane)
+    {
+        lane.Wal.Fenced += _ => Task.Run(() => MoveOnAsync(lane));
+        if (lane.Wal.IsFenced)
+        {
+            _ = Task.Run(() => MoveOnAsync(lane));
+        }
+    }
+
+    /// <summary>
+    /// After another instance took this one's directory: when it was moved away (adopted), logging goes
+    /// on in a new directory at the same path; the old WAL is closed, which lets the adopter ship what
+    /// was appended to it meanwhile. When another process writes there instead, entries are dropped
+    /// and counted (<c>fenced</c>) rather than mixed into its WAL.
+    /// </summary>
+    private async Task MoveOnAsync(Lane fenced)
+    {
+        try
+        {
+            lock (_laneLock)
+            {
+                if (Volatile.Read(ref _stopped) != 0 || !ReferenceEquals(_lane, fenced))
+                {
+                    return;
+                }
+
+                if (!_options.FileSystem.Directory.Exists(fenced.Wal.Directory))
+                {
+                    try
+                    {
+                        var fresh = OpenLane(_settings, _options);
+                        Volatile.Write(ref _lane, fresh);
+                        Watch(fresh);
+                    }
+#pragma warning disable CA1031 // Logging goes on into the fenced WAL's open segment, then drops and counts.
+                    catch (Exception e)
+#pragma warning restore CA1031
+                    {
+                        LogPersistEventSource.Log.OperationFailed(fenced.Wal.Directory, "opening a new WAL after the directory was adopted", e);
+                    }
+                }
+            }
+
+            // Its acknowledgements would go nowhere: stop it without waiting, then release the lock.
+            if (fenced.Shipper is { } shipper)
+            {
+                await shipper.StopAsync(TimeSpan.Zero).ConfigureAwait(false);
+                await shipper.DisposeAsync().ConfigureAwait(false);
+            }
+
+            fenced.Wal.Dispose();
+        }
+#pragma warning disable CA1031 // Runs unobserved on the thread pool.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogPersistEventSource.Log.OperationFailed(fenced.Wal.Directory, "closing a fenced WAL", e);
+        }
     }
 
     private static void SaveStreamDescription(WriteAheadLog wal, StreamDescription stream, System.IO.Abstractions.IFileSystem fileSystem)
@@ -145,20 +246,31 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
         }
 
         PipelineRegistry.Remove(this);
-        var flushed = true;
-        if (Shipper is not null)
+        Lane lane;
+        lock (_laneLock)
         {
-            flushed = await Shipper.StopAsync(timeout).ConfigureAwait(false);
-            await Shipper.DisposeAsync().ConfigureAwait(false);
+            lane = _lane;
+        }
+
+        // Adoptions in progress stop at once; what they did not ship stays for the next adopter.
+        var adopterStopped = _adopter?.DisposeAsync().AsTask() ?? Task.CompletedTask;
+        var flushed = true;
+        if (lane.Shipper is not null)
+        {
+            flushed = await lane.Shipper.StopAsync(timeout).ConfigureAwait(false);
+            await lane.Shipper.DisposeAsync().ConfigureAwait(false);
         }
 
         // Closing syncs the WAL in the Interval and Always modes; PageCache promises survival of the
         // process only, so it adds no unbounded device sync to a stop that has a deadline.
-        Wal.Dispose();
+        lane.Wal.Dispose();
+        await adopterStopped.ConfigureAwait(false);
         return flushed;
     }
 
     public async ValueTask DisposeAsync() => await StopAsync(_flushTimeout).ConfigureAwait(false);
 
     public void Dispose() => StopAsync(_flushTimeout).GetAwaiter().GetResult();
+
+    private sealed record Lane(WriteAheadLog Wal, Shipper? Shipper);
 }

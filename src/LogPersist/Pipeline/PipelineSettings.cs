@@ -14,9 +14,11 @@ internal sealed class PipelineSettings
     public const string MountedRoot = "/var/lib/logpersist";
     public const string DefaultNamespace = "default";
 
-    private PipelineSettings(WalOptions wal, ShipperOptions? shipper, StreamDescription stream, string rootSource)
+    private PipelineSettings(WalOptions wal, ShipperOptions? shipper, StreamDescription stream, string rootSource, string instance, Func<ShipperOptions>? freshShipping)
     {
         Wal = wal;
+        Instance = instance;
+        FreshShipping = freshShipping;
         Stream = stream;
         Shipper = shipper;
         RootSource = rootSource;
@@ -29,6 +31,12 @@ internal sealed class PipelineSettings
 
     /// <summary>How entries become streams and lines, saved in the WAL directory for whoever ships it later.</summary>
     public StreamDescription Stream { get; }
+
+    /// <summary>The instance name (pod), as it appears in the directory and the labels.</summary>
+    public string Instance { get; }
+
+    /// <summary>New shipping settings with the same destination, for an adopter to fill with an orphan's own labels; null without Loki.</summary>
+    public Func<ShipperOptions>? FreshShipping { get; }
 
     /// <summary>Why the WAL root is where it is, for start-up diagnostics.</summary>
     public string RootSource { get; }
@@ -70,6 +78,7 @@ internal sealed class PipelineSettings
             Durability = options.Durability,
             FlushInterval = options.FlushInterval,
             OwnerDescription = $"{service}/{instance}",
+            Lease = new LeaseOptions { Duration = options.LeaseDuration, Heartbeat = options.HeartbeatInterval, Environment = environment },
             FileSystem = options.FileSystem,
             TimeProvider = options.TimeProvider,
         };
@@ -115,7 +124,8 @@ internal sealed class PipelineSettings
             throw new ArgumentException("Invalid LogPersist options: " + string.Join(" ", errors.Distinct()));
         }
 
-        return new PipelineSettings(wal, shipper, stream, rootSource);
+        Func<ShipperOptions>? freshShipping = shipper is null ? null : () => Shipping(options, shipper.Loki.Endpoint);
+        return new PipelineSettings(wal, shipper, stream, rootSource, instance, freshShipping);
     }
 
     private static Dictionary<string, string?> ConfiguredLabels(LogPersistOptions options, string service, string instance)
@@ -194,7 +204,9 @@ internal sealed class PipelineSettings
     {
         var chars = name.Trim().Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '_').ToArray();
         var segment = new string(chars);
-        return segment.Length == 0 || segment.All(c => c == '.') ? "_" + segment : segment;
+
+        // A leading dot is kept for LogPersist's own entries (the adoption area, .adoption).
+        return segment.Length == 0 || segment[0] == '.' ? "_" + segment : segment;
     }
 
     private static void Collect(List<string> errors, Action validate)

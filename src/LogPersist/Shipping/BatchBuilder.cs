@@ -117,9 +117,9 @@ internal sealed class BatchBuilder : IDisposable
         }
 
         var labels = _streams.Resolve(entry);
-        var metadata = SendMetadata && entry.Has(EntryFlags.Trace) ? TraceMetadata(entry.Trace) : null;
-        var line = _formatter.Format(entry, includeTrace: metadata is null);
-        AddLine(labels, entry.TimestampNs, line, metadata);
+        var trace = SendMetadata && entry.Has(EntryFlags.Trace) ? TraceMetadata(entry.Trace) : null;
+        var line = _formatter.Format(entry, includeTrace: trace is null);
+        AddLine(labels, entry.TimestampNs, line, WithStatic(trace));
     }
 
     private void AddLine(LabelSet labels, long timestampNs, ReadOnlySpan<byte> line, KeyValuePair<string, string>[]? metadata)
@@ -178,8 +178,24 @@ internal sealed class BatchBuilder : IDisposable
         var marker = Markers.Dropped(gap);
         if (EntryView.TryDecode(_markerEncoder.Encode(marker), out var view))
         {
-            AddLine(_streams.Static, marker.TimestampNs, _formatter.Format(view, includeTrace: true), null);
+            AddLine(_streams.Static, marker.TimestampNs, _formatter.Format(view, includeTrace: true), WithStatic(null));
         }
+    }
+
+    /// <summary>
+    /// Adds the shipper's fixed metadata (<c>adopted_by</c>) when metadata is sent. Without structured
+    /// metadata it is left out rather than put in the line: an unchanged line is what lets Loki drop an
+    /// entry shipped twice.
+    /// </summary>
+    private KeyValuePair<string, string>[]? WithStatic(KeyValuePair<string, string>[]? metadata)
+    {
+        var fixedMetadata = _options.StaticMetadata;
+        if (!SendMetadata || fixedMetadata.Count == 0)
+        {
+            return metadata;
+        }
+
+        return metadata is null ? [.. fixedMetadata] : [.. metadata, .. fixedMetadata];
     }
 
     private static KeyValuePair<string, string>[] TraceMetadata(ReadOnlySpan<byte> trace)

@@ -34,6 +34,12 @@ internal sealed class ShipperOptions
     /// <summary>The default is <see cref="StructuredMetadataMode.Auto"/>.</summary>
     public StructuredMetadataMode StructuredMetadata { get; set; } = StructuredMetadataMode.Auto;
 
+    /// <summary>
+    /// Structured metadata sent with every entry while structured metadata is on (an adopter's
+    /// <c>adopted_by</c>); never labels, never part of the line. Empty by default.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, string>> StaticMetadata { get; set; } = [];
+
     /// <summary>Uncompressed size at which a batch is sent. The default is 1 MiB.</summary>
     public int BatchMaxBytes { get; set; } = 1 << 20;
 

@@ -6,30 +6,28 @@ namespace LogPersist.Wal;
 /// <summary>
 /// Keeps one writer per WAL directory. The lock is an exclusive <c>flock</c> on <c>wal.lock</c>
 /// (what <see cref="FileShare.None"/> takes on Unix): the kernel releases it when the holding
-/// process dies, however it dies, so a killed process never blocks its successor. Because a locked
-/// file cannot be read by others, the holder describes itself in a separate <c>wal.owner</c> file.
+/// process dies, however it dies, so a killed process never blocks its successor. It only keeps two
+/// processes that see the same lock apart (two of one pod): on a network file system a lock that can
+/// be taken does not prove its holder dead, so instances on other nodes go by the owner record
+/// (<see cref="OwnerLease"/>), which the holder writes in the separate <c>wal.owner</c> file.
 /// </summary>
 internal sealed class DirectoryLock : IDisposable
 {
     public const string LockFileName = "wal.lock";
     public const string OwnerFileName = "wal.owner";
 
-    private readonly IFileSystem _fileSystem;
     private readonly Stream _lockStream;
-    private readonly string _ownerPath;
 
-    private DirectoryLock(IFileSystem fileSystem, Stream lockStream, string ownerPath)
+    private DirectoryLock(Stream lockStream)
     {
-        _fileSystem = fileSystem;
         _lockStream = lockStream;
-        _ownerPath = ownerPath;
     }
 
-    /// <summary>Takes the lock or throws <see cref="WalLockedException"/> naming the holder.</summary>
     /// <summary>How long a held lock is retried before the holder is taken to be a live writer.</summary>
     public static readonly TimeSpan ContentionGrace = TimeSpan.FromMilliseconds(500);
 
-    public static DirectoryLock Acquire(IFileSystem fileSystem, string directory, string? ownerDescription)
+    /// <summary>Takes the lock or throws <see cref="WalLockedException"/> naming the holder.</summary>
+    public static DirectoryLock Acquire(IFileSystem fileSystem, string directory)
     {
         var lockPath = fileSystem.Path.Combine(directory, LockFileName);
         var ownerPath = fileSystem.Path.Combine(directory, OwnerFileName);
@@ -56,18 +54,7 @@ internal sealed class DirectoryLock : IDisposable
             }
         }
 
-        var holder = new DirectoryLock(fileSystem, stream, ownerPath);
-        try
-        {
-            holder.WriteOwner(ownerDescription);
-        }
-        catch
-        {
-            stream.Dispose();
-            throw;
-        }
-
-        return holder;
+        return new DirectoryLock(stream);
     }
 
     /// <summary>Reads who holds a directory, as recorded in its owner file; nulls when unknown.</summary>
@@ -98,41 +85,14 @@ internal sealed class DirectoryLock : IDisposable
         }
     }
 
-    private void WriteOwner(string? description)
-    {
-        var text = string.Create(
-            CultureInfo.InvariantCulture,
-            $"pid={Environment.ProcessId}\nhost={Environment.MachineName}\nstarted={DateTimeOffset.UtcNow:O}\n");
-        if (!string.IsNullOrEmpty(description))
-        {
-            text += "owner=" + description.ReplaceLineEndings(" ") + "\n";
-        }
-
-        var temporary = _ownerPath + ".tmp";
-        using (var stream = _fileSystem.FileStream.New(temporary, OwnerOnly.NewFile(FileMode.Create)))
-        {
-            stream.Write(System.Text.Encoding.UTF8.GetBytes(text));
-        }
-
-        _fileSystem.File.Move(temporary, _ownerPath, overwrite: true);
-    }
-
     // EWOULDBLOCK from flock is EAGAIN: 11 on Linux, 35 on macOS; on Windows a sharing or lock violation.
     internal static bool IsHeldElsewhere(IOException e) =>
         e.HResult is 11 or 35 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
 
-    public void Dispose()
-    {
-        try
-        {
-            _fileSystem.File.Delete(_ownerPath);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // The owner file is informational; a stale one is overwritten by the next holder.
-        }
-
-        // The lock file itself stays: deleting it would let a concurrent opener lock an unlinked inode.
-        _lockStream.Dispose();
-    }
+    /// <summary>
+    /// Releases the lock. The lock file itself stays: deleting it would let a concurrent opener lock an
+    /// unlinked inode. Nothing is done through the directory's path, which may belong to someone else
+    /// by now (the directory was adopted).
+    /// </summary>
+    public void Dispose() => _lockStream.Dispose();
 }

@@ -29,6 +29,9 @@ internal enum WalDropReason : byte
 
     /// <summary>The log call's data could not be turned into an entry (a logging integration failed on it).</summary>
     Unencodable = 9,
+
+    /// <summary>Another instance took the WAL directory (adoption) and the open segment was full: this holder no longer writes there.</summary>
+    Fenced = 10,
 }
 
 internal static class WalDropReasons
@@ -47,6 +50,7 @@ internal static class WalDropReasons
         WalDropReason.Disposed => "disposed",
         WalDropReason.Empty => "empty",
         WalDropReason.Unencodable => "unencodable",
+        WalDropReason.Fenced => "fenced",
         _ => "unknown",
     };
 }

@@ -5,16 +5,16 @@ namespace LogPersist.Wal;
 /// <summary>Whether a process holds a WAL directory's lock right now.</summary>
 internal enum HolderState : byte
 {
-    /// <summary>No lock file and no owner file: no process has this directory open.</summary>
+    /// <summary>No lock file and no owner record: no process has this directory open.</summary>
     None,
 
     /// <summary>The lock is held: a live process writes to this directory.</summary>
     Live,
 
-    /// <summary>An owner file is left but nobody holds the lock: its process ended without closing the WAL.</summary>
+    /// <summary>A live owner record is left but nobody holds the lock: its process ended without closing the WAL.</summary>
     Stale,
 
-    /// <summary>Not held now (the lock file exists, no owner file): the last holder closed the WAL.</summary>
+    /// <summary>Not held now, and the owner record says the last holder closed the WAL.</summary>
     Released,
 
     /// <summary>The lock file could not be opened to test it (permissions).</summary>
@@ -41,7 +41,8 @@ internal sealed record WalHolder(HolderState State, int? ProcessId, string? Host
     {
         var ownerPath = Path.Combine(directory, DirectoryLock.OwnerFileName);
         var (pid, host, instance, started) = ReadOwner(ownerPath);
-        var hasOwner = File.Exists(ownerPath);
+        // A record marked closed means the last holder closed the WAL: nothing was left behind mid-write.
+        var hasOwner = File.Exists(ownerPath) && !IsClosed(ownerPath);
         var lockPath = Path.Combine(directory, DirectoryLock.LockFileName);
         HolderState state;
         if (!File.Exists(lockPath))
@@ -81,7 +82,19 @@ internal sealed record WalHolder(HolderState State, int? ProcessId, string? Host
         return new WalHolder(state, pid, host, instance, started);
     }
 
-    /// <summary>Reads the <c>key=value</c> lines <see cref="DirectoryLock"/> writes; nulls for what is missing.</summary>
+    private static bool IsClosed(string ownerPath)
+    {
+        try
+        {
+            return OwnerRecord.Parse(File.ReadAllText(ownerPath)).State == OwnerState.Closed;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Reads the <c>key=value</c> lines of the owner record; nulls for what is missing.</summary>
     private static (int? Pid, string? Host, string? Instance, DateTimeOffset? Started) ReadOwner(string ownerPath)
     {
         int? pid = null;

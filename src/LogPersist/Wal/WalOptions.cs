@@ -39,8 +39,11 @@ internal sealed class WalOptions
     /// </summary>
     public bool CreateSegmentOnOpen { get; init; } = true;
 
-    /// <summary>Who holds the WAL, recorded next to the lock so that a refused second opener can name it.</summary>
+    /// <summary>Who holds the WAL, recorded in the owner record so that a refused second opener can name it.</summary>
     public string? OwnerDescription { get; init; }
+
+    /// <summary>The owner record's heartbeat and lease, and whether the holder adopts the directory.</summary>
+    public LeaseOptions Lease { get; init; } = new();
 
     public IFileSystem FileSystem { get; init; } = new FileSystem();
 
@@ -68,6 +71,8 @@ internal sealed class WalOptions
         {
             errors.Add($"MaxDiskBytes ({MaxDiskBytes}) must hold at least two segments of SegmentBytes ({SegmentBytes}).");
         }
+
+        errors.AddRange(Lease.Errors());
 
         if (!Enum.IsDefined(FullMode))
         {

@@ -36,6 +36,7 @@ internal sealed unsafe class WalWriter : IDisposable
     private WalDropReason _failure;
     private int _hasPendingGaps;
     private int _disposed;
+    private int _fenced;
 
     private readonly Checkpoint _checkpoint;
 
@@ -140,6 +141,12 @@ internal sealed unsafe class WalWriter : IDisposable
         }
     }
 
+    /// <summary>
+    /// Stops every file operation through the directory's path (new segments, evictions): the directory
+    /// now belongs to another holder. Appends still fill the open segment; after it, they are dropped.
+    /// </summary>
+    public void Fence() => Volatile.Write(ref _fenced, 1);
+
     /// <summary>A barrier: returns once every record appended before the call is on the device.</summary>
     public void Sync() => _syncer.Sync();
 
@@ -153,7 +160,7 @@ internal sealed unsafe class WalWriter : IDisposable
         {
             if (Volatile.Read(ref _disposed) != 0)
             {
-                Drop(WalDropReason.Disposed, payloadBytes);
+                Drop(Volatile.Read(ref _fenced) != 0 ? WalDropReason.Fenced : WalDropReason.Disposed, payloadBytes);
                 return false;
             }
 
@@ -218,6 +225,12 @@ internal sealed unsafe class WalWriter : IDisposable
     {
         var sequence = _nextSequence;
         failure = default;
+        if (Volatile.Read(ref _fenced) != 0)
+        {
+            failure = WalDropReason.Fenced;
+            return RollFailed(failure);
+        }
+
         while (_catalog.TotalBytes + _options.SegmentBytes > _options.MaxDiskBytes)
         {
             if (_options.FullMode != WalFullMode.DropOldest || !EvictOldest())

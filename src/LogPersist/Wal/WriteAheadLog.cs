@@ -12,16 +12,18 @@ internal sealed class WriteAheadLog : IDisposable
     private readonly WalOptions _options;
     private readonly IFileSystem _fileSystem;
     private readonly DirectoryLock _lock;
+    private readonly OwnerLease _lease;
     private readonly Checkpoint _checkpoint;
     private readonly SegmentCatalog _catalog;
     private readonly WalWriter _writer;
     private int _disposed;
 
-    private WriteAheadLog(WalOptions options, DirectoryLock directoryLock, Checkpoint checkpoint, SegmentCatalog catalog, WalMetrics metrics, WalWriter writer)
+    private WriteAheadLog(WalOptions options, DirectoryLock directoryLock, OwnerLease lease, Checkpoint checkpoint, SegmentCatalog catalog, WalMetrics metrics, WalWriter writer)
     {
         _options = options;
         _fileSystem = options.FileSystem;
         _lock = directoryLock;
+        _lease = lease;
         _checkpoint = checkpoint;
         _catalog = catalog;
         Metrics = metrics;
@@ -43,6 +45,20 @@ internal sealed class WriteAheadLog : IDisposable
 
     public int MaxPayloadBytes => _writer.MaxPayloadBytes;
 
+    /// <summary>The owner record as last written by this holder.</summary>
+    public OwnerRecord Owner => _lease.Record;
+
+    /// <summary>
+    /// True once another holder took the directory (it was adopted, or another process wrote its owner
+    /// record). From then on nothing is done through the directory's path: no acknowledgement, no
+    /// deletion, no new segment; appends fill the open segment, which moved with the directory and is
+    /// shipped by the adopter once this holder closes, then are dropped (reason <c>fenced</c>).
+    /// </summary>
+    public bool IsFenced => _lease.IsFenced;
+
+    /// <summary>Raised once, on the lease's thread, when this holder is fenced; the argument says why.</summary>
+    public event Action<string>? Fenced;
+
     /// <summary>
     /// Opens (creating if needed) and locks the directory, then starts appending to a new segment.
     /// Throws <see cref="WalLockedException"/> when another process holds the directory, and the
@@ -51,12 +67,29 @@ internal sealed class WriteAheadLog : IDisposable
     public static WriteAheadLog Open(WalOptions options)
     {
         options.Validate();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return OpenOnce(options);
+            }
+            catch (DirectoryMovedException) when (attempt < 3 && options.Lease.AdoptedEpoch is null)
+            {
+                // An adopter moved the directory of an earlier run away while this one opened it: start afresh.
+            }
+        }
+    }
+
+    private static WriteAheadLog OpenOnce(WalOptions options)
+    {
         var fileSystem = options.FileSystem;
         OwnerOnly.CreateDirectory(fileSystem, options.Directory);
-        var directoryLock = DirectoryLock.Acquire(fileSystem, options.Directory, options.OwnerDescription);
+        var directoryLock = DirectoryLock.Acquire(fileSystem, options.Directory);
         WalMetrics? metrics = null;
+        OwnerLease? lease = null;
         try
         {
+            lease = OwnerLease.Take(fileSystem, options.Directory, options.Lease, options.OwnerDescription, options.TimeProvider);
             RemoveTemporaries(fileSystem, options.Directory);
             var checkpoint = new Checkpoint(fileSystem, options.Directory);
             var acknowledged = checkpoint.Load();
@@ -81,7 +114,8 @@ internal sealed class WriteAheadLog : IDisposable
                 writer.Start();
             }
 
-            var wal = new WriteAheadLog(options, directoryLock, checkpoint, catalog, metrics, writer);
+            var wal = new WriteAheadLog(options, directoryLock, lease, checkpoint, catalog, metrics, writer);
+            lease.Fenced += wal.OnFenced;
             LogPersistEventSource.Log.WalOpened(options.Directory, earlier.Length, acknowledged.Segment, firstSequence);
             wal.Recovery = earlier.Length == 0
                 ? Task.FromResult(new RecoveryReport(0, 0, 0, 0, 0, 0, [], TimeSpan.Zero))
@@ -91,9 +125,16 @@ internal sealed class WriteAheadLog : IDisposable
         catch
         {
             metrics?.Dispose();
+            lease?.Dispose();
             directoryLock.Dispose();
             throw;
         }
+    }
+
+    private void OnFenced(string reason)
+    {
+        _writer.Fence();
+        Fenced?.Invoke(reason);
     }
 
     /// <summary>
@@ -122,9 +163,9 @@ internal sealed class WriteAheadLog : IDisposable
     /// </summary>
     public bool Acknowledge(WalPosition position)
     {
-        if (Volatile.Read(ref _disposed) != 0)
+        if (Volatile.Read(ref _disposed) != 0 || IsFenced)
         {
-            // Closed (and the lock released): the directory may belong to another process now.
+            // Closed (and the lock released) or fenced: the directory may belong to another process now.
             return false;
         }
 
@@ -159,8 +200,9 @@ internal sealed class WriteAheadLog : IDisposable
     public bool DisposeIfDrained(out string? unreadable)
     {
         unreadable = null;
-        if (Volatile.Read(ref _disposed) != 0)
+        if (Volatile.Read(ref _disposed) != 0 || IsFenced)
         {
+            Dispose();
             return false;
         }
 
@@ -174,7 +216,7 @@ internal sealed class WriteAheadLog : IDisposable
             unreadable = reader.LastOpenFailure;
         }
 
-        if (drained)
+        if (drained && !IsFenced)
         {
             DeleteBefore(_fileSystem, _options.Directory, _catalog, long.MaxValue);
         }
@@ -222,6 +264,7 @@ internal sealed class WriteAheadLog : IDisposable
 
         _writer.Dispose();
         Metrics.Dispose();
+        _lease.Dispose();
         _lock.Dispose();
     }
 }

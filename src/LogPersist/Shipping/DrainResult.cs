@@ -1,4 +1,4 @@
-namespace LogPersist.Cli.Draining;
+namespace LogPersist.Shipping;
 
 /// <summary>How the drain of one WAL directory ended.</summary>
 internal enum DrainStatus

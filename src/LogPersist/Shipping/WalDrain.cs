@@ -1,8 +1,7 @@
 using LogPersist.Loki;
-using LogPersist.Shipping;
 using LogPersist.Wal;
 
-namespace LogPersist.Cli.Draining;
+namespace LogPersist.Shipping;
 
 /// <summary>Where a drain stands, reported while it runs.</summary>
 internal readonly record struct DrainProgress(long Total, long Done, long Bytes, long Refused, string? LastError);
@@ -28,7 +27,9 @@ internal static class WalDrain
         TimeProvider time,
         IProgress<DrainProgress>? progress,
         TimeSpan progressInterval,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        string ownerDescription = "logpersist drain",
+        LeaseOptions? lease = null)
     {
         var started = time.GetTimestamp();
         var labels = shipping.DetectedLabels.Count > 0 ? StreamResolver.StaticLabels(shipping).Text : "";
@@ -44,7 +45,8 @@ internal static class WalDrain
                 SegmentBytes = 1 << 20,
                 MaxDiskBytes = long.MaxValue / 4,
                 FullMode = WalFullMode.DropNewest,
-                OwnerDescription = "logpersist drain",
+                OwnerDescription = ownerDescription,
+                Lease = lease ?? new LeaseOptions(),
                 TimeProvider = time,
             });
         }
@@ -78,7 +80,15 @@ internal static class WalDrain
             var reporter = progress is null ? Task.CompletedTask : ReportAsync(shipper, wal.Recovery, progress, progressInterval, time, reporting.Token);
             try
             {
-                finished = await ShipEverythingAsync(wal, shipper, cancellationToken).ConfigureAwait(false);
+                // Another holder taking the directory (a later adoption) ends the drain like a stop.
+                using var fenced = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                wal.Fenced += _ => fenced.Cancel();
+                if (wal.IsFenced)
+                {
+                    await fenced.CancelAsync().ConfigureAwait(false);
+                }
+
+                finished = await ShipEverythingAsync(wal, shipper, fenced.Token).ConfigureAwait(false);
             }
             finally
             {
@@ -110,6 +120,7 @@ internal static class WalDrain
         var lastError = shipper.LastRetryReason ?? shipper.LastError;
         var message = status switch
         {
+            DrainStatus.Interrupted when wal.IsFenced => "another holder took the directory over; it ships the rest",
             DrainStatus.Interrupted => "stopped before everything was shipped; run drain again to continue" + (lastError is null ? "" : $" (last error: {lastError})"),
             DrainStatus.Failed => unreadable is not null
                 ? $"a segment could not be read ({unreadable}); it and everything after it stay in the WAL"

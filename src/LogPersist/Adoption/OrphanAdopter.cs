@@ -1,0 +1,420 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.IO.Abstractions;
+using LogPersist.Diagnostics;
+using LogPersist.Shipping;
+using LogPersist.Wal;
+
+namespace LogPersist.Adoption;
+
+/// <summary>Settings of an <see cref="OrphanAdopter"/>. Defaults live here.</summary>
+internal sealed class AdoptionOptions
+{
+    /// <summary>This instance's own WAL directory, <c>{root}/{namespace}/{service}/{instance}</c>; its siblings are watched.</summary>
+    public required string OwnDirectory { get; init; }
+
+    /// <summary>A fresh copy of this instance's shipping settings (where and how to push); labels and line settings are replaced by each orphan's own.</summary>
+    public required Func<ShipperOptions> Shipping { get; init; }
+
+    /// <summary>Who adopts, sent as the <c>adopted_by</c> structured metadata: this instance's name.</summary>
+    public required string AdoptedBy { get; init; }
+
+    public HttpMessageHandler? Handler { get; init; }
+
+    /// <summary>The lease this instance honours (at least; a longer one in an owner record wins) and uses for what it adopts.</summary>
+    public LeaseOptions Lease { get; init; } = new();
+
+    /// <summary>How often the siblings are looked at, give or take a fifth. The default is 10 seconds.</summary>
+    public TimeSpan ScanInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Directories adopted at the same time. The default is 2.</summary>
+    public int MaxConcurrent { get; init; } = 2;
+
+    public IFileSystem FileSystem { get; init; } = new FileSystem();
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+}
+
+/// <summary>
+/// Finds the WAL directories of gone instances of the same service on a shared volume and ships them.
+/// A sibling is gone when its owner record has not changed for longer than the lease, as measured on
+/// this process's monotonic clock (nodes' wall clocks differ), and no process of this node holds its
+/// lock. Claiming is an exclusive create of <c>.adoption/{instance}.{epoch}.claim</c> — one winner among
+/// any number of adopters, whose name the file holds — then one rename of the directory to
+/// <c>.adoption/{instance}.{epoch}</c>. The directory is shipped under its own saved labels through the
+/// SDK's shipper and deleted once everything in it is acknowledged. An adoption whose adopter dies
+/// stops renewing its record and is taken over, under the next epoch, by the next adopter.
+/// </summary>
+internal sealed class OrphanAdopter : IAsyncDisposable
+{
+    private readonly AdoptionOptions _options;
+    private readonly IFileSystem _fileSystem;
+    private readonly TimeProvider _time;
+    private readonly string _serviceDirectory;
+    private readonly string _area;
+    private readonly string _ownName;
+    private readonly Dictionary<string, (string Text, long Since)> _observed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Text, long Since)> _claims = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stop = new();
+    private Task _loop = Task.CompletedTask;
+
+    public OrphanAdopter(AdoptionOptions options)
+    {
+        _options = options;
+        _fileSystem = options.FileSystem;
+        _time = options.TimeProvider;
+        var own = _fileSystem.Path.TrimEndingDirectorySeparator(_fileSystem.Path.GetFullPath(options.OwnDirectory));
+        _ownName = _fileSystem.Path.GetFileName(own);
+        _serviceDirectory = AdoptionArea.ServiceDirectory(_fileSystem, own);
+        _area = _fileSystem.Path.Combine(_serviceDirectory, AdoptionArea.DirectoryName);
+    }
+
+    /// <summary>Directories shipped and deleted so far.</summary>
+    public int Adopted => Volatile.Read(ref _adopted);
+
+    private int _adopted;
+
+    /// <summary>Entries shipped from adopted directories so far.</summary>
+    public long ShippedEntries => Interlocked.Read(ref _shippedEntries);
+
+    private long _shippedEntries;
+
+    public void Start() => _loop = Task.Run(() => LoopAsync(_stop.Token));
+
+    private async Task LoopAsync(CancellationToken stop)
+    {
+        try
+        {
+            // A random start: fifty replicas of a rolling update do not all scan the volume at once.
+            await Task.Delay(Jitter(0, 1), _time, stop).ConfigureAwait(false);
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    ScanOnce();
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    LogPersistEventSource.Log.OperationFailed(_serviceDirectory, "looking for orphaned WALs", e);
+                }
+
+                await Task.Delay(Jitter(0.8, 1.2), _time, stop).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    private TimeSpan Jitter(double from, double to) =>
+        _options.ScanInterval * (from + (Random.Shared.NextDouble() * (to - from)));
+
+    /// <summary>One look at the siblings: updates what was seen and starts adoptions of those gone for a lease. Internal for tests.</summary>
+    internal void ScanOnce()
+    {
+        var now = _time.GetTimestamp();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var directory in Candidates())
+        {
+            seen.Add(directory);
+            string text;
+            try
+            {
+                text = OwnerRecord.ReadText(_fileSystem, directory) ?? "";
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            if (!_observed.TryGetValue(directory, out var observed) || observed.Text != text)
+            {
+                _observed[directory] = (text, now);
+                continue;
+            }
+
+            if (_running.ContainsKey(directory) || _running.Count >= _options.MaxConcurrent)
+            {
+                continue;
+            }
+
+            var lease = Max(_options.Lease.Duration, OwnerRecord.Parse(text).Lease);
+            if (_time.GetElapsedTime(observed.Since) <= lease)
+            {
+                continue;
+            }
+
+            // Claiming and moving are a few file operations, done here in turn; shipping runs apart.
+            if (!TryClaim(directory, text, out var adopted, out var claim, out var epoch))
+            {
+                continue;
+            }
+
+            _running[directory] = Task.Run(async () =>
+            {
+                try
+                {
+                    await ShipAsync(directory, adopted, claim, epoch, _stop.Token).ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // One failed adoption is reported and resumed later; it must not end the others.
+                catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
+                {
+                    LogPersistEventSource.Log.AdoptionDeferred(adopted, e.GetType().Name + ": " + e.Message);
+                }
+                finally
+                {
+                    _running.TryRemove(directory, out _);
+                }
+            });
+        }
+
+        foreach (var gone in _observed.Keys.Where(k => !seen.Contains(k)).ToList())
+        {
+            _observed.Remove(gone);
+        }
+    }
+
+    /// <summary>Sibling instance directories that hold a WAL, and adopted directories of the area.</summary>
+    private IEnumerable<string> Candidates()
+    {
+        foreach (var directory in _fileSystem.Directory.EnumerateDirectories(_serviceDirectory))
+        {
+            var name = _fileSystem.Path.GetFileName(directory);
+            if (name != _ownName && !name.StartsWith('.') && LooksLikeWal(directory))
+            {
+                yield return directory;
+            }
+        }
+
+        if (_fileSystem.Directory.Exists(_area))
+        {
+            foreach (var directory in _fileSystem.Directory.EnumerateDirectories(_area))
+            {
+                if (AdoptionArea.TryParse(_fileSystem.Path.GetFileName(directory), out _, out _, out var isClaim) && !isClaim)
+                {
+                    yield return directory;
+                }
+            }
+        }
+    }
+
+    private bool LooksLikeWal(string directory)
+    {
+        try
+        {
+            return _fileSystem.File.Exists(_fileSystem.Path.Combine(directory, DirectoryLock.LockFileName))
+                || _fileSystem.File.Exists(_fileSystem.Path.Combine(directory, OwnerRecord.FileName))
+                || _fileSystem.Directory.EnumerateFiles(directory, SegmentNames.SearchPattern).Any();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private async Task ShipAsync(string directory, string adopted, string claim, long epoch, CancellationToken stop)
+    {
+        LogPersistEventSource.Log.OrphanClaimed(directory, adopted, epoch);
+        var started = _time.GetTimestamp();
+        var name = _fileSystem.Path.GetFileName(directory);
+        var instance = AdoptionArea.TryParse(name, out var parsed, out _, out var isClaim) && !isClaim && IsInArea(directory) ? parsed : name;
+        var shipping = _options.Shipping();
+        var stream = StreamDescription.TryLoad(_fileSystem, adopted, out var description, out _)
+            ? description
+            : StreamDescription.FromPath(_fileSystem.Path.Combine(_serviceDirectory, instance));
+        stream.ApplyTo(shipping);
+        shipping.StaticMetadata = [new("adopted_by", _options.AdoptedBy)];
+        // One request at a time: the application's own shipper keeps the larger share of the network.
+        shipping.MaxInFlight = 1;
+        var lease = new LeaseOptions
+        {
+            Duration = _options.Lease.Duration,
+            Heartbeat = _options.Lease.Heartbeat,
+            Environment = _options.Lease.Environment,
+            AdoptedEpoch = epoch,
+            AdoptedBy = _options.AdoptedBy,
+        };
+
+        // A holder that was only cut off keeps the lock until its heartbeat finds the directory moved.
+        var heldUntil = _time.GetTimestamp();
+        DrainResult result;
+        while (true)
+        {
+            result = await WalDrain.RunAsync(adopted, shipping, _options.Handler, _time, null, TimeSpan.FromMinutes(1), stop, "adopted by " + _options.AdoptedBy, lease).ConfigureAwait(false);
+            if (result.Status != DrainStatus.Held || _time.GetElapsedTime(heldUntil) > _options.Lease.Duration)
+            {
+                break;
+            }
+
+            await Task.Delay(_options.Lease.Heartbeat, _time, stop).ConfigureAwait(false);
+        }
+
+        Interlocked.Add(ref _shippedEntries, result.Entries);
+        if (result.Status is not (DrainStatus.Drained or DrainStatus.Empty))
+        {
+            // Left in the area: its record stops changing, and the next adopter (or this one) resumes it.
+            LogPersistEventSource.Log.AdoptionDeferred(adopted, result.Status + (result.Message is null ? "" : ": " + result.Message));
+            return;
+        }
+
+        try
+        {
+            _fileSystem.Directory.Delete(adopted, recursive: true);
+            _fileSystem.File.Delete(claim);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogPersistEventSource.Log.OperationFailed(adopted, "deleting an adopted WAL after shipping it", e);
+        }
+
+        Interlocked.Increment(ref _adopted);
+        LogPersistEventSource.Log.OrphanShipped(directory, result.Entries, _time.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    private bool IsInArea(string directory) =>
+        string.Equals(_fileSystem.Path.GetDirectoryName(directory), _area, StringComparison.Ordinal);
+
+    /// <summary>
+    /// Re-checks the orphan, wins or loses the claim, and moves the directory into the area. False when
+    /// another adopter won (its name is reported), the owner came back, or the directory went away.
+    /// </summary>
+    private bool TryClaim(string directory, string observed, out string adopted, out string claim, out long epoch)
+    {
+        adopted = claim = "";
+        epoch = 0;
+        if (!StillOrphaned(directory, observed))
+        {
+            return false;
+        }
+
+        var name = _fileSystem.Path.GetFileName(directory);
+        var instance = name;
+        long movedEpoch = 0;
+        if (IsInArea(directory) && AdoptionArea.TryParse(name, out var parsed, out var parsedEpoch, out _))
+        {
+            instance = parsed;
+            movedEpoch = parsedEpoch;
+        }
+
+        epoch = Math.Max(OwnerRecord.Parse(observed).Epoch, movedEpoch) + 1;
+        OwnerOnly.CreateDirectory(_fileSystem, _area);
+        while (true)
+        {
+            claim = _fileSystem.Path.Combine(_area, AdoptionArea.ClaimName(instance, epoch));
+            var text = string.Create(CultureInfo.InvariantCulture, $"adopted_by={_options.AdoptedBy}\npid={Environment.ProcessId}\nhost={Environment.MachineName}\nfrom={directory}\nepoch={epoch}\nclaimed={_time.GetUtcNow():O}\n");
+            try
+            {
+                using (var stream = _fileSystem.FileStream.New(claim, OwnerOnly.NewFile(FileMode.CreateNew)))
+                {
+                    stream.Write(System.Text.Encoding.UTF8.GetBytes(text));
+                }
+
+                break;
+            }
+            catch (IOException) when (_fileSystem.File.Exists(claim))
+            {
+                string other;
+                try
+                {
+                    other = _fileSystem.File.ReadAllText(claim);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    other = "(unreadable claim)";
+                }
+
+                var winner = other.Split('\n').FirstOrDefault(l => l.StartsWith("adopted_by=", StringComparison.Ordinal))?[11..] ?? "?";
+                var movedThere = _fileSystem.Path.Combine(_area, AdoptionArea.AdoptedName(instance, epoch));
+                var now = _time.GetTimestamp();
+                if (!_fileSystem.Directory.Exists(movedThere)
+                    && _claims.TryGetValue(claim, out var seen) && seen.Text == other
+                    && _time.GetElapsedTime(seen.Since) > _options.Lease.Duration)
+                {
+                    // Claimed a lease ago and never moved: that adopter died between its claim and its move.
+                    epoch++;
+                    continue;
+                }
+
+                if (!_claims.TryGetValue(claim, out var known) || known.Text != other)
+                {
+                    _claims[claim] = (other, now);
+                }
+
+                LogPersistEventSource.Log.OrphanTakenByOther(directory, $"{winner} claimed epoch {epoch}");
+                return false;
+            }
+        }
+
+        // Both sides write first and look second: a returning owner rewrote its record before it looked
+        // for claims, so either it sees this claim and waits, or this re-read sees its record.
+        if (!StillOrphaned(directory, observed))
+        {
+            TryDelete(claim);
+            return false;
+        }
+
+        adopted = _fileSystem.Path.Combine(_area, AdoptionArea.AdoptedName(instance, epoch));
+        try
+        {
+            _fileSystem.Directory.Move(directory, adopted);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(claim);
+            LogPersistEventSource.Log.AdoptionDeferred(directory, "moving it into the adoption area failed: " + e.Message);
+            return false;
+        }
+
+        _observed.Remove(directory);
+        return true;
+    }
+
+    private bool StillOrphaned(string directory, string observed)
+    {
+        try
+        {
+            if ((OwnerRecord.ReadText(_fileSystem, directory) ?? "") != observed)
+            {
+                return false;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+
+        // A lock held on this node (or granted by a network file system's lock manager) is a live holder.
+        return WalHolder.Probe(directory).State != HolderState.Live;
+    }
+
+    private void TryDelete(string path)
+    {
+        try
+        {
+            _fileSystem.File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogPersistEventSource.Log.OperationFailed(_area, "removing a claim", e);
+        }
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    /// <summary>Stops scanning and interrupts adoptions in progress; what they did not ship stays for the next adopter.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(_running.Values.Append(_loop)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _stop.Dispose();
+    }
+}

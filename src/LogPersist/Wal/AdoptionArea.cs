@@ -1,0 +1,83 @@
+using System.Globalization;
+using System.IO.Abstractions;
+
+namespace LogPersist.Wal;
+
+/// <summary>
+/// The adoption area of a service, <c>{root}/{namespace}/{service}/.adoption</c>: where an adopter
+/// moves the WAL directory of a gone instance (<c>{instance}.{epoch}</c>) after winning its claim
+/// (<c>{instance}.{epoch}.claim</c>, created exclusively). It is on the same volume as the instance
+/// directories, so the move is one atomic rename. Instance names never start with a dot, so the area
+/// cannot clash with an instance.
+/// </summary>
+internal static class AdoptionArea
+{
+    public const string DirectoryName = ".adoption";
+    public const string ClaimSuffix = ".claim";
+
+    /// <summary>The area next to the instance directory <paramref name="instanceDirectory"/>.</summary>
+    public static string For(IFileSystem fileSystem, string instanceDirectory) =>
+        fileSystem.Path.Combine(ServiceDirectory(fileSystem, instanceDirectory), DirectoryName);
+
+    public static string ServiceDirectory(IFileSystem fileSystem, string instanceDirectory) =>
+        fileSystem.Path.GetDirectoryName(fileSystem.Path.TrimEndingDirectorySeparator(instanceDirectory)) ?? instanceDirectory;
+
+    public static string AdoptedName(string instance, long epoch) =>
+        instance + "." + epoch.ToString(CultureInfo.InvariantCulture);
+
+    public static string ClaimName(string instance, long epoch) => AdoptedName(instance, epoch) + ClaimSuffix;
+
+    /// <summary>Splits <c>{instance}.{epoch}</c> or <c>{instance}.{epoch}.claim</c>; false for anything else.</summary>
+    public static bool TryParse(string name, out string instance, out long epoch, out bool isClaim)
+    {
+        isClaim = name.EndsWith(ClaimSuffix, StringComparison.Ordinal);
+        var stem = isClaim ? name[..^ClaimSuffix.Length] : name;
+        var dot = stem.LastIndexOf('.');
+        instance = dot > 0 ? stem[..dot] : "";
+        epoch = 0;
+        return dot > 0
+            && dot < stem.Length - 1
+            && stem.AsSpan(dot + 1).IndexOfAnyExceptInRange('0', '9') < 0
+            && long.TryParse(stem.AsSpan(dot + 1), NumberStyles.None, CultureInfo.InvariantCulture, out epoch);
+    }
+
+    /// <summary>The highest epoch of any claim or adopted directory of <paramref name="instance"/> in the area (0 when none).</summary>
+    public static long HighestEpoch(IFileSystem fileSystem, string area, string instance) =>
+        Entries(fileSystem, area, instance).Select(e => e.Epoch).DefaultIfEmpty(0).Max();
+
+    /// <summary>
+    /// Claims of <paramref name="instance"/> above <paramref name="epoch"/> whose directory has not been
+    /// moved in yet: an adopter that is between its claim and its move (or died there).
+    /// </summary>
+    public static IReadOnlyList<string> PendingClaims(IFileSystem fileSystem, string area, string instance, long epoch)
+    {
+        var entries = Entries(fileSystem, area, instance).ToList();
+        return entries
+            .Where(e => e.IsClaim && e.Epoch > epoch && !entries.Any(d => !d.IsClaim && d.Epoch == e.Epoch))
+            .Select(e => fileSystem.Path.Combine(area, e.Name))
+            .ToList();
+    }
+
+    private static IEnumerable<(string Name, long Epoch, bool IsClaim)> Entries(IFileSystem fileSystem, string area, string instance)
+    {
+        string[] names;
+        try
+        {
+            names = fileSystem.Directory.Exists(area)
+                ? fileSystem.Directory.EnumerateFileSystemEntries(area, instance + ".*").Select(p => fileSystem.Path.GetFileName(p)).ToArray()
+                : [];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            names = [];
+        }
+
+        foreach (var name in names)
+        {
+            if (TryParse(name, out var parsed, out var epoch, out var isClaim) && parsed == instance)
+            {
+                yield return (name, epoch, isClaim);
+            }
+        }
+    }
+}

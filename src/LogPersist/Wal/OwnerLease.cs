@@ -1,0 +1,239 @@
+using System.IO.Abstractions;
+using LogPersist.Diagnostics;
+
+namespace LogPersist.Wal;
+
+/// <summary>
+/// The holder's side of the owner record: written when the WAL opens, rewritten every heartbeat on a
+/// thread of its own (an application whose thread pool is starved still renews), and marked closed
+/// when the WAL closes. Each renewal first reads the record back: when the directory has been moved
+/// away (adopted) or another holder wrote the record, the holder is fenced — it raises
+/// <see cref="Fenced"/> once and never touches the directory's path again.
+/// </summary>
+internal sealed class OwnerLease : IDisposable
+{
+    private readonly IFileSystem _fileSystem;
+    private readonly string _directory;
+    private readonly LeaseOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ManualResetEventSlim _stop = new();
+    private readonly object _writeLock = new();
+    private Thread? _thread;
+    private OwnerRecord _record;
+    private int _fenced;
+    private int _disposed;
+
+    private OwnerLease(IFileSystem fileSystem, string directory, LeaseOptions options, TimeProvider time, OwnerRecord record)
+    {
+        _fileSystem = fileSystem;
+        _directory = directory;
+        _options = options;
+        _time = time;
+        _record = record;
+    }
+
+    /// <summary>Raised once, on the heartbeat thread, with the reason, when another holder has taken the directory.</summary>
+    public event Action<string>? Fenced;
+
+    public OwnerRecord Record => Volatile.Read(ref _record);
+
+    public bool IsFenced => Volatile.Read(ref _fenced) != 0;
+
+    /// <summary>Why the holder was fenced, once it is.</summary>
+    public string? FenceReason { get; private set; }
+
+    /// <summary>
+    /// Writes the record of a holder that has just locked <paramref name="directory"/> and starts the
+    /// heartbeat. The directory's own instance continues the epoch it finds (raised past any earlier
+    /// adoption of its name), then looks for an adopter's claim that is between its claim and its move:
+    /// both sides write first and look second, so at least one of them sees the other. It waits for
+    /// such an adopter to move the directory away or give up; the caller opens again when it moved.
+    /// </summary>
+    public static OwnerLease Take(IFileSystem fileSystem, string directory, LeaseOptions options, string? description, TimeProvider time)
+    {
+        var identity = OwnerRecord.ForThisProcess(description, options.Environment, options.Duration, time);
+        long epoch;
+        if (options.AdoptedEpoch is { } adopted)
+        {
+            epoch = adopted;
+        }
+        else
+        {
+            var previous = ReadQuietly(fileSystem, directory);
+            var instance = fileSystem.Path.GetFileName(fileSystem.Path.TrimEndingDirectorySeparator(directory));
+            epoch = Math.Max(previous?.Epoch ?? 0, AdoptionArea.HighestEpoch(fileSystem, AdoptionArea.For(fileSystem, directory), instance));
+        }
+
+        var record = identity with
+        {
+            Epoch = epoch,
+            State = options.AdoptedEpoch is null ? OwnerState.Live : OwnerState.Adopting,
+            AdoptedBy = options.AdoptedBy,
+            LeaseExpires = time.GetUtcNow() + options.Duration,
+        };
+        record.Write(fileSystem, directory);
+        var lease = new OwnerLease(fileSystem, directory, options, time, record);
+        if (options.AdoptedEpoch is null)
+        {
+            lease.WaitOutPendingClaims();
+        }
+
+        lease._thread = new Thread(lease.Run) { IsBackground = true, Name = "LogPersist lease" };
+        lease._thread.Start();
+        return lease;
+    }
+
+    /// <summary>How long an opening instance waits for an adopter caught between its claim and its move.</summary>
+    internal static readonly TimeSpan ClaimWait = TimeSpan.FromSeconds(2);
+
+    private void WaitOutPendingClaims()
+    {
+        var instance = _fileSystem.Path.GetFileName(_fileSystem.Path.TrimEndingDirectorySeparator(_directory));
+        var area = AdoptionArea.For(_fileSystem, _directory);
+        var deadline = Environment.TickCount64 + (long)ClaimWait.TotalMilliseconds;
+        while (AdoptionArea.PendingClaims(_fileSystem, area, instance, _record.Epoch).Count > 0)
+        {
+            if (!_fileSystem.Directory.Exists(_directory))
+            {
+                throw new DirectoryMovedException(_directory);
+            }
+
+            if (Environment.TickCount64 >= deadline)
+            {
+                // The adopter saw our record (it gives up) or died between claim and move; should it move
+                // the directory later after all, the heartbeat finds it gone and this holder moves on.
+                return;
+            }
+
+            Thread.Sleep(20);
+        }
+
+        if (!_fileSystem.Directory.Exists(_directory))
+        {
+            throw new DirectoryMovedException(_directory);
+        }
+    }
+
+    private void Run()
+    {
+        while (!_stop.Wait(_options.Heartbeat))
+        {
+            Renew();
+            if (IsFenced)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>One heartbeat: reads the record back, then rewrites it. Internal for tests.</summary>
+    internal void Renew()
+    {
+        lock (_writeLock)
+        {
+            if (IsFenced || Volatile.Read(ref _disposed) != 0)
+            {
+                return;
+            }
+
+            try
+            {
+                if (OwnerRecord.ReadText(_fileSystem, _directory) is { } text
+                    && OwnerRecord.Parse(text) is var found
+                    && found.Token != _record.Token)
+                {
+                    Fence($"another holder wrote the owner record (pod {found.Pod ?? "?"}, pid {found.ProcessId}, epoch {found.Epoch}; this holder has epoch {_record.Epoch})");
+                    return;
+                }
+
+                var renewed = _record with { Heartbeat = _record.Heartbeat + 1, LeaseExpires = _time.GetUtcNow() + _options.Duration };
+                renewed.Write(_fileSystem, _directory);
+                Volatile.Write(ref _record, renewed);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                Fence("the directory was moved away: another instance adopted it");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Renewed at the next heartbeat; six in a row must fail before anyone may adopt.
+                LogPersistEventSource.Log.OperationFailed(_directory, "renewing the owner record", e);
+            }
+        }
+    }
+
+    private void Fence(string reason)
+    {
+        FenceReason = reason;
+        if (Interlocked.Exchange(ref _fenced, 1) != 0)
+        {
+            return;
+        }
+
+        LogPersistEventSource.Log.WalFenced(_directory, reason);
+        try
+        {
+            Fenced?.Invoke(reason);
+        }
+#pragma warning disable CA1031 // A failing handler must not end the heartbeat thread with an unhandled exception.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogPersistEventSource.Log.OperationFailed(_directory, "reacting to being fenced", e);
+        }
+    }
+
+    private static OwnerRecord? ReadQuietly(IFileSystem fileSystem, string directory)
+    {
+        try
+        {
+            return OwnerRecord.ReadText(fileSystem, directory) is { } text ? OwnerRecord.Parse(text) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Stops the heartbeat; unless fenced, marks the record closed (its entries wait for the next holder or an adopter).</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _stop.Set();
+        if (_thread is not null && _thread != Thread.CurrentThread)
+        {
+            _thread.Join();
+        }
+
+        lock (_writeLock)
+        {
+            if (!IsFenced)
+            {
+                try
+                {
+                    if (OwnerRecord.ReadText(_fileSystem, _directory) is { } text && OwnerRecord.Parse(text).Token == _record.Token)
+                    {
+                        (_record with { State = OwnerState.Closed, Heartbeat = _record.Heartbeat + 1, LeaseExpires = _time.GetUtcNow() }).Write(_fileSystem, _directory);
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // An observer still sees the record stop changing and waits out the lease.
+                }
+            }
+        }
+
+        _stop.Dispose();
+    }
+}
+
+/// <summary>The WAL directory was moved away (adopted) while it was being opened; opening again creates a new one.</summary>
+internal sealed class DirectoryMovedException(string directory)
+    : IOException($"The WAL directory '{directory}' was moved away by an adopting instance while it was being opened.")
+{
+    public string Directory { get; } = directory;
+}
