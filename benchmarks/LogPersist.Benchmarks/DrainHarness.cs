@@ -27,7 +27,7 @@ internal static class DrainHarness
         return 0;
     }
 
-    private static double ShipInProcess(int entries)
+    internal static double ShipInProcess(int entries)
     {
         var directory = NewDirectory();
         using var server = ShippingHarness.StartServer(out var endpoint);

@@ -14,6 +14,8 @@ using LogPersist.Wal;
 //   checkpoint DIR FIRST_INDEX                        saves checkpoints (i, 8*i); prints "C <i>" after Save returned
 //   ship DIR LOKI_URL THREADS FIRST_SEQUENCE COUNT    logs COUNT entries "seq <n>" while a shipper pushes them to LOKI_URL; prints "A <n>"
 //   drain DIR LOKI_URL                                ships what is left and prints "DRAINED" once all of it was acknowledged
+//   pipeline ROOT SERVICE INSTANCE LOKI_URL FIRST COUNT   an application's pipeline (lease 1 s, heartbeat 100 ms) logs
+//                                                     "seq <n>" for n in FIRST..FIRST+COUNT-1; prints "A <n>" after each log call returned
 //
 // Reports go straight to the stdout pipe, whole lines per write and no buffer in this process that
 // a kill could lose or cut, so the parent reads exactly what was reported before the kill. A
@@ -53,6 +55,8 @@ switch (args[0])
         return RunShip(args[1], new Uri(args[2]), int.Parse(args[3], CultureInfo.InvariantCulture), long.Parse(args[4], CultureInfo.InvariantCulture), long.Parse(args[5], CultureInfo.InvariantCulture));
     case "drain" when args.Length == 3:
         return RunDrain(args[1], new Uri(args[2]));
+    case "pipeline" when args.Length == 7:
+        return RunPipeline(args[1], args[2], args[3], args[4], long.Parse(args[5], CultureInfo.InvariantCulture), long.Parse(args[6], CultureInfo.InvariantCulture));
     default:
         Console.Error.WriteLine("unknown mode or wrong arguments: " + string.Join(' ', args));
         return 2;
@@ -151,6 +155,41 @@ int RunDrain(string directory, Uri loki)
     var drained = shipper.FlushAsync(TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
     Report(drained ? "DRAINED\n"u8 : "NOT DRAINED\n"u8);
     return drained ? 0 : 1;
+}
+
+int RunPipeline(string root, string service, string instance, string loki, long first, long count)
+{
+    using var pipeline = LogPersist.Pipeline.LogPipeline.Open(new LogPersistOptions
+    {
+        Directory = root,
+        ServiceName = service,
+        Instance = instance,
+        LokiUrl = loki,
+        SegmentBytes = 1 << 20,
+        MaxDiskBytes = 1L << 30,
+        BatchMaxWait = TimeSpan.FromMilliseconds(20),
+        StructuredMetadata = StructuredMetadataMode.Off,
+        LeaseDuration = TimeSpan.FromSeconds(1),
+        HeartbeatInterval = TimeSpan.FromMilliseconds(100),
+    });
+    Report("READY\n"u8);
+    var encoder = new EntryEncoder();
+    var entry = new LogEntry { Category = "CrashHelper", Template = "seq {Seq}" };
+    entry.Properties.Add(new("Seq", 0L));
+    Span<byte> line = stackalloc byte[32];
+    for (var sequence = first; sequence < first + count; sequence++)
+    {
+        entry.TimestampNs = LogEntry.NowNs(TimeProvider.System);
+        entry.Properties[0] = new("Seq", sequence);
+        if (pipeline.Append(encoder.Encode(entry)))
+        {
+            Report(line[..FormatLine((byte)'A', sequence, line)]);
+        }
+    }
+
+    Report("LOGGED\n"u8);
+    Thread.Sleep(Timeout.Infinite);
+    return 0;
 }
 
 int RunCheckpoint(string directory, long first)

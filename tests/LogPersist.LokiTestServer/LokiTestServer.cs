@@ -172,6 +172,12 @@ public sealed class LokiTestServer : IAsyncDisposable
             return _queryRange.HandleAsync(context);
         }
 
+        if (path == "/loki/api/v1/status/buildinfo" && HttpMethods.IsGet(method) && Options.Version is { } version)
+        {
+            context.Response.ContentType = "application/json";
+            return context.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["version"] = version }), context.RequestAborted);
+        }
+
         if (path == "/ready" && HttpMethods.IsGet(method))
         {
             context.Response.ContentType = "text/plain; charset=utf-8";

@@ -26,6 +26,9 @@ public sealed class LokiTestServerOptions
     /// <summary>When false, entries carrying structured metadata are refused (partial 400); others are stored. The default is true.</summary>
     public bool AllowStructuredMetadata { get; init; } = true;
 
+    /// <summary>The version <c>/loki/api/v1/status/buildinfo</c> reports, as Loki does; null answers 404 there (as an old Loki or a proxy without it).</summary>
+    public string? Version { get; init; }
+
     /// <summary>A push whose body (as sent, compressed) is larger is answered 413. The default, null, sets no limit.</summary>
     public long? MaxBodyBytes { get; init; }
 

@@ -32,6 +32,11 @@ internal sealed class RunOptions
         CustomParser = result => Durations.Parse(result.Tokens[0].Value, result),
     };
 
+    public Option<bool> AdoptOrphans { get; } = new("--adopt-orphans")
+    {
+        Description = "Also ship, then delete, the WAL directories that gone instances of the same service left under the root (a shared volume); see 'Running on Kubernetes' in the README.",
+    };
+
     public Argument<string[]> Command { get; } = new("command")
     {
         Description = "The command and its arguments, after --.",
@@ -40,7 +45,7 @@ internal sealed class RunOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in (Option[])[Service, Instance, Directory, Labels, Durability, MaxDiskBytes, MaxLineBytes, LineFormat, FlushTimeout])
+        foreach (var option in (Option[])[Service, Instance, Directory, Labels, Durability, MaxDiskBytes, MaxLineBytes, LineFormat, FlushTimeout, AdoptOrphans])
         {
             command.Options.Add(option);
         }
@@ -65,6 +70,7 @@ internal sealed class RunOptions
             // A piece is cut by its raw bytes; escaping can make its line longer than the limit, and the
             // shipper must then split that line rather than cut off what the child wrote.
             OversizedLines = OversizedLineMode.Split,
+            AdoptOrphans = result.GetValue(AdoptOrphans),
         };
         foreach (var label in result.GetValue(Labels) ?? [])
         {

@@ -226,6 +226,14 @@ internal sealed class OrphanAdopter : IAsyncDisposable
             : StreamDescription.FromPath(_fileSystem.Path.Combine(_serviceDirectory, instance));
         stream.ApplyTo(shipping);
         shipping.StaticMetadata = [new("adopted_by", _options.AdoptedBy)];
+        if (shipping.StructuredMetadata == StructuredMetadataMode.Off)
+        {
+            // The writer kept trace ids in its lines; so does the adopter (identical lines are what let
+            // Loki drop a duplicate), while adopted_by still goes as metadata where Loki takes it.
+            shipping.StructuredMetadata = StructuredMetadataMode.Auto;
+            shipping.TraceInLine = true;
+        }
+
         // One request at a time: the application's own shipper keeps the larger share of the network.
         shipping.MaxInFlight = 1;
         var lease = new LeaseOptions

@@ -40,6 +40,15 @@ internal sealed record StreamDescription
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
         var instance = Path.GetFileName(full);
         var serviceDirectory = Path.GetDirectoryName(full);
+        if (serviceDirectory is not null
+            && Path.GetFileName(serviceDirectory) == AdoptionArea.DirectoryName
+            && AdoptionArea.TryParse(instance, out var adopted, out _, out var isClaim) && !isClaim)
+        {
+            // An adopted directory, .adoption/{instance}.{epoch}: the labels are those of where it came from.
+            instance = adopted;
+            serviceDirectory = Path.GetDirectoryName(serviceDirectory);
+        }
+
         var service = serviceDirectory is null ? null : Path.GetFileName(serviceDirectory);
         var namespaceDirectory = serviceDirectory is null ? null : Path.GetDirectoryName(serviceDirectory);
         var ns = namespaceDirectory is null ? null : Path.GetFileName(namespaceDirectory);

@@ -56,6 +56,9 @@ internal sealed class WriteAheadLog : IDisposable
     /// </summary>
     public bool IsFenced => _lease.IsFenced;
 
+    /// <summary>Renews the owner record now rather than at the next heartbeat.</summary>
+    internal void RenewLease() => _lease.Renew();
+
     /// <summary>Raised once, on the lease's thread, when this holder is fenced; the argument says why.</summary>
     public event Action<string>? Fenced;
 

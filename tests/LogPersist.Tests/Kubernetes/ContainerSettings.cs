@@ -135,18 +135,9 @@ internal sealed class ToolCommand
     public static ToolCommand Parse(IReadOnlyList<string> arguments)
     {
         var own = arguments.TakeWhile(a => a != "--").ToList();
-        var adopt = own.Contains("--adopt-orphans");
         var root = CliApp.Build(CliContext.ForWriters(TextWriter.Null, TextWriter.Null));
-        var run = root.Subcommands.Single(c => c.Name == "run");
-        var tokens = arguments.ToList();
-
-        // run's --adopt-orphans flag may not exist in this build of the tool yet; until it does, the
-        // rest of the command line is still checked against the parser.
-        if (adopt && !run.Options.Any(o => o.Name == "--adopt-orphans"))
-        {
-            tokens.Remove("--adopt-orphans");
-        }
-
-        return new ToolCommand(arguments, root.Parse(tokens), adopt);
+        var parsed = root.Parse(arguments.ToList());
+        var adopt = own.Contains("run") && parsed.GetValue<bool>("--adopt-orphans");
+        return new ToolCommand(arguments, parsed, adopt);
     }
 }

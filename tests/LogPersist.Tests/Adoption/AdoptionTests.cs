@@ -1,0 +1,310 @@
+using System.Diagnostics;
+using System.Globalization;
+using LogPersist.Entries;
+using LogPersist.LokiTestServer;
+using LogPersist.Pipeline;
+using LogPersist.Tests.Support;
+using LogPersist.Wal;
+using Xunit.Abstractions;
+using static LogPersist.Tests.Support.Shipping;
+using TestServer = LogPersist.LokiTestServer.LokiTestServer;
+
+namespace LogPersist.Tests.Adoption;
+
+/// <summary>
+/// Instances of one service sharing a volume: a killed instance's WAL is found, claimed and shipped by
+/// a live sibling, exactly once, under the dead instance's labels.
+/// </summary>
+public sealed class AdoptionTests(ITestOutputHelper output)
+{
+    private const string Service = "orders";
+
+    /// <summary>Nothing listens there: the instance logs while Loki is unreachable.</summary>
+    private const string NoLoki = "http://127.0.0.1:1/";
+
+    [Fact]
+    public async Task A_killed_instance_is_adopted_by_a_sibling_and_every_returned_entry_reaches_Loki_once_under_its_own_pod()
+    {
+        using var root = new TempDirectory();
+        await using var server = await TestServer.StartAsync(new LokiTestServerOptions { Version = "3.5.1" });
+        var returned = RunAndKill(root, "orders-a", first: 1, atLeast: 5_000);
+        var orphan = InstanceDirectory(root, "orders-a");
+        Assert.True(Directory.Exists(orphan));
+
+        var started = Stopwatch.StartNew();
+        await using (var b = LogPipeline.Open(Options(root, "orders-b", server.BaseAddress.ToString(), adopt: true)))
+        {
+            await WaitForAsync(() => b.Adopter!.Adopted == 1, "the orphan to be shipped and deleted");
+            output.WriteLine($"{returned.Count} entries adopted and shipped {started.Elapsed.TotalSeconds:0.0} s after the adopter started");
+        }
+
+        var stored = server.Entries.Where(e => e.LabelMap["pod"] == "orders-a").ToList();
+        AssertExactlyOnce(returned, Sequences(stored), server);
+        Assert.All(stored, e => Assert.Equal("orders", e.LabelMap["service_name"]));
+        Assert.All(stored, e => Assert.Contains(new KeyValuePair<string, string>("adopted_by", "orders-b"), e.StructuredMetadata));
+        Assert.DoesNotContain(server.Entries, e => e.LabelMap.ContainsKey("adopted_by"));
+        Assert.False(Directory.Exists(orphan));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(root.Combine("default", Service, AdoptionArea.DirectoryName)));
+    }
+
+    [Fact]
+    public async Task Adopters_racing_for_the_same_orphans_ship_each_one_exactly_once()
+    {
+        using var root = new TempDirectory();
+        await using var server = await TestServer.StartAsync(new LokiTestServerOptions { Version = "3.5.1" });
+        const int Orphans = 6, PerOrphan = 500;
+        for (var i = 0; i < Orphans; i++)
+        {
+            // Closed cleanly while Loki was unreachable: the entries wait in the WAL.
+            using var orphan = LogPipeline.Open(Options(root, $"gone-{i}", NoLoki, adopt: false, flushTimeout: TimeSpan.Zero));
+            Log(orphan, (i * 10_000) + 1, PerOrphan);
+        }
+
+        var adopters = Enumerable.Range(0, 4)
+            .Select(i => LogPipeline.Open(Options(root, $"live-{i}", server.BaseAddress.ToString(), adopt: true)))
+            .ToList();
+        try
+        {
+            await WaitForAsync(() => adopters.Sum(a => a.Adopter!.Adopted) >= Orphans, "every orphan to be shipped");
+            await WaitForAsync(() => server.EntryCount >= Orphans * PerOrphan, "every entry to arrive");
+            Assert.Equal(Orphans, adopters.Sum(a => a.Adopter!.Adopted));
+        }
+        finally
+        {
+            foreach (var adopter in adopters)
+            {
+                await adopter.DisposeAsync();
+            }
+        }
+
+        var expected = Enumerable.Range(0, Orphans).SelectMany(i => Enumerable.Range((i * 10_000) + 1, PerOrphan).Select(n => (long)n)).ToHashSet();
+        AssertExactlyOnce(expected, Sequences(server.Entries), server);
+        for (var i = 0; i < Orphans; i++)
+        {
+            // One adopter per orphan, and it is the one named in every entry of that orphan.
+            var byAdopter = server.Entries.Where(e => e.LabelMap["pod"] == $"gone-{i}")
+                .Select(e => e.StructuredMetadata.Single(m => m.Key == "adopted_by").Value).Distinct().ToList();
+            Assert.Single(byAdopter);
+            Assert.False(Directory.Exists(InstanceDirectory(root, $"gone-{i}")));
+        }
+
+        output.WriteLine("orphans per adopter: " + string.Join(", ", adopters.Select(a => a.Adopter!.Adopted)));
+    }
+
+    [Fact]
+    public async Task An_owner_returning_while_its_old_WAL_is_adopted_loses_nothing_and_sends_nothing_twice()
+    {
+        using var root = new TempDirectory();
+        await using var server = await TestServer.StartAsync();
+        var returned = RunAndKill(root, "orders-a", first: 1, atLeast: 40_000);
+
+        // The adopter pushes one batch at a time; the owner comes back under the same name meanwhile.
+        await using var b = LogPipeline.Open(Options(root, "orders-b", server.BaseAddress.ToString(), adopt: true));
+        await WaitForAsync(() => server.EntryCount > 0 || b.Adopter!.Adopted > 0, "the adoption to start");
+        using (var back = CrashHelperProcess.Start("pipeline", root.Path, Service, "orders-a", server.BaseAddress, 1_000_001, 5_000))
+        {
+            back.WaitUntil(lines => lines.Contains("LOGGED"), "its log calls to return while the old WAL is adopted", Patience);
+            foreach (var sequence in Reported(back))
+            {
+                returned.Add(sequence);
+            }
+
+            await WaitForAsync(() => b.Adopter!.Adopted == 1 && server.EntryCount >= returned.Count, "both WALs to be shipped");
+            back.Kill();
+        }
+
+        AssertExactlyOnce(returned, Sequences(server.Entries.Where(e => e.LabelMap["pod"] == "orders-a")), server);
+    }
+
+    [Fact]
+    public async Task A_live_owner_whose_record_was_just_renewed_is_never_adopted()
+    {
+        using var root = new TempDirectory();
+        await using var server = await TestServer.StartAsync();
+        await using var a = LogPipeline.Open(Options(root, "orders-a", server.BaseAddress.ToString(), adopt: false));
+        Log(a, 1, 100);
+        await using var b = LogPipeline.Open(Options(root, "orders-b", server.BaseAddress.ToString(), adopt: true));
+
+        // Many leases of scanning: the heartbeat keeps the record changing, so it is never taken.
+        for (var i = 0; i < 20; i++)
+        {
+            await Task.Delay(200);
+            b.Adopter!.ScanOnce();
+        }
+
+        Assert.Equal(0, b.Adopter!.Adopted);
+        Assert.True(Directory.Exists(InstanceDirectory(root, "orders-a")));
+        Assert.False(a.Wal.IsFenced);
+        var area = root.Combine("default", Service, AdoptionArea.DirectoryName);
+        Assert.False(Directory.Exists(area) && Directory.EnumerateFileSystemEntries(area).Any());
+    }
+
+    [Fact]
+    public void A_record_renewed_between_two_scans_resets_the_wait_on_the_adopters_clock()
+    {
+        using var root = new TempDirectory();
+        var fileSystem = new System.IO.Abstractions.FileSystem();
+        var time = new ManualTime();
+        var orphan = InstanceDirectory(root, "orders-a");
+        Directory.CreateDirectory(orphan);
+        var record = new OwnerRecord { Token = "a", Pod = "orders-a", Lease = TimeSpan.FromSeconds(30) };
+        record.Write(fileSystem, orphan);
+        var adopter = new LogPersist.Adoption.OrphanAdopter(new LogPersist.Adoption.AdoptionOptions
+        {
+            OwnDirectory = InstanceDirectory(root, "orders-b"),
+            Shipping = () => throw new InvalidOperationException("shipping is not part of this test"),
+            AdoptedBy = "orders-b",
+            TimeProvider = time,
+        });
+
+        adopter.ScanOnce();
+        time.Advance(TimeSpan.FromSeconds(29));
+        (record with { Heartbeat = 1 }).Write(fileSystem, orphan);
+        time.Advance(TimeSpan.FromSeconds(29));
+
+        // 58 s since the first look, but the record has changed since: the wait starts again from this look.
+        adopter.ScanOnce();
+        Assert.True(Directory.Exists(orphan));
+        time.Advance(TimeSpan.FromSeconds(29));
+        adopter.ScanOnce();
+        Assert.True(Directory.Exists(orphan));
+
+        // Seen unchanged for longer than the lease: now it is claimed and moved.
+        time.Advance(TimeSpan.FromSeconds(2));
+        adopter.ScanOnce();
+        Assert.False(Directory.Exists(orphan));
+        var area = root.Combine("default", Service, AdoptionArea.DirectoryName);
+        Assert.True(Directory.Exists(Path.Combine(area, AdoptionArea.AdoptedName("orders-a", 1))));
+        Assert.Contains("adopted_by=orders-b", File.ReadAllText(Path.Combine(area, AdoptionArea.ClaimName("orders-a", 1))), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_writer_whose_directory_was_adopted_is_fenced_and_goes_on_in_a_new_directory()
+    {
+        using var root = new TempDirectory();
+        await using var a = LogPipeline.Open(Options(root, "orders-a", url: null, adopt: false));
+        Log(a, 1, 10);
+        var fenced = a.Wal;
+        var directory = fenced.Directory;
+
+        // What an adopter does once its claim won: the directory moves into the adoption area.
+        var adopted = root.Combine("default", Service, AdoptionArea.DirectoryName, AdoptionArea.AdoptedName("orders-a", 1));
+        Directory.CreateDirectory(Path.GetDirectoryName(adopted)!);
+        Directory.Move(directory, adopted);
+        await WaitForAsync(() => fenced.IsFenced && !ReferenceEquals(a.Wal, fenced), "the writer to be fenced and reopen");
+
+        Log(a, 11, 10);
+        Assert.True(Directory.Exists(directory));
+        Assert.Equal(Enumerable.Range(11, 10).Select(n => (long)n), EntrySequences(directory));
+
+        // The fenced WAL let go of its lock and wrote nothing more into the moved directory.
+        Assert.Equal(Enumerable.Range(1, 10).Select(n => (long)n), EntrySequences(adopted));
+        using var taken = WriteAheadLog.Open(new WalOptions { Directory = adopted, CreateSegmentOnOpen = false, Lease = new LeaseOptions { AdoptedEpoch = 1 } });
+        Assert.Equal(1, OwnerRecord.Parse(File.ReadAllText(Path.Combine(adopted, OwnerRecord.FileName))).Epoch);
+    }
+
+    [Fact]
+    public async Task A_writer_that_finds_another_holders_record_stops_writing_there()
+    {
+        using var root = new TempDirectory();
+        await using var a = LogPipeline.Open(Options(root, "orders-a", url: null, adopt: false));
+        Log(a, 1, 10);
+        var directory = a.Wal.Directory;
+        var record = OwnerRecord.Parse(File.ReadAllText(Path.Combine(directory, OwnerRecord.FileName)));
+        (record with { Token = "someone-else", Epoch = record.Epoch + 1, Pod = "orders-a-twin" }).Write(new System.IO.Abstractions.FileSystem(), directory);
+
+        await WaitForAsync(() => a.Wal.IsFenced, "the writer to be fenced");
+        await WaitForAsync(() => !a.Append(new EntryEncoder().Encode(new LogEntry { Category = "t", Template = "after" })), "appends to be refused");
+        Assert.Equal(Enumerable.Range(1, 10).Select(n => (long)n), EntrySequences(directory));
+        Assert.Equal("orders-a-twin", OwnerRecord.Parse(File.ReadAllText(Path.Combine(directory, OwnerRecord.FileName))).Pod);
+    }
+
+    /// <summary>The Seq of every entry in a WAL directory, in order, as the shipper would send them.</summary>
+    private static List<long> EntrySequences(string directory)
+    {
+        var records = Wals.ReadAll(directory, out var reader);
+        reader.Dispose();
+        using var formatter = new LineFormatter(LineFormat.Json);
+        var stored = records.Where(r => r.Kind == RecordKind.Data && EntryView.TryDecode(r.Payload, out _))
+            .Select(r =>
+            {
+                EntryView.TryDecode(r.Payload, out var view);
+                return new StoredEntry("", "", new Dictionary<string, string>(), 0, System.Text.Encoding.UTF8.GetString(formatter.Format(view, includeTrace: true)), []);
+            });
+        return Sequences(stored);
+    }
+
+    [Fact]
+    public void An_adopted_directory_without_a_saved_description_ships_under_the_labels_of_where_it_came_from()
+    {
+        var labels = LogPersist.Shipping.StreamDescription.FromPath("/volume/prod/orders/.adoption/orders-a.3").Labels.Labels
+            .ToDictionary(l => l.Key, l => l.Value);
+        Assert.Equal("orders-a", labels[LogPersist.Loki.EnvironmentLabels.Instance]);
+        Assert.Equal("orders", labels[LogPersist.Loki.EnvironmentLabels.ServiceName]);
+        Assert.Equal("prod", labels[LogPersist.Loki.EnvironmentLabels.Namespace]);
+    }
+
+    private static HashSet<long> RunAndKill(TempDirectory root, string instance, long first, int atLeast)
+    {
+        using var helper = CrashHelperProcess.Start("pipeline", root.Path, Service, instance, NoLoki, first, 1_000_000);
+        helper.WaitUntil(lines => lines.Count > atLeast, $"{atLeast} returned log calls", Patience);
+        helper.Kill();
+        return Reported(helper);
+    }
+
+    private static HashSet<long> Reported(CrashHelperProcess helper) =>
+        helper.Lines.Where(l => l.StartsWith("A ", StringComparison.Ordinal))
+            .Select(l => long.Parse(l.AsSpan(2), CultureInfo.InvariantCulture))
+            .ToHashSet();
+
+    private static void AssertExactlyOnce(IReadOnlySet<long> returned, List<long> stored, TestServer server)
+    {
+        var duplicates = stored.GroupBy(s => s).Where(g => g.Count() > 1).Select(g => g.Key).Take(5).ToList();
+        Assert.True(duplicates.Count == 0, "stored more than once: " + string.Join(", ", duplicates));
+        Assert.Equal(0, server.DuplicatesDropped);
+        var missing = returned.Except(stored).Take(5).ToList();
+        Assert.True(missing.Count == 0, $"{returned.Except(stored).Count()} returned entries never arrived, e.g. " + string.Join(", ", missing));
+    }
+
+    private static void Log(LogPipeline pipeline, long first, int count)
+    {
+        var encoder = new EntryEncoder();
+        var entry = new LogEntry { Category = "Test", Template = "seq {Seq}" };
+        entry.Properties.Add(new("Seq", 0L));
+        for (var sequence = first; sequence < first + count; sequence++)
+        {
+            entry.TimestampNs = LogEntry.NowNs(TimeProvider.System);
+            entry.Properties[0] = new("Seq", sequence);
+            Assert.True(pipeline.Append(encoder.Encode(entry)));
+        }
+    }
+
+    private static string InstanceDirectory(TempDirectory root, string instance) => root.Combine("default", Service, instance);
+
+    private static LogPersistOptions Options(TempDirectory root, string instance, string? url, bool adopt, TimeSpan? flushTimeout = null) => new()
+    {
+        Directory = root.Path,
+        ServiceName = Service,
+        Instance = instance,
+        LokiUrl = url,
+        AdoptOrphans = adopt,
+        SegmentBytes = 1 << 20,
+        MaxDiskBytes = 1L << 30,
+        BatchMaxWait = TimeSpan.FromMilliseconds(20),
+        FlushTimeout = flushTimeout ?? TimeSpan.FromSeconds(5),
+        LeaseDuration = TimeSpan.FromSeconds(1),
+        HeartbeatInterval = TimeSpan.FromMilliseconds(100),
+        AdoptionScanInterval = TimeSpan.FromMilliseconds(200),
+        Environment = _ => null,
+    };
+
+    private static async Task WaitForAsync(Func<bool> condition, string what)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(deadline.Elapsed < Patience, $"timed out waiting for {what}");
+            await Task.Delay(20);
+        }
+    }
+}
