@@ -168,7 +168,6 @@ int RunPipeline(string root, string service, string instance, string loki, long 
         SegmentBytes = 1 << 20,
         MaxDiskBytes = 1L << 30,
         BatchMaxWait = TimeSpan.FromMilliseconds(20),
-        StructuredMetadata = StructuredMetadataMode.Off,
         LeaseDuration = TimeSpan.FromSeconds(1),
         HeartbeatInterval = TimeSpan.FromMilliseconds(100),
     });

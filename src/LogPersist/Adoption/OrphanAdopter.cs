@@ -94,7 +94,9 @@ internal sealed class OrphanAdopter : IAsyncDisposable
                 {
                     ScanOnce();
                 }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+#pragma warning disable CA1031 // The scan runs unobserved; a failure is reported and the next scan tries again.
+                catch (Exception e)
+#pragma warning restore CA1031
                 {
                     LogPersistEventSource.Log.OperationFailed(_serviceDirectory, "looking for orphaned WALs", e);
                 }
@@ -114,6 +116,14 @@ internal sealed class OrphanAdopter : IAsyncDisposable
     internal void ScanOnce()
     {
         var now = _time.GetTimestamp();
+        foreach (var (directory, task) in _running)
+        {
+            if (task.IsCompleted)
+            {
+                _running.TryRemove(directory, out _);
+            }
+        }
+
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var directory in Candidates())
         {
@@ -121,7 +131,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
             string text;
             try
             {
-                text = OwnerRecord.ReadText(_fileSystem, directory) ?? "";
+                text = Observe(directory);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -139,7 +149,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
                 continue;
             }
 
-            var lease = Max(_options.Lease.Duration, OwnerRecord.Parse(text).Lease);
+            var lease = Max(_options.Lease.Duration, OwnerRecord.Parse(RecordPart(text)).Lease);
             if (_time.GetElapsedTime(observed.Since) <= lease)
             {
                 continue;
@@ -163,10 +173,6 @@ internal sealed class OrphanAdopter : IAsyncDisposable
                 {
                     LogPersistEventSource.Log.AdoptionDeferred(adopted, e.GetType().Name + ": " + e.Message);
                 }
-                finally
-                {
-                    _running.TryRemove(directory, out _);
-                }
             });
         }
 
@@ -174,7 +180,26 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         {
             _observed.Remove(gone);
         }
+
+        foreach (var claim in _claims.Keys.Where(c => !_fileSystem.File.Exists(c)).ToList())
+        {
+            _claims.Remove(claim);
+        }
     }
+
+    /// <summary>
+    /// What is watched for change: the record, and its modification time, which a holder that cannot
+    /// write a new record (a full volume) still changes.
+    /// </summary>
+    private string Observe(string directory)
+    {
+        var text = OwnerRecord.ReadText(_fileSystem, directory) ?? "";
+        var path = _fileSystem.Path.Combine(directory, OwnerRecord.FileName);
+        var modified = text.Length == 0 ? 0 : _fileSystem.File.GetLastWriteTimeUtc(path).Ticks;
+        return text + "\n@" + modified.ToString(CultureInfo.InvariantCulture);
+    }
+
+    private static string RecordPart(string observed) => observed[..observed.LastIndexOf("\n@", StringComparison.Ordinal)];
 
     /// <summary>Sibling instance directories that hold a WAL, and adopted directories of the area.</summary>
     private IEnumerable<string> Candidates()
@@ -225,14 +250,9 @@ internal sealed class OrphanAdopter : IAsyncDisposable
             ? description
             : StreamDescription.FromPath(_fileSystem.Path.Combine(_serviceDirectory, instance));
         stream.ApplyTo(shipping);
+        // Sent only where the writer sent structured metadata too: with it off (chosen, perhaps because
+        // a gateway refuses it), adopted entries go exactly as the writer would have sent them.
         shipping.StaticMetadata = [new("adopted_by", _options.AdoptedBy)];
-        if (shipping.StructuredMetadata == StructuredMetadataMode.Off)
-        {
-            // The writer kept trace ids in its lines; so does the adopter (identical lines are what let
-            // Loki drop a duplicate), while adopted_by still goes as metadata where Loki takes it.
-            shipping.StructuredMetadata = StructuredMetadataMode.Auto;
-            shipping.TraceInLine = true;
-        }
 
         // One request at a time: the application's own shipper keeps the larger share of the network.
         shipping.MaxInFlight = 1;
@@ -250,7 +270,10 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         DrainResult result;
         while (true)
         {
-            result = await WalDrain.RunAsync(adopted, shipping, _options.Handler, _time, null, TimeSpan.FromMinutes(1), stop, "adopted by " + _options.AdoptedBy, lease).ConfigureAwait(false);
+            var before = Interlocked.Read(ref _shippedEntries);
+            var progress = new Progress(done => Interlocked.Exchange(ref _shippedEntries, before + done));
+            result = await WalDrain.RunAsync(adopted, shipping, _options.Handler, _time, progress, ProgressInterval, stop, "adopted by " + _options.AdoptedBy, lease, settle: _options.Lease.Duration).ConfigureAwait(false);
+            Interlocked.Exchange(ref _shippedEntries, before + result.Entries);
             if (result.Status != DrainStatus.Held || _time.GetElapsedTime(heldUntil) > _options.Lease.Duration)
             {
                 break;
@@ -259,7 +282,6 @@ internal sealed class OrphanAdopter : IAsyncDisposable
             await Task.Delay(_options.Lease.Heartbeat, _time, stop).ConfigureAwait(false);
         }
 
-        Interlocked.Add(ref _shippedEntries, result.Entries);
         if (result.Status is not (DrainStatus.Drained or DrainStatus.Empty))
         {
             // Left in the area: its record stops changing, and the next adopter (or this one) resumes it.
@@ -271,6 +293,15 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         {
             _fileSystem.Directory.Delete(adopted, recursive: true);
             _fileSystem.File.Delete(claim);
+
+            // Claims this adoption took over (their adopters died) have no directory left either.
+            foreach (var stale in AdoptionArea.PendingClaims(_fileSystem, _area, instance, 0))
+            {
+                if (AdoptionArea.TryParse(_fileSystem.Path.GetFileName(stale), out _, out var staleEpoch, out _) && staleEpoch < epoch)
+                {
+                    TryDelete(stale);
+                }
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -306,7 +337,8 @@ internal sealed class OrphanAdopter : IAsyncDisposable
             movedEpoch = parsedEpoch;
         }
 
-        epoch = Math.Max(OwnerRecord.Parse(observed).Epoch, movedEpoch) + 1;
+        // Above the directory's epoch and every earlier claim of this name, so that no claim is reused.
+        epoch = Math.Max(Math.Max(OwnerRecord.Parse(RecordPart(observed)).Epoch, movedEpoch), AdoptionArea.HighestEpoch(_fileSystem, _area, instance)) + 1;
         OwnerOnly.CreateDirectory(_fileSystem, _area);
         while (true)
         {
@@ -314,9 +346,19 @@ internal sealed class OrphanAdopter : IAsyncDisposable
             var text = string.Create(CultureInfo.InvariantCulture, $"adopted_by={_options.AdoptedBy}\npid={Environment.ProcessId}\nhost={Environment.MachineName}\nfrom={directory}\nepoch={epoch}\nclaimed={_time.GetUtcNow():O}\n");
             try
             {
-                using (var stream = _fileSystem.FileStream.New(claim, OwnerOnly.NewFile(FileMode.CreateNew)))
+                var stream = _fileSystem.FileStream.New(claim, OwnerOnly.NewFile(FileMode.CreateNew));
+                try
                 {
                     stream.Write(System.Text.Encoding.UTF8.GetBytes(text));
+                    stream.Dispose();
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Created but not written (a full volume): an empty claim must not stand in anyone's way.
+                    stream.Dispose();
+                    TryDelete(claim);
+                    LogPersistEventSource.Log.AdoptionDeferred(directory, "writing the claim failed: " + e.Message);
+                    return false;
                 }
 
                 break;
@@ -383,7 +425,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
     {
         try
         {
-            if ((OwnerRecord.ReadText(_fileSystem, directory) ?? "") != observed)
+            if (Observe(directory) != observed)
             {
                 return false;
             }
@@ -410,6 +452,14 @@ internal sealed class OrphanAdopter : IAsyncDisposable
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Reports entries shipped so far (accepted or refused for good) as a drain progresses.</summary>
+    private sealed class Progress(Action<long> report) : IProgress<DrainProgress>
+    {
+        public void Report(DrainProgress value) => report(value.Done);
+    }
 
     /// <summary>Stops scanning and interrupts adoptions in progress; what they did not ship stays for the next adopter.</summary>
     public async ValueTask DisposeAsync()

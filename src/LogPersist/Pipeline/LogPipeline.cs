@@ -139,47 +139,69 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     }
 
     /// <summary>
-    /// After another instance took this one's directory: when it was moved away (adopted), logging goes
-    /// on in a new directory at the same path; the old WAL is closed, which lets the adopter ship what
-    /// was appended to it meanwhile. When another process writes there instead, entries are dropped
-    /// and counted (<c>fenced</c>) rather than mixed into its WAL.
+    /// After another instance took this one's directory. Its shipper is stopped first (its
+    /// acknowledgements would go nowhere). When the directory was moved away (adopted), logging goes on
+    /// in a new directory at the same path, and the old WAL is closed, which lets the adopter ship
+    /// what was appended to it meanwhile. While the path still holds a directory (another process
+    /// writes there, or a network file system still shows the moved one), the old WAL is closed at once
+    /// — later entries are dropped and counted (<c>fenced</c>) rather than mixed into another writer's
+    /// WAL — and the path is looked at again with a growing delay until a new directory can be opened.
     /// </summary>
     private async Task MoveOnAsync(Lane fenced)
     {
+        var closed = false;
         try
         {
-            lock (_laneLock)
-            {
-                if (Volatile.Read(ref _stopped) != 0 || !ReferenceEquals(_lane, fenced))
-                {
-                    return;
-                }
-
-                if (!_options.FileSystem.Directory.Exists(fenced.Wal.Directory))
-                {
-                    try
-                    {
-                        var fresh = OpenLane(_settings, _options);
-                        Volatile.Write(ref _lane, fresh);
-                        Watch(fresh);
-                    }
-#pragma warning disable CA1031 // Logging goes on into the fenced WAL's open segment, then drops and counts.
-                    catch (Exception e)
-#pragma warning restore CA1031
-                    {
-                        LogPersistEventSource.Log.OperationFailed(fenced.Wal.Directory, "opening a new WAL after the directory was adopted", e);
-                    }
-                }
-            }
-
-            // Its acknowledgements would go nowhere: stop it without waiting, then release the lock.
             if (fenced.Shipper is { } shipper)
             {
+                // No flush: what it would send now is the adopter's to send. Acknowledgements of sends
+                // still in flight are refused by the fenced WAL.
                 await shipper.StopAsync(TimeSpan.Zero).ConfigureAwait(false);
                 await shipper.DisposeAsync().ConfigureAwait(false);
             }
 
-            fenced.Wal.Dispose();
+            var delay = _settings.Wal.Lease.Heartbeat;
+            while (true)
+            {
+                lock (_laneLock)
+                {
+                    if (Volatile.Read(ref _stopped) != 0 || !ReferenceEquals(_lane, fenced))
+                    {
+                        break;
+                    }
+
+                    if (!_options.FileSystem.Directory.Exists(fenced.Wal.Directory))
+                    {
+                        try
+                        {
+                            var fresh = OpenLane(_settings, _options);
+                            Volatile.Write(ref _lane, fresh);
+                            Watch(fresh);
+                            break;
+                        }
+#pragma warning disable CA1031 // Tried again below; logging is dropped and counted meanwhile.
+                        catch (Exception e)
+#pragma warning restore CA1031
+                        {
+                            LogPersistEventSource.Log.OperationFailed(fenced.Wal.Directory, "opening a new WAL after the directory was taken", e);
+                        }
+                    }
+                }
+
+                if (!closed)
+                {
+                    fenced.Wal.Dispose();
+                    closed = true;
+                }
+
+                await Task.Delay(delay).ConfigureAwait(false);
+                delay = delay * 2 > MaxReopenDelay ? MaxReopenDelay : delay * 2;
+            }
+
+            if (!closed)
+            {
+                fenced.Wal.Dispose();
+            }
         }
 #pragma warning disable CA1031 // Runs unobserved on the thread pool.
         catch (Exception e)
@@ -188,6 +210,8 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
             LogPersistEventSource.Log.OperationFailed(fenced.Wal.Directory, "closing a fenced WAL", e);
         }
     }
+
+    private static readonly TimeSpan MaxReopenDelay = TimeSpan.FromSeconds(30);
 
     private static void SaveStreamDescription(WriteAheadLog wal, StreamDescription stream, System.IO.Abstractions.IFileSystem fileSystem)
     {

@@ -29,7 +29,8 @@ internal static class WalDrain
         TimeSpan progressInterval,
         CancellationToken cancellationToken,
         string ownerDescription = "logpersist drain",
-        LeaseOptions? lease = null)
+        LeaseOptions? lease = null,
+        TimeSpan settle = default)
     {
         var started = time.GetTimestamp();
         var labels = shipping.DetectedLabels.Count > 0 ? StreamResolver.StaticLabels(shipping).Text : "";
@@ -80,15 +81,34 @@ internal static class WalDrain
             var reporter = progress is null ? Task.CompletedTask : ReportAsync(shipper, wal.Recovery, progress, progressInterval, time, reporting.Token);
             try
             {
-                // Another holder taking the directory (a later adoption) ends the drain like a stop.
+                // Another holder taking the directory (a later adoption) ends the drain like a stop. The
+                // event comes on the lease's thread, which must not run the drain's ending inline.
                 using var fenced = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                wal.Fenced += _ => fenced.Cancel();
-                if (wal.IsFenced)
+                void OnFenced(string reason) => ThreadPool.QueueUserWorkItem(_ =>
                 {
-                    await fenced.CancelAsync().ConfigureAwait(false);
-                }
+                    try
+                    {
+                        fenced.Cancel();
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        // The drain had already ended.
+                    }
+                });
+                wal.Fenced += OnFenced;
+                try
+                {
+                    if (wal.IsFenced)
+                    {
+                        await fenced.CancelAsync().ConfigureAwait(false);
+                    }
 
-                finished = await ShipEverythingAsync(wal, shipper, fenced.Token).ConfigureAwait(false);
+                    finished = await ShipEverythingAsync(wal, shipper, time, time.GetTimestamp(), settle, fenced.Token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    wal.Fenced -= OnFenced;
+                }
             }
             finally
             {
@@ -130,8 +150,13 @@ internal static class WalDrain
         return new DrainResult(directory, status, entries, metrics.ShippedBytes, refused, time.GetElapsedTime(started), labels, message);
     }
 
-    /// <summary>Flushes until the reader has nothing left, including markers the shipper appended on the way.</summary>
-    private static async Task<bool> ShipEverythingAsync(WriteAheadLog wal, Shipper shipper, CancellationToken cancellationToken)
+    /// <summary>
+    /// Flushes until the reader has nothing left, including markers the shipper appended on the way,
+    /// and at least <paramref name="settle"/> has passed since <paramref name="started"/>: an adopter
+    /// keeps reading for a lease, in case the holder it took the directory from, cut off rather than
+    /// dead, appended a little more before it noticed.
+    /// </summary>
+    private static async Task<bool> ShipEverythingAsync(WriteAheadLog wal, Shipper shipper, TimeProvider time, long started, TimeSpan settle, CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -141,14 +166,31 @@ internal static class WalDrain
                 continue;
             }
 
-            if (wal.Metrics.AppendedRecords == appended)
+            if (wal.Metrics.AppendedRecords != appended)
+            {
+                continue;
+            }
+
+            var left = settle - time.GetElapsedTime(started);
+            if (left <= TimeSpan.Zero)
             {
                 return true;
+            }
+
+            try
+            {
+                await Task.Delay(left < SettlePoll ? left : SettlePoll, time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
             }
         }
 
         return false;
     }
+
+    private static readonly TimeSpan SettlePoll = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Reports every <paramref name="interval"/>; the total is known once the recovery scan (which runs while shipping starts) is done.</summary>
     private static async Task ReportAsync(Shipper shipper, Task<RecoveryReport> recovery, IProgress<DrainProgress> progress, TimeSpan interval, TimeProvider time, CancellationToken cancellationToken)

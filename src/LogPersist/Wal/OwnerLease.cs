@@ -52,16 +52,18 @@ internal sealed class OwnerLease : IDisposable
     public static OwnerLease Take(IFileSystem fileSystem, string directory, LeaseOptions options, string? description, TimeProvider time)
     {
         var identity = OwnerRecord.ForThisProcess(description, options.Environment, options.Duration, time);
-        long epoch;
+        long epoch, found = 0;
         if (options.AdoptedEpoch is { } adopted)
         {
             epoch = adopted;
         }
         else
         {
-            var previous = ReadQuietly(fileSystem, directory);
+            // Continue the directory's epoch, raised past every earlier adoption of this name, so that a
+            // later claim on this directory never reuses an epoch.
+            found = ReadQuietly(fileSystem, directory)?.Epoch ?? 0;
             var instance = fileSystem.Path.GetFileName(fileSystem.Path.TrimEndingDirectorySeparator(directory));
-            epoch = Math.Max(previous?.Epoch ?? 0, AdoptionArea.HighestEpoch(fileSystem, AdoptionArea.For(fileSystem, directory), instance));
+            epoch = Math.Max(found, AdoptionArea.HighestEpoch(fileSystem, AdoptionArea.For(fileSystem, directory), instance));
         }
 
         var record = identity with
@@ -75,7 +77,8 @@ internal sealed class OwnerLease : IDisposable
         var lease = new OwnerLease(fileSystem, directory, options, time, record);
         if (options.AdoptedEpoch is null)
         {
-            lease.WaitOutPendingClaims();
+            // Claims above the epoch the directory had: an adopter may have claimed it just now.
+            lease.WaitOutPendingClaims(found);
         }
 
         lease._thread = new Thread(lease.Run) { IsBackground = true, Name = "LogPersist lease" };
@@ -86,12 +89,12 @@ internal sealed class OwnerLease : IDisposable
     /// <summary>How long an opening instance waits for an adopter caught between its claim and its move.</summary>
     internal static readonly TimeSpan ClaimWait = TimeSpan.FromSeconds(2);
 
-    private void WaitOutPendingClaims()
+    private void WaitOutPendingClaims(long above)
     {
         var instance = _fileSystem.Path.GetFileName(_fileSystem.Path.TrimEndingDirectorySeparator(_directory));
         var area = AdoptionArea.For(_fileSystem, _directory);
         var deadline = Environment.TickCount64 + (long)ClaimWait.TotalMilliseconds;
-        while (AdoptionArea.PendingClaims(_fileSystem, area, instance, _record.Epoch).Count > 0)
+        while (AdoptionArea.PendingClaims(_fileSystem, area, instance, above).Count > 0)
         {
             if (!_fileSystem.Directory.Exists(_directory))
             {
@@ -129,6 +132,7 @@ internal sealed class OwnerLease : IDisposable
     /// <summary>One heartbeat: reads the record back, then rewrites it. Internal for tests.</summary>
     internal void Renew()
     {
+        string? fence = null;
         lock (_writeLock)
         {
             if (IsFenced || Volatile.Read(ref _disposed) != 0)
@@ -136,40 +140,62 @@ internal sealed class OwnerLease : IDisposable
                 return;
             }
 
+            var renewed = _record with { Heartbeat = _record.Heartbeat + 1, LeaseExpires = _time.GetUtcNow() + _options.Duration };
             try
             {
                 if (OwnerRecord.ReadText(_fileSystem, _directory) is { } text
                     && OwnerRecord.Parse(text) is var found
                     && found.Token != _record.Token)
                 {
-                    Fence($"another holder wrote the owner record (pod {found.Pod ?? "?"}, pid {found.ProcessId}, epoch {found.Epoch}; this holder has epoch {_record.Epoch})");
-                    return;
+                    fence = $"another holder wrote the owner record (pod {found.Pod ?? "?"}, pid {found.ProcessId}, epoch {found.Epoch}; this holder has epoch {_record.Epoch})";
                 }
-
-                var renewed = _record with { Heartbeat = _record.Heartbeat + 1, LeaseExpires = _time.GetUtcNow() + _options.Duration };
-                renewed.Write(_fileSystem, _directory);
-                Volatile.Write(ref _record, renewed);
+                else
+                {
+                    renewed.Write(_fileSystem, _directory);
+                    Volatile.Write(ref _record, renewed);
+                }
             }
             catch (DirectoryNotFoundException)
             {
-                Fence("the directory was moved away: another instance adopted it");
+                fence = "the directory was moved away: another instance adopted it";
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                // Renewed at the next heartbeat; six in a row must fail before anyone may adopt.
-                LogPersistEventSource.Log.OperationFailed(_directory, "renewing the owner record", e);
+                // A full volume refuses the new file: change the record's modification time instead,
+                // which needs no new block, so that observers still see a live holder.
+                Touch(renewed.Heartbeat, e);
+                Volatile.Write(ref _record, renewed);
             }
+
+            if (fence is not null)
+            {
+                FenceReason = fence;
+                Volatile.Write(ref _fenced, 1);
+            }
+        }
+
+        if (fence is not null)
+        {
+            RaiseFenced(fence);
         }
     }
 
-    private void Fence(string reason)
+    private void Touch(long heartbeat, Exception writeFailure)
     {
-        FenceReason = reason;
-        if (Interlocked.Exchange(ref _fenced, 1) != 0)
+        try
         {
-            return;
+            // Any distinct value will do: observers compare it for change, never with a clock.
+            _fileSystem.File.SetLastWriteTimeUtc(_fileSystem.Path.Combine(_directory, OwnerRecord.FileName), DateTime.UnixEpoch.AddSeconds(heartbeat));
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Renewed at the next heartbeat; six in a row must fail before anyone may adopt.
+            LogPersistEventSource.Log.OperationFailed(_directory, "renewing the owner record", writeFailure);
+        }
+    }
 
+    private void RaiseFenced(string reason)
+    {
         LogPersistEventSource.Log.WalFenced(_directory, reason);
         try
         {
@@ -206,28 +232,35 @@ internal sealed class OwnerLease : IDisposable
         _stop.Set();
         if (_thread is not null && _thread != Thread.CurrentThread)
         {
-            _thread.Join();
+            // A renewal stuck in file system I/O (an unreachable NFS server) must not hold up a stop.
+            _thread.Join(2 * _options.Heartbeat);
         }
 
-        lock (_writeLock)
+        if (!Monitor.TryEnter(_writeLock, 2 * _options.Heartbeat))
+        {
+            return;
+        }
+
+        try
         {
             if (!IsFenced)
             {
-                try
+                if (OwnerRecord.ReadText(_fileSystem, _directory) is { } text && OwnerRecord.Parse(text).Token == _record.Token)
                 {
-                    if (OwnerRecord.ReadText(_fileSystem, _directory) is { } text && OwnerRecord.Parse(text).Token == _record.Token)
-                    {
-                        (_record with { State = OwnerState.Closed, Heartbeat = _record.Heartbeat + 1, LeaseExpires = _time.GetUtcNow() }).Write(_fileSystem, _directory);
-                    }
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    // An observer still sees the record stop changing and waits out the lease.
+                    (_record with { State = OwnerState.Closed, Heartbeat = _record.Heartbeat + 1, LeaseExpires = _time.GetUtcNow() }).Write(_fileSystem, _directory);
                 }
             }
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // An observer still sees the record stop changing and waits out the lease.
+        }
+        finally
+        {
+            Monitor.Exit(_writeLock);
+        }
 
-        _stop.Dispose();
+        // The stop event is left to the collector: a heartbeat thread that outlived the bounded join may still wait on it.
     }
 }
 

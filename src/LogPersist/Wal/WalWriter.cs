@@ -145,7 +145,14 @@ internal sealed unsafe class WalWriter : IDisposable
     /// Stops every file operation through the directory's path (new segments, evictions): the directory
     /// now belongs to another holder. Appends still fill the open segment; after it, they are dropped.
     /// </summary>
-    public void Fence() => Volatile.Write(ref _fenced, 1);
+    public void Fence()
+    {
+        // Under the roll lock: a roll that already passed its check finishes before this returns.
+        lock (_rollLock)
+        {
+            Volatile.Write(ref _fenced, 1);
+        }
+    }
 
     /// <summary>A barrier: returns once every record appended before the call is on the device.</summary>
     public void Sync() => _syncer.Sync();

@@ -16,6 +16,9 @@ internal sealed class WriteAheadLog : IDisposable
     private readonly Checkpoint _checkpoint;
     private readonly SegmentCatalog _catalog;
     private readonly WalWriter _writer;
+
+    // Held by every operation through the directory's path, and by fencing: once fenced, none runs.
+    private readonly object _pathLock = new();
     private int _disposed;
 
     private WriteAheadLog(WalOptions options, DirectoryLock directoryLock, OwnerLease lease, Checkpoint checkpoint, SegmentCatalog catalog, WalMetrics metrics, WalWriter writer)
@@ -76,7 +79,8 @@ internal sealed class WriteAheadLog : IDisposable
             {
                 return OpenOnce(options);
             }
-            catch (DirectoryMovedException) when (attempt < 3 && options.Lease.AdoptedEpoch is null)
+            catch (IOException e) when (attempt < 3 && options.Lease.AdoptedEpoch is null
+                && (e is DirectoryMovedException || !options.FileSystem.Directory.Exists(options.Directory)))
             {
                 // An adopter moved the directory of an earlier run away while this one opened it: start afresh.
             }
@@ -136,7 +140,11 @@ internal sealed class WriteAheadLog : IDisposable
 
     private void OnFenced(string reason)
     {
-        _writer.Fence();
+        lock (_pathLock)
+        {
+            _writer.Fence();
+        }
+
         Fenced?.Invoke(reason);
     }
 
@@ -166,29 +174,32 @@ internal sealed class WriteAheadLog : IDisposable
     /// </summary>
     public bool Acknowledge(WalPosition position)
     {
-        if (Volatile.Read(ref _disposed) != 0 || IsFenced)
+        lock (_pathLock)
         {
-            // Closed (and the lock released) or fenced: the directory may belong to another process now.
-            return false;
-        }
+            if (Volatile.Read(ref _disposed) != 0 || IsFenced)
+            {
+                // Closed (and the lock released) or fenced: the directory may belong to another process now.
+                return false;
+            }
 
-        var saved = true;
-        try
-        {
-            _checkpoint.Save(position);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Shipped segments are deleted all the same: on a full disk that is what frees space, and a
-            // checkpoint left behind them only makes a restart start at the oldest segment that remains.
-            LogPersistEventSource.Log.OperationFailed(_options.Directory, "saving the checkpoint", e);
-            saved = false;
-        }
+            var saved = true;
+            try
+            {
+                _checkpoint.Save(position);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Shipped segments are deleted all the same: on a full disk that is what frees space, and a
+                // checkpoint left behind them only makes a restart start at the oldest segment that remains.
+                LogPersistEventSource.Log.OperationFailed(_options.Directory, "saving the checkpoint", e);
+                saved = false;
+            }
 
-        // The segment being written is never deleted; with none open, everything before the position may go.
-        var active = _writer.ActiveSequence;
-        DeleteBefore(_fileSystem, _options.Directory, _catalog, active == 0 ? position.Segment : Math.Min(position.Segment, active));
-        return saved;
+            // The segment being written is never deleted; with none open, everything before the position may go.
+            var active = _writer.ActiveSequence;
+            DeleteBefore(_fileSystem, _options.Directory, _catalog, active == 0 ? position.Segment : Math.Min(position.Segment, active));
+            return saved;
+        }
     }
 
     /// <summary>
@@ -219,9 +230,13 @@ internal sealed class WriteAheadLog : IDisposable
             unreadable = reader.LastOpenFailure;
         }
 
-        if (drained && !IsFenced)
+        lock (_pathLock)
         {
-            DeleteBefore(_fileSystem, _options.Directory, _catalog, long.MaxValue);
+            drained &= !IsFenced;
+            if (drained)
+            {
+                DeleteBefore(_fileSystem, _options.Directory, _catalog, long.MaxValue);
+            }
         }
 
         Dispose();

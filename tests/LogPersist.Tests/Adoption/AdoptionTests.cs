@@ -194,6 +194,7 @@ public sealed class AdoptionTests(ITestOutputHelper output)
         await WaitForAsync(() => fenced.IsFenced && !ReferenceEquals(a.Wal, fenced), "the writer to be fenced and reopen");
 
         Log(a, 11, 10);
+        Assert.False(fenced.Acknowledge(new WalPosition(long.MaxValue / 2, 0)));
         Assert.True(Directory.Exists(directory));
         Assert.Equal(Enumerable.Range(11, 10).Select(n => (long)n), EntrySequences(directory));
 
@@ -201,6 +202,41 @@ public sealed class AdoptionTests(ITestOutputHelper output)
         Assert.Equal(Enumerable.Range(1, 10).Select(n => (long)n), EntrySequences(adopted));
         using var taken = WriteAheadLog.Open(new WalOptions { Directory = adopted, CreateSegmentOnOpen = false, Lease = new LeaseOptions { AdoptedEpoch = 1 } });
         Assert.Equal(1, OwnerRecord.Parse(File.ReadAllText(Path.Combine(adopted, OwnerRecord.FileName))).Epoch);
+    }
+
+    [Fact]
+    public async Task An_owner_opening_while_an_adopter_is_between_its_claim_and_its_move_starts_in_a_fresh_directory()
+    {
+        using var root = new TempDirectory();
+        var directory = InstanceDirectory(root, "orders-a");
+        using (var before = WriteAheadLog.Open(new WalOptions { Directory = directory }))
+        {
+            Assert.True(before.Append(Wals.Payload(1)));
+        }
+
+        // An adopter has claimed the closed directory and is about to move it.
+        var area = root.Combine("default", Service, AdoptionArea.DirectoryName);
+        Directory.CreateDirectory(area);
+        File.WriteAllText(Path.Combine(area, AdoptionArea.ClaimName("orders-a", 1)), "adopted_by=orders-b\n");
+        var adopted = Path.Combine(area, AdoptionArea.AdoptedName("orders-a", 1));
+        var move = Task.Run(async () =>
+        {
+            while (!File.ReadAllText(Path.Combine(directory, OwnerRecord.FileName)).Contains("state=live", StringComparison.Ordinal))
+            {
+                await Task.Delay(5);
+            }
+
+            Directory.Move(directory, adopted);
+        });
+
+        using var owner = WriteAheadLog.Open(new WalOptions { Directory = directory });
+        await move;
+        Assert.True(owner.Append(Wals.Payload(2)));
+        Assert.Equal([1L], Wals.DataSequences(Wals.ReadAll(adopted, out var oldReader)));
+        oldReader.Dispose();
+        Assert.Equal([2L], Wals.DataSequences(Wals.ReadAll(directory, out var newReader)));
+        newReader.Dispose();
+        Assert.True(owner.Owner.Epoch >= 1);
     }
 
     [Fact]
