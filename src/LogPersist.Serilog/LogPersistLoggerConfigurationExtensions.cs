@@ -35,6 +35,7 @@ public static class LogPersistLoggerConfigurationExtensions
     /// <param name="maxDiskBytes">Cap on the WAL's disk use (<see cref="LogPersistOptions.MaxDiskBytes"/>).</param>
     /// <param name="fullMode">What happens when the WAL is full (<see cref="LogPersistOptions.FullMode"/>).</param>
     /// <param name="flushTimeout">How long disposing the logger waits for Loki (<see cref="LogPersistOptions.FlushTimeout"/>).</param>
+    /// <param name="adoptOrphans">Also ship, then delete, the WALs that gone instances of the same service left on a shared volume (<see cref="LogPersistOptions.AdoptOrphans"/>).</param>
     /// <param name="restrictedToMinimumLevel">The minimum level of events passed to the sink; ignored when <paramref name="levelSwitch"/> is given.</param>
     /// <param name="levelSwitch">A switch allowing the pass-through minimum level to be changed at runtime.</param>
     /// <returns>Configuration object allowing method chaining.</returns>
@@ -59,6 +60,7 @@ public static class LogPersistLoggerConfigurationExtensions
         long? maxDiskBytes = null,
         WalFullMode? fullMode = null,
         TimeSpan? flushTimeout = null,
+        bool adoptOrphans = false,
         LogEventLevel restrictedToMinimumLevel = LevelAlias.Minimum,
         LoggingLevelSwitch? levelSwitch = null) =>
         sinkConfiguration.LogPersist(
@@ -84,6 +86,7 @@ public static class LogPersistLoggerConfigurationExtensions
                 options.MaxDiskBytes = maxDiskBytes ?? options.MaxDiskBytes;
                 options.FullMode = fullMode ?? options.FullMode;
                 options.FlushTimeout = flushTimeout ?? options.FlushTimeout;
+                options.AdoptOrphans = adoptOrphans;
             },
             restrictedToMinimumLevel,
             levelSwitch);

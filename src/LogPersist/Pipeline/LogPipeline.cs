@@ -170,7 +170,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
                         break;
                     }
 
-                    if (!_options.FileSystem.Directory.Exists(fenced.Wal.Directory))
+                    if (!_options.FileSystem.Directory.Exists(fenced.Wal.Directory) || closed && ReleasedByOtherHolder(fenced.Wal.Directory))
                     {
                         try
                         {
@@ -212,6 +212,21 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     }
 
     private static readonly TimeSpan MaxReopenDelay = TimeSpan.FromSeconds(30);
+
+    /// <summary>The holder that took the path closed its WAL (a drain that finished, a twin that stopped): the path is free again.</summary>
+    private bool ReleasedByOtherHolder(string directory)
+    {
+        try
+        {
+            return OwnerRecord.ReadText(_options.FileSystem, directory) is { } text
+                && OwnerRecord.Parse(text).State == OwnerState.Closed
+                && WalHolder.Probe(directory).State != HolderState.Live;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
 
     private static void SaveStreamDescription(WriteAheadLog wal, StreamDescription stream, System.IO.Abstractions.IFileSystem fileSystem)
     {

@@ -5,6 +5,10 @@ using LogPersist.LokiTestServer;
 using LogPersist.Pipeline;
 using LogPersist.Tests.Support;
 using LogPersist.Wal;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Serilog;
 using Xunit.Abstractions;
 using static LogPersist.Tests.Support.Shipping;
 using TestServer = LogPersist.LokiTestServer.LokiTestServer;
@@ -27,9 +31,13 @@ public sealed class AdoptionTests(ITestOutputHelper output)
     {
         using var root = new TempDirectory();
         await using var server = await TestServer.StartAsync(new LokiTestServerOptions { Version = "3.5.1" });
-        var returned = RunAndKill(root, "orders-a", first: 1, atLeast: 5_000);
+
+        // A logs while the server is down, and is killed before it could ship anything.
+        await server.StopAsync();
+        var returned = RunAndKill(root, "orders-a", first: 1, atLeast: 5_000, loki: server.BaseAddress.ToString());
         var orphan = InstanceDirectory(root, "orders-a");
         Assert.True(Directory.Exists(orphan));
+        await server.RestartAsync();
 
         var started = Stopwatch.StartNew();
         await using (var b = LogPipeline.Open(Options(root, "orders-b", server.BaseAddress.ToString(), adopt: true)))
@@ -98,11 +106,14 @@ public sealed class AdoptionTests(ITestOutputHelper output)
         await using var server = await TestServer.StartAsync();
         var returned = RunAndKill(root, "orders-a", first: 1, atLeast: 40_000);
 
-        // The adopter pushes one batch at a time; the owner comes back under the same name meanwhile.
-        await using var b = LogPipeline.Open(Options(root, "orders-b", server.BaseAddress.ToString(), adopt: true));
-        await WaitForAsync(() => server.EntryCount > 0 || b.Adopter!.Adopted > 0, "the adoption to start");
+        // The owner comes back under the same name while the adopter still holds the old WAL (it keeps
+        // reading for a lease after the move: 5 s here).
+        await using var b = LogPipeline.Open(Options(root, "orders-b", server.BaseAddress.ToString(), adopt: true, lease: TimeSpan.FromSeconds(5)));
+        await WaitForAsync(() => Directory.Exists(root.Combine("default", Service, AdoptionArea.DirectoryName, AdoptionArea.AdoptedName("orders-a", 1))), "the claim and the move");
         using (var back = CrashHelperProcess.Start("pipeline", root.Path, Service, "orders-a", server.BaseAddress, 1_000_001, 5_000))
         {
+            back.WaitForReady(Patience);
+            Assert.Equal(0, b.Adopter!.Adopted);
             back.WaitUntil(lines => lines.Contains("LOGGED"), "its log calls to return while the old WAL is adopted", Patience);
             foreach (var sequence in Reported(back))
             {
@@ -252,8 +263,54 @@ public sealed class AdoptionTests(ITestOutputHelper output)
         await WaitForAsync(() => a.Wal.IsFenced, "the writer to be fenced");
         await WaitForAsync(() => !a.Append(new EntryEncoder().Encode(new LogEntry { Category = "t", Template = "after" })), "appends to be refused");
         Assert.Equal(Enumerable.Range(1, 10).Select(n => (long)n), EntrySequences(directory));
-        Assert.Equal("orders-a-twin", OwnerRecord.Parse(File.ReadAllText(Path.Combine(directory, OwnerRecord.FileName))).Pod);
+        var twin = OwnerRecord.Parse(File.ReadAllText(Path.Combine(directory, OwnerRecord.FileName)));
+        Assert.Equal("orders-a-twin", twin.Pod);
+
+        // Once the other holder has closed the directory, the writer takes it up again.
+        (twin with { State = OwnerState.Closed }).Write(new System.IO.Abstractions.FileSystem(), directory);
+        await WaitForAsync(() => !a.Wal.IsFenced, "the writer to open the directory again");
+        Log(a, 11, 5);
+        Assert.Equal(Enumerable.Range(1, 10).Concat(Enumerable.Range(11, 5)).Select(n => (long)n), EntrySequences(directory));
     }
+
+    [Fact]
+    public async Task Adoption_is_switched_on_from_configuration_for_the_logging_provider_and_the_Serilog_sink()
+    {
+        using var root = new TempDirectory();
+        await using var server = await TestServer.StartAsync();
+        var settings = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Logging:LogPersist:Directory"] = root.Path,
+            ["Logging:LogPersist:ServiceName"] = Service,
+            ["Logging:LogPersist:Instance"] = "mel-0",
+            ["Logging:LogPersist:LokiUrl"] = server.BaseAddress.ToString(),
+            ["Logging:LogPersist:AdoptOrphans"] = "true",
+        }).Build();
+        var services = new ServiceCollection()
+            .AddLogging(logging => logging.AddConfiguration(settings.GetSection("Logging")).AddLogPersist());
+        await using (var provider = services.BuildServiceProvider())
+        {
+            provider.GetRequiredService<ILoggerFactory>().CreateLogger("t");
+            Assert.NotNull(OpenPipeline(InstanceDirectory(root, "mel-0")).Adopter);
+        }
+
+        await using (var logger = new LoggerConfiguration()
+            .WriteTo.LogPersist(directory: root.Path, serviceName: Service, instance: "serilog-0", lokiUrl: server.BaseAddress.ToString(), adoptOrphans: true)
+            .CreateLogger())
+        {
+            Assert.NotNull(OpenPipeline(InstanceDirectory(root, "serilog-0")).Adopter);
+        }
+
+        await using (var logger = new LoggerConfiguration()
+            .WriteTo.LogPersist(directory: root.Path, serviceName: Service, instance: "serilog-1", lokiUrl: server.BaseAddress.ToString())
+            .CreateLogger())
+        {
+            Assert.Null(OpenPipeline(InstanceDirectory(root, "serilog-1")).Adopter);
+        }
+    }
+
+    private static LogPipeline OpenPipeline(string directory) =>
+        LogPersist.Diagnostics.PipelineRegistry.Snapshot().Single(p => p.Directory == directory);
 
     /// <summary>The Seq of every entry in a WAL directory, in order, as the shipper would send them.</summary>
     private static List<long> EntrySequences(string directory)
@@ -280,9 +337,9 @@ public sealed class AdoptionTests(ITestOutputHelper output)
         Assert.Equal("prod", labels[LogPersist.Loki.EnvironmentLabels.Namespace]);
     }
 
-    private static HashSet<long> RunAndKill(TempDirectory root, string instance, long first, int atLeast)
+    private static HashSet<long> RunAndKill(TempDirectory root, string instance, long first, int atLeast, string loki = NoLoki)
     {
-        using var helper = CrashHelperProcess.Start("pipeline", root.Path, Service, instance, NoLoki, first, 1_000_000);
+        using var helper = CrashHelperProcess.Start("pipeline", root.Path, Service, instance, loki, first, 1_000_000);
         helper.WaitUntil(lines => lines.Count > atLeast, $"{atLeast} returned log calls", Patience);
         helper.Kill();
         return Reported(helper);
@@ -317,7 +374,7 @@ public sealed class AdoptionTests(ITestOutputHelper output)
 
     private static string InstanceDirectory(TempDirectory root, string instance) => root.Combine("default", Service, instance);
 
-    private static LogPersistOptions Options(TempDirectory root, string instance, string? url, bool adopt, TimeSpan? flushTimeout = null) => new()
+    private static LogPersistOptions Options(TempDirectory root, string instance, string? url, bool adopt, TimeSpan? flushTimeout = null, TimeSpan? lease = null) => new()
     {
         Directory = root.Path,
         ServiceName = Service,
@@ -328,7 +385,7 @@ public sealed class AdoptionTests(ITestOutputHelper output)
         MaxDiskBytes = 1L << 30,
         BatchMaxWait = TimeSpan.FromMilliseconds(20),
         FlushTimeout = flushTimeout ?? TimeSpan.FromSeconds(5),
-        LeaseDuration = TimeSpan.FromSeconds(1),
+        LeaseDuration = lease ?? TimeSpan.FromSeconds(1),
         HeartbeatInterval = TimeSpan.FromMilliseconds(100),
         AdoptionScanInterval = TimeSpan.FromMilliseconds(200),
         Environment = _ => null,

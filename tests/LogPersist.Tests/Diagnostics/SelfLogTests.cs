@@ -28,6 +28,28 @@ public sealed class SelfLogTests : IDisposable
     }
 
     [Fact]
+    public void Opening_a_pipeline_says_which_file_system_holds_the_WAL_and_what_its_durability_gives_there()
+    {
+        LogPersistSelfLog.Enable(Capture);
+        using var dir = new TempDirectory();
+        using (var pipeline = LogPersist.Pipeline.LogPipeline.Open(new LogPersistOptions
+        {
+            Directory = dir.Path,
+            ServiceName = "orders",
+            Instance = "orders-0",
+            LokiUrl = "",
+            Durability = WalDurability.Interval,
+            Environment = _ => null,
+        }))
+        {
+            var volume = LogPersist.Wal.VolumeInfo.Detect(pipeline.Directory);
+            var line = Assert.Single(Lines("' is on a "), l => l.Contains(pipeline.Directory, StringComparison.Ordinal));
+            Assert.Contains($"is on a {volume.Kind.ToString().ToLowerInvariant()} file system ({volume.FileSystemType}); durability Interval: ", line, StringComparison.Ordinal);
+            Assert.EndsWith(volume.DurabilityNote(WalDurability.Interval, TimeSpan.FromMilliseconds(200)), line, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void The_callback_receives_formatted_events_at_most_ten_per_minute_for_one_directory()
     {
         LogPersistSelfLog.Enable(Capture);
