@@ -73,6 +73,7 @@ internal static class InspectCommand
             summary.Row("Directory", Wal.Path);
             summary.Row("Format version", FormatVersions.Length == 0 ? "-" : string.Join(", ", FormatVersions) + $" (this tool reads {SegmentHeader.CurrentVersion})");
             summary.Row("Holder", CliOutput.DescribeHolder(Wal.Holder));
+            summary.Row("Owner record", CliOutput.DescribeRecord(Wal.Holder.Record));
             summary.Row("Checkpoint", Wal.CheckpointState switch
             {
                 CheckpointState.Valid => $"segment {Wal.Checkpoint.Segment}, offset {Wal.Checkpoint.Offset}",

@@ -127,7 +127,43 @@ internal static class CliOutput
             json.WriteNull("started");
         }
 
+        if (holder.Record is { } record)
+        {
+            json.WriteStartObject("record");
+            json.WriteString("state", record.State.ToString().ToLowerInvariant());
+            json.WriteString("pod", record.Pod);
+            json.WriteString("podUid", record.PodUid);
+            json.WriteString("node", record.Node);
+            json.WriteString("bootId", record.BootId);
+            json.WriteNumber("epoch", record.Epoch);
+            json.WriteNumber("heartbeat", record.Heartbeat);
+            json.WriteNumber("leaseSeconds", record.Lease.TotalSeconds);
+            json.WriteString("leaseExpires", record.LeaseExpires.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
+            json.WriteString("adoptedBy", record.AdoptedBy);
+            json.WriteEndObject();
+        }
+        else
+        {
+            json.WriteNull("record");
+        }
+
         json.WriteEndObject();
+    }
+
+    /// <summary>The owner record in one line: who, where, which epoch, until when (by the holder's clock).</summary>
+    public static string DescribeRecord(OwnerRecord? record)
+    {
+        if (record is null)
+        {
+            return "none";
+        }
+
+        var pod = record.Pod ?? "?";
+        var uid = record.PodUid is null ? "" : $" (uid {record.PodUid})";
+        var node = record.Node is null ? "" : $" on node {record.Node}";
+        var adopted = record.AdoptedBy is null ? "" : $", adopted by {record.AdoptedBy}";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{record.State.ToString().ToLowerInvariant()}: pod {pod}{uid}{node}, epoch {record.Epoch}, heartbeat {record.Heartbeat}, lease {record.Lease.TotalSeconds:0} s to {record.LeaseExpires.ToUniversalTime():yyyy-MM-ddTHH:mm:ssZ} by its clock{adopted}");
     }
 
     public static string DescribeHolder(WalHolder holder)

@@ -27,6 +27,9 @@ internal enum HolderState : byte
 /// </summary>
 internal sealed record WalHolder(HolderState State, int? ProcessId, string? Host, string? Instance, DateTimeOffset? Started)
 {
+    /// <summary>The owner record as read (pod, node, epoch, lease), or null when there is none.</summary>
+    public OwnerRecord? Record { get; init; }
+
     /// <summary>True when a process writes to the directory now: its newest segment's unfinished tail is work in progress.</summary>
     public bool IsLive => State == HolderState.Live;
 
@@ -79,7 +82,19 @@ internal sealed record WalHolder(HolderState State, int? ProcessId, string? Host
             (pid, host, instance, started) = ReadOwner(ownerPath);
         }
 
-        return new WalHolder(state, pid, host, instance, started);
+        return new WalHolder(state, pid, host, instance, started) { Record = ReadRecord(ownerPath) };
+    }
+
+    private static OwnerRecord? ReadRecord(string ownerPath)
+    {
+        try
+        {
+            return File.Exists(ownerPath) ? OwnerRecord.Parse(File.ReadAllText(ownerPath)) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static bool IsClosed(string ownerPath)

@@ -107,10 +107,17 @@ public sealed class InspectCommandTests
         Assert.Equal(Environment.ProcessId, holder.GetProperty("processId").GetInt32());
         Assert.Equal(Environment.MachineName, holder.GetProperty("host").GetString());
         Assert.Equal("orders/orders-0", holder.GetProperty("instance").GetString());
+        var record = holder.GetProperty("record");
+        Assert.Equal("live", record.GetProperty("state").GetString());
+        Assert.Equal("orders-0", record.GetProperty("pod").GetString());
+        Assert.Equal("node-7", record.GetProperty("node").GetString());
+        Assert.Equal(0, record.GetProperty("epoch").GetInt64());
+        Assert.Equal(7200, record.GetProperty("leaseSeconds").GetDouble());
         Assert.Equal(35, root.GetProperty("records").GetInt64());
         Assert.Equal(29, root.GetProperty("unshipped").GetProperty("entries").GetInt64());
         Assert.True(root.GetProperty("segments").EnumerateArray().Last().GetProperty("live").GetBoolean());
         Assert.Contains($"held by a live process (pid {Environment.ProcessId}", table.Output);
+        Assert.Contains("live: pod orders-0 on node node-7, epoch 0, heartbeat 0, lease 7200 s", table.Output);
     }
 
     [Fact]

@@ -38,7 +38,16 @@ internal static class InspectWals
 
     /// <summary>Opens the WAL in <paramref name="directory"/> as a live writer would, naming itself in the owner file.</summary>
     public static WriteAheadLog OpenHeld(string directory) =>
-        WriteAheadLog.Open(new WalOptions { Directory = directory, SegmentBytes = SegmentBytes, MaxDiskBytes = SegmentBytes * 1024, OwnerDescription = "orders/orders-0" });
+        WriteAheadLog.Open(new WalOptions
+        {
+            Directory = directory,
+            SegmentBytes = SegmentBytes,
+            MaxDiskBytes = SegmentBytes * 1024,
+            OwnerDescription = "orders/orders-0",
+
+            // No renewal while a test compares the directory before and after a read-only command.
+            Lease = new LeaseOptions { Duration = TimeSpan.FromHours(2), Heartbeat = TimeSpan.FromHours(1), Environment = name => name == "POD_NAME" ? "orders-0" : name == "NODE_NAME" ? "node-7" : null },
+        });
 
     public static void Append(WriteAheadLog wal, IEnumerable<LogEntry> entries)
     {
