@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Security.Cryptography;
+using LogPersist.Adoption;
 using LogPersist.Cli.Draining;
 using LogPersist.Cli.Reading;
 using LogPersist.Loki;
@@ -90,12 +91,38 @@ internal static class DrainCommand
             stop.CancelAfter(limit);
         }
 
+        // A lock that can be taken does not prove its holder dead on a network file system: a record
+        // that says live must also stay unchanged for its lease. One look at all of them now, so the
+        // wait is one lease at most in all.
+        var watch = RecordWatch.Start(new System.IO.Abstractions.FileSystem(), directories, context.Time);
+        if (watch.Watched > 0)
+        {
+            await context.Error.WriteLineAsync($"{watch.Watched} of {directories.Count} directories have an owner record that says live; waiting out its lease (30 s by default) before taking them.").ConfigureAwait(false);
+        }
+
         var results = new List<DrainResult>();
         foreach (var target in directories)
         {
             if (stop.IsCancellationRequested)
             {
                 results.Add(new DrainResult(target, DrainStatus.Interrupted, 0, 0, 0, TimeSpan.Zero, "", "not started"));
+                continue;
+            }
+
+            string? live;
+            try
+            {
+                live = await watch.WaitAsync(target, stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                results.Add(new DrainResult(target, DrainStatus.Interrupted, 0, 0, 0, TimeSpan.Zero, "", "stopped while waiting out its owner record's lease"));
+                continue;
+            }
+
+            if (live is not null)
+            {
+                results.Add(new DrainResult(target, DrainStatus.Held, 0, 0, 0, TimeSpan.Zero, "", live));
                 continue;
             }
 
@@ -153,7 +180,7 @@ internal static class DrainCommand
                 {
                     var task = progress.AddTask(Markup.Escape(Path.GetFileName(directory)), maxValue: 1);
                     var reporter = new LiveProgress(task, directory, context.Time);
-                    result = await WalDrain.RunAsync(directory, shipping, context.HttpHandler, context.Time, reporter, TimeSpan.FromMilliseconds(250), cancellationToken).ConfigureAwait(false);
+                    result = await WalDrain.RunAsync(directory, shipping, context.HttpHandler, context.Time, reporter, TimeSpan.FromMilliseconds(250), cancellationToken, removeDirectory: true).ConfigureAwait(false);
                     task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(directory)}: {result.Status.ToString().ToLowerInvariant()}, {result.Entries:N0} entries, {result.Bytes / 1048576.0:0.0} MiB, {result.EntriesPerSecond:N0}/s"));
                     task.Value = task.MaxValue;
                     task.StopTask();
@@ -162,7 +189,7 @@ internal static class DrainCommand
         }
 
         var plain = new PlainProgress(context.Error, directory, context.Time);
-        return await WalDrain.RunAsync(directory, shipping, context.HttpHandler, context.Time, plain, PlainProgressInterval, cancellationToken).ConfigureAwait(false);
+        return await WalDrain.RunAsync(directory, shipping, context.HttpHandler, context.Time, plain, PlainProgressInterval, cancellationToken, removeDirectory: true).ConfigureAwait(false);
     }
 
     private static void WriteTable(IAnsiConsole console, IReadOnlyList<DrainResult> results)

@@ -7,7 +7,8 @@ internal static class WalDirectories
 {
     /// <summary>
     /// The WAL directories under <paramref name="root"/>: the root itself if it is one, else every one
-    /// found down to the <c>{namespace}/{service}/{instance}</c> depth, in name order.
+    /// found down to the <c>{namespace}/{service}/{instance}</c> depth, and in the services' adoption
+    /// areas (<c>{namespace}/{service}/.adoption/{instance}.{epoch}</c>), in name order.
     /// </summary>
     /// <remarks><paramref name="unreadable"/> lists directories it could not look into (other than <c>lost+found</c>): a WAL may be in there.</remarks>
     public static IReadOnlyList<string> Under(string root, out IReadOnlyList<(string Directory, string Error)> unreadable)
@@ -30,7 +31,9 @@ internal static class WalDirectories
                 return;
             }
 
-            if (depth == 3)
+            // Instance directories sit at depth 3; below that only the adoption area of a service holds
+            // WALs (adoptions a gone pod left unfinished).
+            if (depth >= 3 && !(depth == 3 && Path.GetFileName(directory) == Wal.AdoptionArea.DirectoryName))
             {
                 return;
             }

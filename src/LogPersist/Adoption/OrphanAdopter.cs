@@ -115,7 +115,6 @@ internal sealed class OrphanAdopter : IAsyncDisposable
     /// <summary>One look at the siblings: updates what was seen and starts adoptions of those gone for a lease. Internal for tests.</summary>
     internal void ScanOnce()
     {
-        var now = _time.GetTimestamp();
         foreach (var (directory, task) in _running)
         {
             if (task.IsCompleted)
@@ -128,44 +127,59 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         foreach (var directory in Candidates())
         {
             seen.Add(directory);
-            string text;
+            string key;
+            long now;
             try
             {
-                text = Observe(directory);
+                // The time of each look is taken with it: a slow scan must not shorten anyone's lease.
+                now = _time.GetTimestamp();
+                key = Observe(directory);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 continue;
             }
 
-            if (!_observed.TryGetValue(directory, out var observed) || observed.Text != text)
+            if (!_observed.TryGetValue(directory, out var observed) || observed.Text != key)
             {
-                _observed[directory] = (text, now);
+                _observed[directory] = (key, now);
                 continue;
             }
 
-            if (_running.ContainsKey(directory) || _running.Count >= _options.MaxConcurrent)
+            var elapsed = _time.GetElapsedTime(observed.Since);
+            if (_running.ContainsKey(directory) || _running.Values.Distinct().Count() >= _options.MaxConcurrent
+                || elapsed <= _options.Lease.Duration || _stop.IsCancellationRequested)
             {
                 continue;
             }
 
-            var lease = Max(_options.Lease.Duration, OwnerRecord.Parse(RecordPart(text)).Lease);
-            if (_time.GetElapsedTime(observed.Since) <= lease)
+            string text;
+            try
+            {
+                text = OwnerRecord.ReadText(_fileSystem, directory) ?? "";
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            // A holder may promise a longer lease than this instance uses; it is honoured.
+            if (elapsed <= OwnerRecord.Parse(text).Lease)
             {
                 continue;
             }
 
             // Claiming and moving are a few file operations, done here in turn; shipping runs apart.
-            if (!TryClaim(directory, text, out var adopted, out var claim, out var epoch))
+            if (!TryClaim(directory, key, text, out var adopted, out var epoch))
             {
                 continue;
             }
 
-            _running[directory] = Task.Run(async () =>
+            var shipping = Task.Run(async () =>
             {
                 try
                 {
-                    await ShipAsync(directory, adopted, claim, epoch, _stop.Token).ConfigureAwait(false);
+                    await ShipAsync(directory, adopted, epoch, _stop.Token).ConfigureAwait(false);
                 }
 #pragma warning disable CA1031 // One failed adoption is reported and resumed later; it must not end the others.
                 catch (Exception e) when (e is not OperationCanceledException)
@@ -174,6 +188,10 @@ internal sealed class OrphanAdopter : IAsyncDisposable
                     LogPersistEventSource.Log.AdoptionDeferred(adopted, e.GetType().Name + ": " + e.Message);
                 }
             });
+
+            // Under both names: neither the old path nor the directory in the area is taken up again meanwhile.
+            _running[directory] = shipping;
+            _running[adopted] = shipping;
         }
 
         foreach (var gone in _observed.Keys.Where(k => !seen.Contains(k)).ToList())
@@ -187,19 +205,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// What is watched for change: the record, and its modification time, which a holder that cannot
-    /// write a new record (a full volume) still changes.
-    /// </summary>
-    private string Observe(string directory)
-    {
-        var text = OwnerRecord.ReadText(_fileSystem, directory) ?? "";
-        var path = _fileSystem.Path.Combine(directory, OwnerRecord.FileName);
-        var modified = text.Length == 0 ? 0 : _fileSystem.File.GetLastWriteTimeUtc(path).Ticks;
-        return text + "\n@" + modified.ToString(CultureInfo.InvariantCulture);
-    }
-
-    private static string RecordPart(string observed) => observed[..observed.LastIndexOf("\n@", StringComparison.Ordinal)];
+    private string Observe(string directory) => OwnerRecord.Stamp(_fileSystem, directory);
 
     /// <summary>Sibling instance directories that hold a WAL, and adopted directories of the area.</summary>
     private IEnumerable<string> Candidates()
@@ -239,7 +245,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         }
     }
 
-    private async Task ShipAsync(string directory, string adopted, string claim, long epoch, CancellationToken stop)
+    private async Task ShipAsync(string directory, string adopted, long epoch, CancellationToken stop)
     {
         LogPersistEventSource.Log.OrphanClaimed(directory, adopted, epoch);
         var started = _time.GetTimestamp();
@@ -272,7 +278,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         {
             var before = Interlocked.Read(ref _shippedEntries);
             var progress = new Progress(done => Interlocked.Exchange(ref _shippedEntries, before + done));
-            result = await WalDrain.RunAsync(adopted, shipping, _options.Handler, _time, progress, ProgressInterval, stop, "adopted by " + _options.AdoptedBy, lease, settle: _options.Lease.Duration).ConfigureAwait(false);
+            result = await WalDrain.RunAsync(adopted, shipping, _options.Handler, _time, progress, ProgressInterval, stop, "adopted by " + _options.AdoptedBy, lease, settle: _options.Lease.Duration, removeDirectory: true).ConfigureAwait(false);
             Interlocked.Exchange(ref _shippedEntries, before + result.Entries);
             if (result.Status != DrainStatus.Held || _time.GetElapsedTime(heldUntil) > _options.Lease.Duration)
             {
@@ -289,25 +295,6 @@ internal sealed class OrphanAdopter : IAsyncDisposable
             return;
         }
 
-        try
-        {
-            _fileSystem.Directory.Delete(adopted, recursive: true);
-            _fileSystem.File.Delete(claim);
-
-            // Claims this adoption took over (their adopters died) have no directory left either.
-            foreach (var stale in AdoptionArea.PendingClaims(_fileSystem, _area, instance, 0))
-            {
-                if (AdoptionArea.TryParse(_fileSystem.Path.GetFileName(stale), out _, out var staleEpoch, out _) && staleEpoch < epoch)
-                {
-                    TryDelete(stale);
-                }
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            LogPersistEventSource.Log.OperationFailed(adopted, "deleting an adopted WAL after shipping it", e);
-        }
-
         Interlocked.Increment(ref _adopted);
         LogPersistEventSource.Log.OrphanShipped(directory, result.Entries, _time.GetElapsedTime(started).TotalMilliseconds);
     }
@@ -319,11 +306,12 @@ internal sealed class OrphanAdopter : IAsyncDisposable
     /// Re-checks the orphan, wins or loses the claim, and moves the directory into the area. False when
     /// another adopter won (its name is reported), the owner came back, or the directory went away.
     /// </summary>
-    private bool TryClaim(string directory, string observed, out string adopted, out string claim, out long epoch)
+    private bool TryClaim(string directory, string key, string observed, out string adopted, out long epoch)
     {
-        adopted = claim = "";
+        adopted = "";
         epoch = 0;
-        if (!StillOrphaned(directory, observed))
+        string claim;
+        if (!StillOrphaned(directory, key, observed))
         {
             return false;
         }
@@ -338,7 +326,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         }
 
         // Above the directory's epoch and every earlier claim of this name, so that no claim is reused.
-        epoch = Math.Max(Math.Max(OwnerRecord.Parse(RecordPart(observed)).Epoch, movedEpoch), AdoptionArea.HighestEpoch(_fileSystem, _area, instance)) + 1;
+        epoch = Math.Max(Math.Max(OwnerRecord.Parse(observed).Epoch, movedEpoch), AdoptionArea.HighestEpoch(_fileSystem, _area, instance)) + 1;
         OwnerOnly.CreateDirectory(_fileSystem, _area);
         while (true)
         {
@@ -399,7 +387,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
 
         // Both sides write first and look second: a returning owner rewrote its record before it looked
         // for claims, so either it sees this claim and waits, or this re-read sees its record.
-        if (!StillOrphaned(directory, observed))
+        if (!StillOrphaned(directory, key, observed))
         {
             TryDelete(claim);
             return false;
@@ -413,7 +401,16 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             TryDelete(claim);
-            LogPersistEventSource.Log.AdoptionDeferred(directory, "moving it into the adoption area failed: " + e.Message);
+            if (!_fileSystem.Directory.Exists(directory))
+            {
+                // Another adopter's claim (under another epoch) moved it first: say whose.
+                LogPersistEventSource.Log.OrphanTakenByOther(directory, Winner(instance));
+            }
+            else
+            {
+                LogPersistEventSource.Log.AdoptionDeferred(directory, "moving it into the adoption area failed: " + e.Message);
+            }
+
             return false;
         }
 
@@ -421,11 +418,36 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         return true;
     }
 
-    private bool StillOrphaned(string directory, string observed)
+    /// <summary>Who holds the newest moved directory of <paramref name="instance"/>, as its claim says.</summary>
+    private string Winner(string instance)
     {
         try
         {
-            if (Observe(directory) != observed)
+            var claims = _fileSystem.Directory.EnumerateFiles(_area, instance + ".*" + AdoptionArea.ClaimSuffix)
+                .Select(p => (Path: p, Parsed: AdoptionArea.TryParse(_fileSystem.Path.GetFileName(p), out var name, out var epoch, out _) && name == instance ? epoch : -1))
+                .Where(c => c.Parsed >= 0 && _fileSystem.Directory.Exists(_fileSystem.Path.Combine(_area, AdoptionArea.AdoptedName(instance, c.Parsed))))
+                .OrderByDescending(c => c.Parsed)
+                .ToList();
+            if (claims.Count == 0)
+            {
+                return "another adopter (its claim is already gone)";
+            }
+
+            var text = _fileSystem.File.ReadAllText(claims[0].Path);
+            var winner = text.Split('\n').FirstOrDefault(l => l.StartsWith("adopted_by=", StringComparison.Ordinal))?[11..] ?? "?";
+            return $"{winner} claimed epoch {claims[0].Parsed}";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "another adopter";
+        }
+    }
+
+    private bool StillOrphaned(string directory, string key, string observed)
+    {
+        try
+        {
+            if (Observe(directory) != key || (OwnerRecord.ReadText(_fileSystem, directory) ?? "") != observed)
             {
                 return false;
             }
@@ -467,12 +489,12 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         try
         {
-            await Task.WhenAll(_running.Values.Append(_loop)).ConfigureAwait(false);
+            // The loop first: a scan in progress may still start an adoption, which is then awaited too.
+            await _loop.ConfigureAwait(false);
+            await Task.WhenAll(_running.Values.Distinct()).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
         }
-
-        _stop.Dispose();
     }
 }

@@ -117,7 +117,7 @@ internal sealed class BatchBuilder : IDisposable
         }
 
         var labels = _streams.Resolve(entry);
-        var trace = SendMetadata && !_options.TraceInLine && entry.Has(EntryFlags.Trace) ? TraceMetadata(entry.Trace) : null;
+        var trace = SendMetadata && entry.Has(EntryFlags.Trace) ? TraceMetadata(entry.Trace) : null;
         var line = _formatter.Format(entry, includeTrace: trace is null);
         AddLine(labels, entry.TimestampNs, line, WithStatic(trace));
     }

@@ -40,12 +40,6 @@ internal sealed class ShipperOptions
     /// </summary>
     public IReadOnlyList<KeyValuePair<string, string>> StaticMetadata { get; set; } = [];
 
-    /// <summary>
-    /// Keep trace and span ids in the line even while structured metadata is sent: an adopter shipping
-    /// a WAL written with structured metadata off sends the very lines the writer would have sent.
-    /// </summary>
-    public bool TraceInLine { get; set; }
-
     /// <summary>Uncompressed size at which a batch is sent. The default is 1 MiB.</summary>
     public int BatchMaxBytes { get; set; } = 1 << 20;
 

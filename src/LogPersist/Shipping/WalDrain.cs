@@ -30,7 +30,8 @@ internal static class WalDrain
         CancellationToken cancellationToken,
         string ownerDescription = "logpersist drain",
         LeaseOptions? lease = null,
-        TimeSpan settle = default)
+        TimeSpan settle = default,
+        bool removeDirectory = false)
     {
         var started = time.GetTimestamp();
         var labels = shipping.DetectedLabels.Count > 0 ? StreamResolver.StaticLabels(shipping).Text : "";
@@ -122,7 +123,11 @@ internal static class WalDrain
             await shipper.DisposeAsync().ConfigureAwait(false);
             if (finished)
             {
-                drained = wal.DisposeIfDrained(out unreadable);
+                drained = wal.DisposeIfDrained(removeDirectory, out unreadable);
+                if (drained && removeDirectory)
+                {
+                    AdoptionArea.RemoveClaimsOf(new System.IO.Abstractions.FileSystem(), directory);
+                }
             }
             else
             {

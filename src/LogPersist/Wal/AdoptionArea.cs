@@ -58,6 +58,37 @@ internal static class AdoptionArea
             .ToList();
     }
 
+    /// <summary>
+    /// After an adopted directory (<c>.adoption/{instance}.{epoch}</c>) was shipped and removed: removes
+    /// its claim and the claims it took over (lower epochs of the name whose directory is gone). Does
+    /// nothing for a directory outside an adoption area. Never throws.
+    /// </summary>
+    public static void RemoveClaimsOf(IFileSystem fileSystem, string adoptedDirectory)
+    {
+        var full = fileSystem.Path.TrimEndingDirectorySeparator(fileSystem.Path.GetFullPath(adoptedDirectory));
+        var area = fileSystem.Path.GetDirectoryName(full);
+        if (area is null || fileSystem.Path.GetFileName(area) != DirectoryName
+            || !TryParse(fileSystem.Path.GetFileName(full), out var instance, out var epoch, out var isClaim) || isClaim)
+        {
+            return;
+        }
+
+        foreach (var claim in PendingClaims(fileSystem, area, instance, 0))
+        {
+            if (TryParse(fileSystem.Path.GetFileName(claim), out _, out var claimEpoch, out _) && claimEpoch <= epoch)
+            {
+                try
+                {
+                    fileSystem.File.Delete(claim);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    Diagnostics.LogPersistEventSource.Log.OperationFailed(area, "removing a claim", e);
+                }
+            }
+        }
+    }
+
     private static IEnumerable<(string Name, long Epoch, bool IsClaim)> Entries(IFileSystem fileSystem, string area, string instance)
     {
         string[] names;

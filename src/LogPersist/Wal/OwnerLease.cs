@@ -94,7 +94,7 @@ internal sealed class OwnerLease : IDisposable
         var instance = _fileSystem.Path.GetFileName(_fileSystem.Path.TrimEndingDirectorySeparator(_directory));
         var area = AdoptionArea.For(_fileSystem, _directory);
         var deadline = Environment.TickCount64 + (long)ClaimWait.TotalMilliseconds;
-        while (AdoptionArea.PendingClaims(_fileSystem, area, instance, above).Count > 0)
+        while (AdoptionArea.PendingClaims(_fileSystem, area, instance, above).Any(IsRecent))
         {
             if (!_fileSystem.Directory.Exists(_directory))
             {
@@ -114,6 +114,24 @@ internal sealed class OwnerLease : IDisposable
         if (!_fileSystem.Directory.Exists(_directory))
         {
             throw new DirectoryMovedException(_directory);
+        }
+    }
+
+    /// <summary>
+    /// Whether a claim was made within a lease of this holder's record, by the file system's own clock
+    /// (both times come from it): an older one is left by an adopter that died before its move, and must
+    /// not delay every later start by the wait.
+    /// </summary>
+    private bool IsRecent(string claim)
+    {
+        try
+        {
+            var recordTime = _fileSystem.File.GetLastWriteTimeUtc(_fileSystem.Path.Combine(_directory, OwnerRecord.FileName));
+            return recordTime - _fileSystem.File.GetLastWriteTimeUtc(claim) < _options.Duration;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return true;
         }
     }
 
@@ -221,6 +239,26 @@ internal sealed class OwnerLease : IDisposable
         }
     }
 
+    /// <summary>Stops the heartbeat without writing anything: the directory is about to be removed.</summary>
+    public void Abandon()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            StopThread();
+        }
+    }
+
+    private void StopThread()
+    {
+        _stop.Set();
+        if (_thread is not null && _thread != Thread.CurrentThread)
+        {
+            // A renewal stuck in file system I/O (an unreachable NFS server) must not hold up a stop
+            // for long: after one heartbeat the thread is left to finish on its own.
+            _thread.Join(_options.Heartbeat);
+        }
+    }
+
     /// <summary>Stops the heartbeat; unless fenced, marks the record closed (its entries wait for the next holder or an adopter).</summary>
     public void Dispose()
     {
@@ -229,15 +267,10 @@ internal sealed class OwnerLease : IDisposable
             return;
         }
 
-        _stop.Set();
-        if (_thread is not null && _thread != Thread.CurrentThread)
+        StopThread();
+        if (!Monitor.TryEnter(_writeLock, TimeSpan.Zero))
         {
-            // A renewal stuck in file system I/O (an unreachable NFS server) must not hold up a stop.
-            _thread.Join(2 * _options.Heartbeat);
-        }
-
-        if (!Monitor.TryEnter(_writeLock, 2 * _options.Heartbeat))
-        {
+            // A renewal still holds it (stuck in I/O): observers see the record stop changing all the same.
             return;
         }
 

@@ -159,6 +159,28 @@ internal sealed record OwnerRecord
         }
     }
 
+    /// <summary>
+    /// What observers watch for change, with one <c>stat</c>: the record's modification time and size
+    /// (<c>none</c> without a record). A renewal replaces the file; a holder that cannot write a new one
+    /// (a full volume) changes its modification time instead. Throws <see cref="DirectoryNotFoundException"/>
+    /// when the directory itself is gone.
+    /// </summary>
+    public static string Stamp(IFileSystem fileSystem, string directory)
+    {
+        var info = fileSystem.FileInfo.New(fileSystem.Path.Combine(directory, FileName));
+        if (!info.Exists)
+        {
+            if (!fileSystem.Directory.Exists(directory))
+            {
+                throw new DirectoryNotFoundException($"'{directory}' no longer exists.");
+            }
+
+            return "none";
+        }
+
+        return string.Create(CultureInfo.InvariantCulture, $"{info.LastWriteTimeUtc.Ticks}:{info.Length}");
+    }
+
     /// <summary>Writes the record into <paramref name="directory"/>: a new owner-only file, then a rename over the old one.</summary>
     public void Write(IFileSystem fileSystem, string directory)
     {

@@ -90,7 +90,16 @@ internal sealed class WriteAheadLog : IDisposable
     private static WriteAheadLog OpenOnce(WalOptions options)
     {
         var fileSystem = options.FileSystem;
-        OwnerOnly.CreateDirectory(fileSystem, options.Directory);
+        if (options.Lease.AdoptedEpoch is null)
+        {
+            OwnerOnly.CreateDirectory(fileSystem, options.Directory);
+        }
+        else if (!fileSystem.Directory.Exists(options.Directory))
+        {
+            // An adopted directory is never created: its absence means another adopter moved it on.
+            throw new DirectoryNotFoundException($"The adopted WAL directory '{options.Directory}' no longer exists.");
+        }
+
         var directoryLock = DirectoryLock.Acquire(fileSystem, options.Directory);
         WalMetrics? metrics = null;
         OwnerLease? lease = null;
@@ -211,7 +220,15 @@ internal sealed class WriteAheadLog : IDisposable
 
     /// <inheritdoc cref="DisposeIfDrained()"/>
     /// <param name="unreadable">Why a segment could not be read, when that is what kept them.</param>
-    public bool DisposeIfDrained(out string? unreadable)
+    public bool DisposeIfDrained(out string? unreadable) => DisposeIfDrained(removeDirectory: false, out unreadable);
+
+    /// <inheritdoc cref="DisposeIfDrained()"/>
+    /// <param name="removeDirectory">
+    /// When drained, also remove the directory itself (checkpoint, owner record, saved description,
+    /// lock), while still holding the lock: what a drain of a gone instance's directory leaves is nothing.
+    /// </param>
+    /// <param name="unreadable">Why a segment could not be read, when that is what kept them.</param>
+    public bool DisposeIfDrained(bool removeDirectory, out string? unreadable)
     {
         unreadable = null;
         if (Volatile.Read(ref _disposed) != 0 || IsFenced)
@@ -239,8 +256,55 @@ internal sealed class WriteAheadLog : IDisposable
             }
         }
 
+        if (drained && removeDirectory && _catalog.Count == 0)
+        {
+            return RemoveDirectory();
+        }
+
         Dispose();
         return drained && _catalog.Count == 0;
+    }
+
+    /// <summary>Closes the WAL and removes its directory; true when the directory is gone. Runs with the lock held until the end.</summary>
+    private bool RemoveDirectory()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return false;
+        }
+
+        Metrics.Dispose();
+        _lease.Abandon();
+        lock (_pathLock)
+        {
+            if (IsFenced)
+            {
+                _lock.Dispose();
+                return false;
+            }
+
+            try
+            {
+                foreach (var path in _fileSystem.Directory.EnumerateFiles(_options.Directory))
+                {
+                    if (_fileSystem.Path.GetFileName(path) != DirectoryLock.LockFileName)
+                    {
+                        _fileSystem.File.Delete(path);
+                    }
+                }
+
+                _lock.DeleteAndRelease();
+                _fileSystem.Directory.Delete(_options.Directory);
+                return true;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A file of someone else's, or an opener that came in between: the directory stays.
+                LogPersistEventSource.Log.OperationFailed(_options.Directory, "removing the drained directory", e);
+                _lock.Dispose();
+                return false;
+            }
+        }
     }
 
     private static void DeleteBefore(IFileSystem fileSystem, string directory, SegmentCatalog catalog, long sequence)

@@ -24,7 +24,7 @@ public sealed class DrainCommandTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Drain_ships_every_entry_under_the_writers_labels_and_deletes_the_segments()
+    public async Task Drain_ships_every_entry_under_the_writers_labels_and_removes_the_directory()
     {
         var directory = WriteWal("billing", "billing-7", 0, 500);
 
@@ -39,7 +39,7 @@ public sealed class DrainCommandTests : IAsyncLifetime
             Assert.Equal("billing-7", e.LabelMap["pod"]);
             Assert.Equal("prod", e.LabelMap["env"]);
         });
-        Assert.Empty(Directory.GetFiles(directory, SegmentNames.SearchPattern));
+        Assert.False(Directory.Exists(directory), "a drained directory is removed, lock, checkpoint and owner record included");
     }
 
     [Fact]
@@ -71,7 +71,7 @@ public sealed class DrainCommandTests : IAsyncLifetime
         var sequences = Ship.Sequences(_server.Entries);
         Assert.Equal(count, sequences.Count);
         Assert.Equal(Enumerable.Range(0, count).Select(i => (long)i), sequences.Order());
-        Assert.Empty(Directory.GetFiles(directory, SegmentNames.SearchPattern));
+        Assert.False(Directory.Exists(directory));
     }
 
     [Fact]
@@ -109,8 +109,8 @@ public sealed class DrainCommandTests : IAsyncLifetime
         Assert.Equal(Enumerable.Range(0, 100).Select(i => (long)i), Ship.Sequences(_server.Entries.Where(e => e.LabelMap["pod"] == "worker-a")).Order());
         Assert.Equal(Enumerable.Range(100, 100).Select(i => (long)i), Ship.Sequences(_server.Entries.Where(e => e.LabelMap["pod"] == "worker-b")).Order());
         Assert.NotEmpty(Directory.GetFiles(held, SegmentNames.SearchPattern));
-        Assert.Empty(Directory.GetFiles(a, SegmentNames.SearchPattern));
-        Assert.Empty(Directory.GetFiles(b, SegmentNames.SearchPattern));
+        Assert.False(Directory.Exists(a));
+        Assert.False(Directory.Exists(b));
     }
 
     [Fact]
@@ -145,7 +145,7 @@ public sealed class DrainCommandTests : IAsyncLifetime
         var drained = json.RootElement.GetProperty("directories")[0];
         Assert.Equal("drained", drained.GetProperty("status").GetString());
         Assert.True(drained.GetProperty("refused").GetInt64() > 0);
-        Assert.Empty(Directory.GetFiles(directory, SegmentNames.SearchPattern));
+        Assert.False(Directory.Exists(directory));
     }
 
     [Fact]
@@ -209,6 +209,67 @@ public sealed class DrainCommandTests : IAsyncLifetime
 
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("LOKI_URL", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Drain_all_finishes_an_adoption_a_gone_pod_left_and_removes_it_with_its_claims()
+    {
+        // worker-a's WAL was claimed (epoch 2, after a dead claim 1) and moved, and its adopter went away.
+        var source = WriteWal("worker", "worker-a", 0, 100);
+        var area = Path.Combine(Path.GetDirectoryName(source)!, AdoptionArea.DirectoryName);
+        Directory.CreateDirectory(area);
+        var moved = Path.Combine(area, AdoptionArea.AdoptedName("worker-a", 2));
+        Directory.Move(source, moved);
+        File.WriteAllText(Path.Combine(area, AdoptionArea.ClaimName("worker-a", 1)), "adopted_by=worker-x\n");
+        File.WriteAllText(Path.Combine(area, AdoptionArea.ClaimName("worker-a", 2)), "adopted_by=worker-y\n");
+
+        var result = await CliRunner.RunAsync("drain", "--all", _temp.Path, "--loki", _server.BaseAddress.ToString(), "--json");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("drained", Status(result.Output));
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => (long)i), Ship.Sequences(_server.Entries).Order());
+        Assert.All(_server.Entries, e => Assert.Equal("worker-a", e.LabelMap["pod"]));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(area));
+    }
+
+    [Fact]
+    public async Task Drain_leaves_a_directory_whose_owner_record_is_still_renewed_even_when_its_lock_is_free()
+    {
+        var renewed = WriteWal("worker", "worker-a", 0, 10);
+        var dead = WriteWal("worker", "worker-b", 10, 10);
+        var fileSystem = new System.IO.Abstractions.FileSystem();
+
+        // worker-b was killed: its record still says live, and stops changing. worker-a's holder is on a
+        // node whose lock this one cannot see: the lock is free, but the record keeps changing.
+        var record = new OwnerRecord { Token = "b", Pod = "worker-b", Lease = TimeSpan.FromSeconds(1) };
+        record.Write(fileSystem, dead);
+        using var stop = new CancellationTokenSource();
+        var heartbeat = Task.Run(async () =>
+        {
+            for (var beat = 0; !stop.IsCancellationRequested; beat++)
+            {
+                new OwnerRecord { Token = "a", Pod = "worker-a", Node = "node-9", Heartbeat = beat, Lease = TimeSpan.FromSeconds(1) }.Write(fileSystem, renewed);
+                await Task.Delay(100);
+            }
+        });
+
+        while (!File.ReadAllText(Path.Combine(renewed, OwnerRecord.FileName)).Contains("token=a", StringComparison.Ordinal))
+        {
+            await Task.Delay(10);
+        }
+
+        var result = await CliRunner.RunAsync("drain", "--all", _temp.Path, "--loki", _server.BaseAddress.ToString(), "--json");
+        await stop.CancelAsync();
+        await heartbeat;
+
+        using var json = JsonDocument.Parse(result.Output);
+        var byName = json.RootElement.GetProperty("directories").EnumerateArray()
+            .ToDictionary(d => Path.GetFileName(d.GetProperty("directory").GetString()!), d => d);
+        Assert.Equal("held", byName["worker-a"].GetProperty("status").GetString());
+        Assert.Contains("renewed by a live holder (pod worker-a on node node-9", byName["worker-a"].GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal("drained", byName["worker-b"].GetProperty("status").GetString());
+        Assert.NotEmpty(Directory.GetFiles(renewed, SegmentNames.SearchPattern));
+        Assert.Equal(Enumerable.Range(10, 10).Select(i => (long)i), Ship.Sequences(_server.Entries).Order());
     }
 
     private static string? Status(string jsonOutput)
