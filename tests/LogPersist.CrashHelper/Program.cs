@@ -14,8 +14,9 @@ using LogPersist.Wal;
 //   checkpoint DIR FIRST_INDEX                        saves checkpoints (i, 8*i); prints "C <i>" after Save returned
 //   ship DIR LOKI_URL THREADS FIRST_SEQUENCE COUNT    logs COUNT entries "seq <n>" while a shipper pushes them to LOKI_URL; prints "A <n>"
 //   drain DIR LOKI_URL                                ships what is left and prints "DRAINED" once all of it was acknowledged
-//   pipeline ROOT SERVICE INSTANCE LOKI_URL FIRST COUNT   an application's pipeline (lease 1 s, heartbeat 100 ms) logs
-//                                                     "seq <n>" for n in FIRST..FIRST+COUNT-1; prints "A <n>" after each log call returned
+//   pipeline ROOT SERVICE INSTANCE LOKI_URL FIRST COUNT [adopt]   an application's pipeline (lease 1 s, heartbeat 100 ms) logs
+//                                                     "seq <n>" for n in FIRST..FIRST+COUNT-1; prints "A <n>" after each log call returned;
+//                                                     with "adopt", it also adopts gone siblings (scan every 200 ms)
 //
 // Reports go straight to the stdout pipe, whole lines per write and no buffer in this process that
 // a kill could lose or cut, so the parent reads exactly what was reported before the kill. A
@@ -55,8 +56,8 @@ switch (args[0])
         return RunShip(args[1], new Uri(args[2]), int.Parse(args[3], CultureInfo.InvariantCulture), long.Parse(args[4], CultureInfo.InvariantCulture), long.Parse(args[5], CultureInfo.InvariantCulture));
     case "drain" when args.Length == 3:
         return RunDrain(args[1], new Uri(args[2]));
-    case "pipeline" when args.Length == 7:
-        return RunPipeline(args[1], args[2], args[3], args[4], long.Parse(args[5], CultureInfo.InvariantCulture), long.Parse(args[6], CultureInfo.InvariantCulture));
+    case "pipeline" when args.Length is 7 or 8:
+        return RunPipeline(args[1], args[2], args[3], args[4], long.Parse(args[5], CultureInfo.InvariantCulture), long.Parse(args[6], CultureInfo.InvariantCulture), args.Length == 8 && args[7] == "adopt");
     default:
         Console.Error.WriteLine("unknown mode or wrong arguments: " + string.Join(' ', args));
         return 2;
@@ -157,7 +158,7 @@ int RunDrain(string directory, Uri loki)
     return drained ? 0 : 1;
 }
 
-int RunPipeline(string root, string service, string instance, string loki, long first, long count)
+int RunPipeline(string root, string service, string instance, string loki, long first, long count, bool adopt)
 {
     using var pipeline = LogPersist.Pipeline.LogPipeline.Open(new LogPersistOptions
     {
@@ -170,6 +171,8 @@ int RunPipeline(string root, string service, string instance, string loki, long 
         BatchMaxWait = TimeSpan.FromMilliseconds(20),
         LeaseDuration = TimeSpan.FromSeconds(1),
         HeartbeatInterval = TimeSpan.FromMilliseconds(100),
+        AdoptOrphans = adopt,
+        AdoptionScanInterval = TimeSpan.FromMilliseconds(200),
     });
     Report("READY\n"u8);
     var encoder = new EntryEncoder();

@@ -100,6 +100,79 @@ public sealed class AdoptionTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Adopter_processes_racing_for_the_same_orphans_ship_each_one_exactly_once()
+    {
+        using var root = new TempDirectory();
+        await using var server = await TestServer.StartAsync(new LokiTestServerOptions { Version = "3.5.1" });
+        const int Orphans = 6, PerOrphan = 500;
+        for (var i = 0; i < Orphans; i++)
+        {
+            using var orphan = LogPipeline.Open(Options(root, $"gone-{i}", NoLoki, adopt: false, flushTimeout: TimeSpan.Zero));
+            Log(orphan, (i * 10_000) + 1, PerOrphan);
+        }
+
+        var adopters = Enumerable.Range(0, 3)
+            .Select(i => CrashHelperProcess.Start("pipeline", root.Path, Service, $"live-{i}", server.BaseAddress, 1, 0, "adopt"))
+            .ToList();
+        try
+        {
+            adopters.ForEach(a => a.WaitForReady(Patience));
+            await WaitForAsync(
+                () => server.EntryCount >= Orphans * PerOrphan && Enumerable.Range(0, Orphans).All(i => !Directory.Exists(InstanceDirectory(root, $"gone-{i}"))),
+                "every orphan to be shipped by the adopter processes");
+            await WaitForAsync(() => !Directory.EnumerateFileSystemEntries(root.Combine("default", Service, AdoptionArea.DirectoryName)).Any(), "the adoption area to be empty");
+        }
+        finally
+        {
+            adopters.ForEach(a => a.Kill());
+            adopters.ForEach(a => a.Dispose());
+        }
+
+        var expected = Enumerable.Range(0, Orphans).SelectMany(i => Enumerable.Range((i * 10_000) + 1, PerOrphan).Select(n => (long)n)).ToHashSet();
+        AssertExactlyOnce(expected, Sequences(server.Entries), server);
+        var winners = new List<string>();
+        for (var i = 0; i < Orphans; i++)
+        {
+            var byAdopter = server.Entries.Where(e => e.LabelMap["pod"] == $"gone-{i}")
+                .Select(e => e.StructuredMetadata.Single(m => m.Key == "adopted_by").Value).Distinct().ToList();
+            winners.Add(Assert.Single(byAdopter));
+        }
+
+        output.WriteLine("orphans by adopter: " + string.Join(", ", winners.GroupBy(w => w).Select(g => $"{g.Key}={g.Count()}")));
+    }
+
+    [Fact]
+    public async Task An_adoption_whose_adopter_died_is_resumed_by_the_next_adopter()
+    {
+        using var root = new TempDirectory();
+        await using var server = await TestServer.StartAsync(new LokiTestServerOptions { Version = "3.5.1" });
+        using (var orphan = LogPipeline.Open(Options(root, "gone-0", NoLoki, adopt: false, flushTimeout: TimeSpan.Zero)))
+        {
+            Log(orphan, 1, 2_000);
+        }
+
+        // B claims and moves the orphan, cannot ship it (Loki is down), and is killed.
+        await server.StopAsync();
+        var area = root.Combine("default", Service, AdoptionArea.DirectoryName);
+        using (var b = CrashHelperProcess.Start("pipeline", root.Path, Service, "live-b", server.BaseAddress, 1, 0, "adopt"))
+        {
+            b.WaitForReady(Patience);
+            await WaitForAsync(() => Directory.Exists(Path.Combine(area, AdoptionArea.AdoptedName("gone-0", 1))), "the first adopter's claim and move");
+            b.Kill();
+        }
+
+        await server.RestartAsync();
+        await using (var c = LogPipeline.Open(Options(root, "live-c", server.BaseAddress.ToString(), adopt: true)))
+        {
+            await WaitForAsync(() => server.EntryCount >= 2_000 && !Directory.EnumerateDirectories(area, "gone-0.*").Any(), "the adoption to be resumed and finished");
+        }
+
+        AssertExactlyOnce(Enumerable.Range(1, 2_000).Select(n => (long)n).ToHashSet(), Sequences(server.Entries.Where(e => e.LabelMap["pod"] == "gone-0")), server);
+        Assert.All(server.Entries.Where(e => e.LabelMap["pod"] == "gone-0"), e => Assert.Contains(new KeyValuePair<string, string>("adopted_by", "live-c"), e.StructuredMetadata));
+        Assert.Empty(Directory.EnumerateFiles(area, "gone-0.*"));
+    }
+
+    [Fact]
     public async Task An_owner_returning_while_its_old_WAL_is_adopted_loses_nothing_and_sends_nothing_twice()
     {
         using var root = new TempDirectory();
