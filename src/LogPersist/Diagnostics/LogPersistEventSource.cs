@@ -214,6 +214,15 @@ internal sealed class LogPersistEventSource : EventSource
         }
     }
 
+    [Event(23, Level = EventLevel.Warning, Message = "WAL '{0}' was opened over an owner record that still said live ({1}): normal after a crash and a move to another node; should that holder still run, it stops writing there at its next heartbeat")]
+    public void DirectoryTakenOver(string directory, string previousHolder)
+    {
+        if (Admit(23, directory))
+        {
+            WriteEvent(23, directory, previousHolder);
+        }
+    }
+
     /// <summary>Whether an event may be written now; reports the events suppressed in intervals that are over.</summary>
     [NonEvent]
     private bool Admit(int eventId, string? scope)

@@ -61,7 +61,17 @@ internal sealed class OwnerLease : IDisposable
         {
             // Continue the directory's epoch, raised past every earlier adoption of this name, so that a
             // later claim on this directory never reuses an epoch.
-            found = ReadQuietly(fileSystem, directory)?.Epoch ?? 0;
+            var previous = ReadQuietly(fileSystem, directory);
+            found = previous?.Epoch ?? 0;
+            if (previous is { State: not OwnerState.Closed } && (previous.Node != identity.Node || previous.BootId != identity.BootId))
+            {
+                // Normal after a crash and a move to another node; should that holder still run (a
+                // partition), it finds this record at its next heartbeat and stops writing here.
+                LogPersistEventSource.Log.DirectoryTakenOver(
+                    directory,
+                    $"pod {previous.Pod ?? "?"}, node {previous.Node ?? "?"}, pid {previous.ProcessId}, epoch {previous.Epoch}");
+            }
+
             var instance = fileSystem.Path.GetFileName(fileSystem.Path.TrimEndingDirectorySeparator(directory));
             epoch = Math.Max(found, AdoptionArea.HighestEpoch(fileSystem, AdoptionArea.For(fileSystem, directory), instance));
         }
