@@ -39,11 +39,12 @@ internal sealed class AdoptionOptions
 /// Finds the WAL directories of gone instances of the same service on a shared volume and ships them.
 /// A sibling is gone when its owner record has not changed for longer than the lease, as measured on
 /// this process's monotonic clock (nodes' wall clocks differ), and no process of this node holds its
-/// lock. Claiming is an exclusive create of <c>.adoption/{instance}.{epoch}.claim</c> — one winner among
-/// any number of adopters, whose name the file holds — then one rename of the directory to
-/// <c>.adoption/{instance}.{epoch}</c>. The directory is shipped under its own saved labels through the
-/// SDK's shipper and deleted once everything in it is acknowledged. An adoption whose adopter dies
-/// stops renewing its record and is taken over, under the next epoch, by the next adopter.
+/// lock. Claiming is an exclusive create of <c>.adoption/{instance}.{epoch}.claim</c>, which holds the
+/// adopter's name (adopters looking at the same moment contend for the same file), then one rename of
+/// the directory to <c>.adoption/{instance}.{epoch}</c>, which only one adopter can do. The directory is
+/// shipped under its own saved labels through the SDK's shipper, read for one more lease, and removed
+/// once everything in it is acknowledged. An adoption whose adopter dies stops renewing its record and
+/// is taken over, under the next epoch, by the next adopter.
 /// </summary>
 internal sealed class OrphanAdopter : IAsyncDisposable
 {
@@ -70,7 +71,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         _area = _fileSystem.Path.Combine(_serviceDirectory, AdoptionArea.DirectoryName);
     }
 
-    /// <summary>Directories shipped and deleted so far.</summary>
+    /// <summary>Directories shipped and removed so far.</summary>
     public int Adopted => Volatile.Read(ref _adopted);
 
     private int _adopted;

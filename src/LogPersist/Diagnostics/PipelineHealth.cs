@@ -163,6 +163,7 @@ internal static class PipelineHealth
             : "new entries are dropped (counted and marked)";
         return failure switch
         {
+            WalDropReason.Fenced => "Another holder has taken this instance's WAL directory (two pods with one name, or a drain); new entries are dropped and counted until it closes the directory.",
             WalDropReason.NoSpace => $"The WAL cannot create a segment: the disk is full; {consequence}.",
             WalDropReason.IoError => $"The WAL cannot create a segment (I/O error, see the LogPersist EventSource); {consequence}.",
             _ when pipeline.FullMode == WalFullMode.DropOldest => $"The WAL is at its disk cap and no segment can be evicted; {consequence}.",

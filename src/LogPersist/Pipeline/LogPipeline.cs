@@ -190,6 +190,8 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
 
                 if (!closed)
                 {
+                    // Entries are dropped from here until a directory can be opened again: say so to the health check.
+                    fenced.Wal.Metrics.WriteFailed(WalDropReason.Fenced);
                     fenced.Wal.Dispose();
                     closed = true;
                 }

@@ -335,6 +335,9 @@ public sealed class AdoptionTests(ITestOutputHelper output)
 
         await WaitForAsync(() => a.Wal.IsFenced, "the writer to be fenced");
         await WaitForAsync(() => !a.Append(new EntryEncoder().Encode(new LogEntry { Category = "t", Template = "after" })), "appends to be refused");
+        var health = LogPersist.Diagnostics.PipelineHealth.Evaluate(a, new LogPersist.Diagnostics.HealthThresholds());
+        Assert.Equal(LogPersist.Diagnostics.HealthState.Unhealthy, health.State);
+        Assert.Equal("fenced", health.Data["wal_write_failure"]);
         Assert.Equal(Enumerable.Range(1, 10).Select(n => (long)n), EntrySequences(directory));
         var twin = OwnerRecord.Parse(File.ReadAllText(Path.Combine(directory, OwnerRecord.FileName)));
         Assert.Equal("orders-a-twin", twin.Pod);
