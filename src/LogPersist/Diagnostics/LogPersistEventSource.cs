@@ -223,6 +223,15 @@ internal sealed class LogPersistEventSource : EventSource
         }
     }
 
+    [Event(24, Level = EventLevel.Warning, Message = "WAL '{0}' is on a network file system ({1}) with Durability PageCache: a node loss loses what had not reached the file server (up to about 30 s), and adopters on other nodes see entries only once written back. Durability Interval is recommended there.")]
+    public void UnsyncedNetworkVolume(string directory, string fileSystemType)
+    {
+        if (Admit(24, directory))
+        {
+            WriteEvent(24, directory, fileSystemType);
+        }
+    }
+
     /// <summary>Whether an event may be written now; reports the events suppressed in intervals that are over.</summary>
     [NonEvent]
     private bool Admit(int eventId, string? scope)

@@ -87,6 +87,10 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
             });
             pipeline._adopter.Start();
         }
+        else if (options.AdoptOrphans)
+        {
+            LogPersistEventSource.Log.AdoptionDeferred(lane.Wal.Directory, "AdoptOrphans is on, but no Loki URL is set: nothing is adopted");
+        }
 
         PipelineRegistry.Add(pipeline);
         return pipeline;
@@ -127,6 +131,10 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     {
         var volume = VolumeInfo.Detect(directory);
         LogPersistEventSource.Log.VolumeDetected(directory, volume.FileSystemType, volume.Kind.ToString().ToLowerInvariant(), options.Durability.ToString(), volume.DurabilityNote(options.Durability, options.FlushInterval));
+        if (volume.Kind != VolumeKind.Local && options.Durability == WalDurability.PageCache)
+        {
+            LogPersistEventSource.Log.UnsyncedNetworkVolume(directory, volume.FileSystemType);
+        }
     }
 
     private void Watch(Lane lane)

@@ -50,6 +50,25 @@ public sealed class SelfLogTests : IDisposable
     }
 
     [Fact]
+    public void Adoption_switched_on_without_a_Loki_URL_says_that_nothing_is_adopted()
+    {
+        LogPersistSelfLog.Enable(Capture);
+        using var dir = new TempDirectory();
+        using var pipeline = LogPersist.Pipeline.LogPipeline.Open(new LogPersistOptions
+        {
+            Directory = dir.Path,
+            ServiceName = "orders",
+            Instance = "orders-0",
+            LokiUrl = "",
+            AdoptOrphans = true,
+            Environment = _ => null,
+        });
+
+        Assert.Null(pipeline.Adopter);
+        Assert.Single(Lines("AdoptOrphans is on, but no Loki URL is set"), l => l.Contains(pipeline.Directory, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void The_callback_receives_formatted_events_at_most_ten_per_minute_for_one_directory()
     {
         LogPersistSelfLog.Enable(Capture);
