@@ -15,6 +15,7 @@ internal sealed class RecordWatch
     private readonly IFileSystem _fileSystem;
     private readonly TimeProvider _time;
     private readonly Dictionary<string, (string Stamp, OwnerRecord Record, long Since)> _live = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _quiet = new(StringComparer.Ordinal);
 
     private RecordWatch(IFileSystem fileSystem, TimeProvider time)
     {
@@ -43,6 +44,11 @@ internal sealed class RecordWatch
                 {
                     watch._live[directory] = (stamp, record, now);
                 }
+                else
+                {
+                    // Closed or without a record now; a holder that opens it while the drain runs is seen later.
+                    watch._quiet[directory] = stamp;
+                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -51,6 +57,30 @@ internal sealed class RecordWatch
         }
 
         return watch;
+    }
+
+    /// <summary>A directory that was quiet at the start, and whose record now says live: a holder took it up meanwhile.</summary>
+    private string? TakenUpSince(string directory, string stamp)
+    {
+        try
+        {
+            if (OwnerRecord.Stamp(_fileSystem, directory) == stamp
+                || OwnerRecord.ReadText(_fileSystem, directory) is not { } text
+                || OwnerRecord.Parse(text) is not { State: not OwnerState.Closed } now)
+            {
+                return null;
+            }
+
+            return $"a holder took it up while the drain ran (pod {now.Pod ?? "?"}{(now.Node is null ? "" : " on node " + now.Node)}, pid {now.ProcessId})";
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return "it was moved away (adopted) meanwhile";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     /// <summary>How many directories have a record that says live: each waits out its lease once.</summary>
@@ -64,7 +94,7 @@ internal sealed class RecordWatch
     {
         if (!_live.TryGetValue(directory, out var first))
         {
-            return null;
+            return _quiet.TryGetValue(directory, out var quiet) ? TakenUpSince(directory, quiet) : null;
         }
 
         var lease = first.Record.Lease > TimeSpan.Zero ? first.Record.Lease : LeaseOptions.DefaultDuration;

@@ -22,6 +22,14 @@ internal static class AdoptionArea
     public static string ServiceDirectory(IFileSystem fileSystem, string instanceDirectory) =>
         fileSystem.Path.GetDirectoryName(fileSystem.Path.TrimEndingDirectorySeparator(instanceDirectory)) ?? instanceDirectory;
 
+    /// <summary>Whether <paramref name="directory"/> is an adopted directory, <c>.adoption/{instance}.{epoch}</c>.</summary>
+    public static bool IsAdopted(IFileSystem fileSystem, string directory)
+    {
+        var full = fileSystem.Path.TrimEndingDirectorySeparator(directory);
+        return fileSystem.Path.GetFileName(fileSystem.Path.GetDirectoryName(full)) == DirectoryName
+            && TryParse(fileSystem.Path.GetFileName(full), out _, out _, out var isClaim) && !isClaim;
+    }
+
     public static string AdoptedName(string instance, long epoch) =>
         instance + "." + epoch.ToString(CultureInfo.InvariantCulture);
 

@@ -17,14 +17,10 @@ internal sealed class DirectoryLock : IDisposable
     public const string OwnerFileName = "wal.owner";
 
     private readonly Stream _lockStream;
-    private readonly IFileSystem _fileSystem;
-    private readonly string _lockPath;
 
-    private DirectoryLock(Stream lockStream, IFileSystem fileSystem, string lockPath)
+    private DirectoryLock(Stream lockStream)
     {
         _lockStream = lockStream;
-        _fileSystem = fileSystem;
-        _lockPath = lockPath;
     }
 
     /// <summary>How long a held lock is retried before the holder is taken to be a live writer.</summary>
@@ -58,7 +54,7 @@ internal sealed class DirectoryLock : IDisposable
             }
         }
 
-        return new DirectoryLock(stream, fileSystem, lockPath);
+        return new DirectoryLock(stream);
     }
 
     /// <summary>Reads who holds a directory, as recorded in its owner file; nulls when unknown.</summary>
@@ -99,21 +95,4 @@ internal sealed class DirectoryLock : IDisposable
     /// by now (the directory was adopted).
     /// </summary>
     public void Dispose() => _lockStream.Dispose();
-
-    /// <summary>
-    /// Unlinks the lock file while still holding it, then releases it: the last step of removing a
-    /// drained directory. An opener that comes between creates a new lock file, which keeps the
-    /// directory from being removed under it.
-    /// </summary>
-    public void DeleteAndRelease()
-    {
-        try
-        {
-            _fileSystem.File.Delete(_lockPath);
-        }
-        finally
-        {
-            _lockStream.Dispose();
-        }
-    }
 }

@@ -53,9 +53,15 @@ internal sealed class OwnerLease : IDisposable
     {
         var identity = OwnerRecord.ForThisProcess(description, options.Environment, options.Duration, time);
         long epoch, found = 0;
+        var inArea = AdoptionArea.IsAdopted(fileSystem, directory);
         if (options.AdoptedEpoch is { } adopted)
         {
             epoch = adopted;
+        }
+        else if (inArea)
+        {
+            // An adopted directory opened by a drain: it keeps its epoch; claims name its instance, not it.
+            epoch = ReadQuietly(fileSystem, directory)?.Epoch ?? 0;
         }
         else
         {
@@ -85,7 +91,7 @@ internal sealed class OwnerLease : IDisposable
         };
         record.Write(fileSystem, directory);
         var lease = new OwnerLease(fileSystem, directory, options, time, record);
-        if (options.AdoptedEpoch is null)
+        if (options.AdoptedEpoch is null && !inArea)
         {
             // Claims above the epoch the directory had: an adopter may have claimed it just now.
             lease.WaitOutPendingClaims(found);
@@ -249,24 +255,58 @@ internal sealed class OwnerLease : IDisposable
         }
     }
 
-    /// <summary>Stops the heartbeat without writing anything: the directory is about to be removed.</summary>
-    public void Abandon()
+    /// <summary>
+    /// Stops the heartbeat without writing anything, because the directory is about to be removed. True
+    /// when the record is still this holder's and no renewal can rewrite it any more: the heartbeat has
+    /// stopped, the holder was not fenced, and the record on disk carries this holder's token.
+    /// </summary>
+    public bool Abandon()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
-            StopThread();
+            return false;
+        }
+
+        if (!StopThread() || IsFenced)
+        {
+            return false;
+        }
+
+        try
+        {
+            return OwnerRecord.ReadText(_fileSystem, _directory) is { } text && OwnerRecord.Parse(text).Token == _record.Token;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 
-    private void StopThread()
+    /// <summary>Writes the closed record after an <see cref="Abandon"/> whose removal did not happen.</summary>
+    public void MarkClosed()
+    {
+        try
+        {
+            (_record with { State = OwnerState.Closed, Heartbeat = _record.Heartbeat + 1, LeaseExpires = _time.GetUtcNow() }).Write(_fileSystem, _directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Observers see the record stop changing and wait out the lease instead.
+        }
+    }
+
+    /// <summary>Stops the heartbeat thread; true when it has ended (it is not stuck in file system I/O).</summary>
+    private bool StopThread()
     {
         _stop.Set();
-        if (_thread is not null && _thread != Thread.CurrentThread)
+        if (_thread is null || _thread == Thread.CurrentThread)
         {
-            // A renewal stuck in file system I/O (an unreachable NFS server) must not hold up a stop
-            // for long: after one heartbeat the thread is left to finish on its own.
-            _thread.Join(_options.Heartbeat);
+            return true;
         }
+
+        // A renewal stuck in file system I/O (an unreachable NFS server) must not hold up a stop
+        // for long: after one heartbeat the thread is left to finish on its own.
+        return _thread.Join(_options.Heartbeat);
     }
 
     /// <summary>Stops the heartbeat; unless fenced, marks the record closed (its entries wait for the next holder or an adopter).</summary>

@@ -79,7 +79,7 @@ internal sealed class WriteAheadLog : IDisposable
             {
                 return OpenOnce(options);
             }
-            catch (IOException e) when (attempt < 3 && options.Lease.AdoptedEpoch is null
+            catch (IOException e) when (attempt < 3 && options.Lease.AdoptedEpoch is null && !AdoptionArea.IsAdopted(options.FileSystem, options.Directory)
                 && (e is DirectoryMovedException || !options.FileSystem.Directory.Exists(options.Directory)))
             {
                 // An adopter moved the directory of an earlier run away while this one opened it: start afresh.
@@ -90,7 +90,7 @@ internal sealed class WriteAheadLog : IDisposable
     private static WriteAheadLog OpenOnce(WalOptions options)
     {
         var fileSystem = options.FileSystem;
-        if (options.Lease.AdoptedEpoch is null)
+        if (options.Lease.AdoptedEpoch is null && !AdoptionArea.IsAdopted(fileSystem, options.Directory))
         {
             OwnerOnly.CreateDirectory(fileSystem, options.Directory);
         }
@@ -265,7 +265,13 @@ internal sealed class WriteAheadLog : IDisposable
         return drained && _catalog.Count == 0;
     }
 
-    /// <summary>Closes the WAL and removes its directory; true when the directory is gone. Runs with the lock held until the end.</summary>
+    /// <summary>
+    /// Closes a drained WAL and removes its directory, best effort; always true (the entries are gone
+    /// either way). While the lock is still held, the directory is renamed to a hidden tombstone beside
+    /// it, so an opener waiting for the lock finds its path gone and starts a fresh directory, and no
+    /// one ever locks an unlinked lock file at the live path. Nothing is removed when the owner record
+    /// is no longer this holder's (another holder took the directory meanwhile).
+    /// </summary>
     private bool RemoveDirectory()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -274,36 +280,58 @@ internal sealed class WriteAheadLog : IDisposable
         }
 
         Metrics.Dispose();
-        _lease.Abandon();
+        var ours = _lease.Abandon();
         lock (_pathLock)
         {
-            if (IsFenced)
+            if (!ours || IsFenced)
             {
+                LogPersistEventSource.Log.OperationFailed(_options.Directory, "removing the drained directory", "its owner record is no longer this holder's; the directory is left to its new holder");
                 _lock.Dispose();
-                return false;
+                return true;
+            }
+
+            var parent = _fileSystem.Path.GetDirectoryName(_fileSystem.Path.TrimEndingDirectorySeparator(_options.Directory))!;
+            var tombstone = _fileSystem.Path.Combine(parent, ".removing-" + _fileSystem.Path.GetFileName(_fileSystem.Path.TrimEndingDirectorySeparator(_options.Directory)) + "-" + _lease.Record.Token);
+            try
+            {
+                _fileSystem.Directory.Move(_options.Directory, tombstone);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                LogPersistEventSource.Log.OperationFailed(_options.Directory, "removing the drained directory", e);
+                _lease.MarkClosed();
+                _lock.Dispose();
+                return true;
             }
 
             try
             {
-                foreach (var path in _fileSystem.Directory.EnumerateFiles(_options.Directory))
+                foreach (var path in _fileSystem.Directory.EnumerateFiles(tombstone))
                 {
-                    if (_fileSystem.Path.GetFileName(path) != DirectoryLock.LockFileName)
-                    {
-                        _fileSystem.File.Delete(path);
-                    }
+                    _fileSystem.File.Delete(path);
                 }
-
-                _lock.DeleteAndRelease();
-                _fileSystem.Directory.Delete(_options.Directory);
-                return true;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                // A file of someone else's, or an opener that came in between: the directory stays.
-                LogPersistEventSource.Log.OperationFailed(_options.Directory, "removing the drained directory", e);
-                _lock.Dispose();
-                return false;
+                LogPersistEventSource.Log.OperationFailed(tombstone, "removing the drained directory", e);
             }
+            finally
+            {
+                _lock.Dispose();
+            }
+
+            try
+            {
+                _fileSystem.Directory.Delete(tombstone);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // An opener that locked the old lock file in between may still hold it open (a file
+                // left on NFS until it closes); the empty tombstone is harmless and hidden from scans.
+                LogPersistEventSource.Log.OperationFailed(tombstone, "removing the drained directory", e);
+            }
+
+            return true;
         }
     }
 

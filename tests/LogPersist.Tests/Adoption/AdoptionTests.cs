@@ -413,6 +413,27 @@ public sealed class AdoptionTests(ITestOutputHelper output)
         Assert.Equal("prod", labels[LogPersist.Loki.EnvironmentLabels.Namespace]);
     }
 
+    [Fact]
+    public void A_drained_directory_is_removed_only_while_its_owner_record_is_still_the_drainers()
+    {
+        using var root = new TempDirectory();
+        var fileSystem = new System.IO.Abstractions.FileSystem();
+        var quietLease = new LeaseOptions { Duration = TimeSpan.FromHours(2), Heartbeat = TimeSpan.FromHours(1) };
+        var mine = InstanceDirectory(root, "orders-a");
+        var taken = InstanceDirectory(root, "orders-b");
+        var a = WriteAheadLog.Open(new WalOptions { Directory = mine, CreateSegmentOnOpen = false, Lease = quietLease });
+        var b = WriteAheadLog.Open(new WalOptions { Directory = taken, CreateSegmentOnOpen = false, Lease = quietLease });
+
+        // Another holder (on a node whose lock this one cannot see) wrote orders-b's record meanwhile.
+        new OwnerRecord { Token = "other", Pod = "orders-b-twin" }.Write(fileSystem, taken);
+
+        Assert.True(a.DisposeIfDrained(removeDirectory: true, out _));
+        Assert.True(b.DisposeIfDrained(removeDirectory: true, out _));
+        Assert.False(Directory.Exists(mine));
+        Assert.Equal("orders-b-twin", OwnerRecord.Parse(File.ReadAllText(Path.Combine(taken, OwnerRecord.FileName))).Pod);
+        Assert.Equal([taken], Directory.GetFileSystemEntries(root.Combine("default", Service)));
+    }
+
     private static HashSet<long> RunAndKill(TempDirectory root, string instance, long first, int atLeast, string loki = NoLoki)
     {
         using var helper = CrashHelperProcess.Start("pipeline", root.Path, Service, instance, loki, first, 1_000_000);
