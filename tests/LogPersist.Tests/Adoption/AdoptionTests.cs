@@ -60,21 +60,14 @@ public sealed class AdoptionTests(ITestOutputHelper output)
     {
         using var root = new TempDirectory();
         await using var server = await TestServer.StartAsync(new LokiTestServerOptions { Version = "3.5.1" });
-        const int Orphans = 6, PerOrphan = 500;
-        for (var i = 0; i < Orphans; i++)
-        {
-            // Closed cleanly while Loki was unreachable: the entries wait in the WAL.
-            using var orphan = LogPipeline.Open(Options(root, $"gone-{i}", NoLoki, adopt: false, flushTimeout: TimeSpan.Zero));
-            Log(orphan, (i * 10_000) + 1, PerOrphan);
-        }
-
+        var expected = WriteOrphans(root);
         var adopters = Enumerable.Range(0, 4)
             .Select(i => LogPipeline.Open(Options(root, $"live-{i}", server.BaseAddress.ToString(), adopt: true)))
             .ToList();
         try
         {
             await WaitForAsync(() => adopters.Sum(a => a.Adopter!.Adopted) >= Orphans, "every orphan to be shipped");
-            await WaitForAsync(() => server.EntryCount >= Orphans * PerOrphan, "every entry to arrive");
+            await WaitForAsync(() => server.EntryCount >= expected.Count, "every entry to arrive");
             Assert.Equal(Orphans, adopters.Sum(a => a.Adopter!.Adopted));
         }
         finally
@@ -85,18 +78,8 @@ public sealed class AdoptionTests(ITestOutputHelper output)
             }
         }
 
-        var expected = Enumerable.Range(0, Orphans).SelectMany(i => Enumerable.Range((i * 10_000) + 1, PerOrphan).Select(n => (long)n)).ToHashSet();
-        AssertExactlyOnce(expected, Sequences(server.Entries), server);
-        for (var i = 0; i < Orphans; i++)
-        {
-            // One adopter per orphan, and it is the one named in every entry of that orphan.
-            var byAdopter = server.Entries.Where(e => e.LabelMap["pod"] == $"gone-{i}")
-                .Select(e => e.StructuredMetadata.Single(m => m.Key == "adopted_by").Value).Distinct().ToList();
-            Assert.Single(byAdopter);
-            Assert.False(Directory.Exists(InstanceDirectory(root, $"gone-{i}")));
-        }
-
-        output.WriteLine("orphans per adopter: " + string.Join(", ", adopters.Select(a => a.Adopter!.Adopted)));
+        var winners = AssertEachOrphanShippedOnceByOneAdopter(root, expected, server);
+        output.WriteLine("orphans by adopter: " + string.Join(", ", winners.GroupBy(w => w).Select(g => $"{g.Key}={g.Count()}")));
     }
 
     [Fact]
@@ -104,13 +87,7 @@ public sealed class AdoptionTests(ITestOutputHelper output)
     {
         using var root = new TempDirectory();
         await using var server = await TestServer.StartAsync(new LokiTestServerOptions { Version = "3.5.1" });
-        const int Orphans = 6, PerOrphan = 500;
-        for (var i = 0; i < Orphans; i++)
-        {
-            using var orphan = LogPipeline.Open(Options(root, $"gone-{i}", NoLoki, adopt: false, flushTimeout: TimeSpan.Zero));
-            Log(orphan, (i * 10_000) + 1, PerOrphan);
-        }
-
+        var expected = WriteOrphans(root);
         var adopters = Enumerable.Range(0, 3)
             .Select(i => CrashHelperProcess.Start("pipeline", root.Path, Service, $"live-{i}", server.BaseAddress, 1, 0, "adopt"))
             .ToList();
@@ -118,7 +95,7 @@ public sealed class AdoptionTests(ITestOutputHelper output)
         {
             adopters.ForEach(a => a.WaitForReady(Patience));
             await WaitForAsync(
-                () => server.EntryCount >= Orphans * PerOrphan && Enumerable.Range(0, Orphans).All(i => !Directory.Exists(InstanceDirectory(root, $"gone-{i}"))),
+                () => server.EntryCount >= expected.Count && Enumerable.Range(0, Orphans).All(i => !Directory.Exists(InstanceDirectory(root, $"gone-{i}"))),
                 "every orphan to be shipped by the adopter processes");
             await WaitForAsync(() => !Directory.EnumerateFileSystemEntries(root.Combine("default", Service, AdoptionArea.DirectoryName)).Any(), "the adoption area to be empty");
         }
@@ -128,16 +105,7 @@ public sealed class AdoptionTests(ITestOutputHelper output)
             adopters.ForEach(a => a.Dispose());
         }
 
-        var expected = Enumerable.Range(0, Orphans).SelectMany(i => Enumerable.Range((i * 10_000) + 1, PerOrphan).Select(n => (long)n)).ToHashSet();
-        AssertExactlyOnce(expected, Sequences(server.Entries), server);
-        var winners = new List<string>();
-        for (var i = 0; i < Orphans; i++)
-        {
-            var byAdopter = server.Entries.Where(e => e.LabelMap["pod"] == $"gone-{i}")
-                .Select(e => e.StructuredMetadata.Single(m => m.Key == "adopted_by").Value).Distinct().ToList();
-            winners.Add(Assert.Single(byAdopter));
-        }
-
+        var winners = AssertEachOrphanShippedOnceByOneAdopter(root, expected, server);
         output.WriteLine("orphans by adopter: " + string.Join(", ", winners.GroupBy(w => w).Select(g => $"{g.Key}={g.Count()}")));
     }
 
@@ -432,6 +400,36 @@ public sealed class AdoptionTests(ITestOutputHelper output)
         Assert.False(Directory.Exists(mine));
         Assert.Equal("orders-b-twin", OwnerRecord.Parse(File.ReadAllText(Path.Combine(taken, OwnerRecord.FileName))).Pod);
         Assert.Equal([taken], Directory.GetFileSystemEntries(root.Combine("default", Service)));
+    }
+
+    private const int Orphans = 6, PerOrphan = 500;
+
+    /// <summary>Orphans closed cleanly while Loki was unreachable: their entries wait in the WAL. Returns every Seq written.</summary>
+    private static HashSet<long> WriteOrphans(TempDirectory root)
+    {
+        for (var i = 0; i < Orphans; i++)
+        {
+            using var orphan = LogPipeline.Open(Options(root, $"gone-{i}", NoLoki, adopt: false, flushTimeout: TimeSpan.Zero));
+            Log(orphan, (i * 10_000) + 1, PerOrphan);
+        }
+
+        return Enumerable.Range(0, Orphans).SelectMany(i => Enumerable.Range((i * 10_000) + 1, PerOrphan).Select(n => (long)n)).ToHashSet();
+    }
+
+    /// <summary>Every entry once, each orphan shipped (and removed) by one adopter, named in all its entries. Returns the winners.</summary>
+    private static List<string> AssertEachOrphanShippedOnceByOneAdopter(TempDirectory root, HashSet<long> expected, TestServer server)
+    {
+        AssertExactlyOnce(expected, Sequences(server.Entries), server);
+        var winners = new List<string>();
+        for (var i = 0; i < Orphans; i++)
+        {
+            var byAdopter = server.Entries.Where(e => e.LabelMap["pod"] == $"gone-{i}")
+                .Select(e => e.StructuredMetadata.Single(m => m.Key == "adopted_by").Value).Distinct().ToList();
+            winners.Add(Assert.Single(byAdopter));
+            Assert.False(Directory.Exists(InstanceDirectory(root, $"gone-{i}")));
+        }
+
+        return winners;
     }
 
     private static HashSet<long> RunAndKill(TempDirectory root, string instance, long first, int atLeast, string loki = NoLoki)
