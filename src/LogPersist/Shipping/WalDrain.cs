@@ -8,8 +8,8 @@ internal readonly record struct DrainProgress(long Total, long Done, long Bytes,
 
 /// <summary>
 /// Ships everything a WAL directory holds with the SDK's own shipper — same client, labels, batching
-/// and acknowledgement discipline — then deletes the shipped segments. It locks the directory like a
-/// writer would, so it never runs next to a live process, and it moves the checkpoint only over what
+/// and acknowledgement discipline — then deletes the shipped segments, or removes the whole directory.
+/// It locks the directory like a writer would, so it never runs next to a live process, and it moves the checkpoint only over what
 /// Loki accepted: stopping it at any moment and running it again sends nothing twice (beyond a batch
 /// in flight, which Loki deduplicates) and loses nothing.
 /// </summary>

@@ -39,9 +39,6 @@ internal sealed class OwnerLease : IDisposable
 
     public bool IsFenced => Volatile.Read(ref _fenced) != 0;
 
-    /// <summary>Why the holder was fenced, once it is.</summary>
-    public string? FenceReason { get; private set; }
-
     /// <summary>
     /// Writes the record of a holder that has just locked <paramref name="directory"/> and starts the
     /// heartbeat. The directory's own instance continues the epoch it finds (raised past any earlier
@@ -203,7 +200,6 @@ internal sealed class OwnerLease : IDisposable
 
             if (fence is not null)
             {
-                FenceReason = fence;
                 Volatile.Write(ref _fenced, 1);
             }
         }
@@ -349,7 +345,4 @@ internal sealed class OwnerLease : IDisposable
 
 /// <summary>The WAL directory was moved away (adopted) while it was being opened; opening again creates a new one.</summary>
 internal sealed class DirectoryMovedException(string directory)
-    : IOException($"The WAL directory '{directory}' was moved away by an adopting instance while it was being opened.")
-{
-    public string Directory { get; } = directory;
-}
+    : IOException($"The WAL directory '{directory}' was moved away by an adopting instance while it was being opened.");
