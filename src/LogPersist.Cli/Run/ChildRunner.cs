@@ -53,6 +53,9 @@ internal sealed class ChildRunner
             start.ArgumentList.Add(argument);
         }
 
+        // The wrapper's Loki password is its own: the child (and whatever it runs) does not get it.
+        start.Environment.Remove("LOKI_PASSWORD");
+
         using var child = new Process { StartInfo = start };
         if (cancellation.IsCancellationRequested)
         {

@@ -57,7 +57,23 @@ public sealed class ToolProcessTests : IDisposable
         Assert.Equal(["ready", "bye"], RunHarness.Entries(_temp.Path).Messages("stdout"));
     }
 
-    private static Process Start(params string[] args)
+    [Fact]
+    public async Task Run_keeps_its_Loki_password_from_the_child()
+    {
+        using var tool = Start(
+            new Dictionary<string, string> { ["LOKI_PASSWORD"] = "s3cret", ["LOKI_USERNAME"] = "shipper" },
+            "run", "--directory", _temp.Path, "--service", RunHarness.Service, "--instance", RunHarness.Instance, "--",
+            "/bin/sh", "-c", "echo \"password=${LOKI_PASSWORD-unset} user=${LOKI_USERNAME-unset}\"");
+        var output = await tool.StandardOutput.ReadToEndAsync().WaitAsync(Patience);
+        await tool.WaitForExitAsync().WaitAsync(Patience);
+
+        Assert.Equal(0, tool.ExitCode);
+        Assert.Equal("password=unset user=shipper", output.Trim());
+    }
+
+    private static Process Start(params string[] args) => Start(new Dictionary<string, string>(), args);
+
+    private static Process Start(Dictionary<string, string> environment, params string[] args)
     {
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         var start = new ProcessStartInfo(string.IsNullOrEmpty(host) ? "dotnet" : host)
@@ -75,6 +91,11 @@ public sealed class ToolProcessTests : IDisposable
         }
 
         start.Environment.Remove("LOKI_URL");
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         var process = Process.Start(start) ?? throw new InvalidOperationException("logpersist did not start");
         _ = process.StandardError.ReadToEndAsync();
         return process;
