@@ -163,6 +163,9 @@ public sealed class LogPersistOptions
     /// <summary>How often siblings are looked at for adoption; tests shorten it.</summary>
     internal TimeSpan AdoptionScanInterval { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Tells a local volume from a network one at start-up; tests stand in a network volume here.</summary>
+    internal Func<string, Wal.VolumeInfo> VolumeDetector { get; set; } = Wal.VolumeInfo.Detect;
+
     /// <summary>The file system for directories, the lock and the checkpoint; tests inject faults here.</summary>
     internal IFileSystem FileSystem { get; set; } = new FileSystem();
 

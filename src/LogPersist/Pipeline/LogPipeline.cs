@@ -129,7 +129,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
 
     private static void ReportVolume(string directory, LogPersistOptions options)
     {
-        var volume = VolumeInfo.Detect(directory);
+        var volume = options.VolumeDetector(directory);
         LogPersistEventSource.Log.VolumeDetected(directory, volume.FileSystemType, volume.Kind.ToString().ToLowerInvariant(), options.Durability.ToString(), volume.DurabilityNote(options.Durability, options.FlushInterval));
         if (volume.Kind != VolumeKind.Local && options.Durability == WalDurability.PageCache)
         {

@@ -49,6 +49,29 @@ public sealed class SelfLogTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(WalDurability.PageCache, true)]
+    [InlineData(WalDurability.Interval, false)]
+    public void A_WAL_on_a_network_volume_without_syncs_is_warned_about(WalDurability durability, bool warned)
+    {
+        LogPersistSelfLog.Enable(Capture);
+        using var dir = new TempDirectory();
+        using var pipeline = LogPersist.Pipeline.LogPipeline.Open(new LogPersistOptions
+        {
+            Directory = dir.Path,
+            ServiceName = "orders",
+            Instance = "orders-" + durability,
+            LokiUrl = "",
+            Durability = durability,
+            Environment = _ => null,
+            VolumeDetector = _ => new LogPersist.Wal.VolumeInfo("nfs4", LogPersist.Wal.VolumeKind.Network),
+        });
+
+        var lines = Lines("' is on a ").Where(l => l.Contains(pipeline.Directory, StringComparison.Ordinal)).ToList();
+        Assert.Contains(lines, l => l.Contains("is on a network file system (nfs4); durability " + durability, StringComparison.Ordinal));
+        Assert.Equal(warned, lines.Any(l => l.Contains("Warning", StringComparison.Ordinal) && l.Contains("Durability Interval is recommended", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public void Adoption_switched_on_without_a_Loki_URL_says_that_nothing_is_adopted()
     {
