@@ -31,7 +31,7 @@ public sealed class DirectoryTests
 
     [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    public void Files_are_owner_only_and_the_directory_is_created_0700()
+    public void Files_are_owner_only_and_the_directory_and_its_new_parents_are_created_0700()
     {
         using var dir = new TempDirectory();
         var walDirectory = dir.Combine("service", "instance-0");
@@ -44,6 +44,7 @@ public sealed class DirectoryTests
         }
 
         Assert.Equal(OwnerOnly.DirectoryMode, File.GetUnixFileMode(walDirectory));
+        Assert.Equal(OwnerOnly.DirectoryMode, File.GetUnixFileMode(dir.Combine("service")));
         var files = Directory.GetFiles(walDirectory);
         Assert.Contains(files, f => f.EndsWith(".wal", StringComparison.Ordinal));
         Assert.Contains(files, f => f.EndsWith(Checkpoint.FileName, StringComparison.Ordinal));
