@@ -364,7 +364,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
                     other = "(unreadable claim)";
                 }
 
-                var winner = other.Split('\n').FirstOrDefault(l => l.StartsWith("adopted_by=", StringComparison.Ordinal))?[11..] ?? "?";
+                var winner = ClaimedBy(other);
                 var movedThere = _fileSystem.Path.Combine(_area, AdoptionArea.AdoptedName(instance, epoch));
                 var now = _time.GetTimestamp();
                 if (!_fileSystem.Directory.Exists(movedThere)
@@ -435,8 +435,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
             }
 
             var text = _fileSystem.File.ReadAllText(claims[0].Path);
-            var winner = text.Split('\n').FirstOrDefault(l => l.StartsWith("adopted_by=", StringComparison.Ordinal))?[11..] ?? "?";
-            return $"{winner} claimed epoch {claims[0].Parsed}";
+            return $"{ClaimedBy(text)} claimed epoch {claims[0].Parsed}";
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -475,6 +474,10 @@ internal sealed class OrphanAdopter : IAsyncDisposable
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    /// <summary>The adopter a claim file names.</summary>
+    private static string ClaimedBy(string claim) =>
+        claim.Split('\n').FirstOrDefault(l => l.StartsWith("adopted_by=", StringComparison.Ordinal))?["adopted_by=".Length..] ?? "?";
 
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(200);
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.IO.Abstractions;
 
 namespace LogPersist.Wal;
@@ -30,7 +29,6 @@ internal sealed class DirectoryLock : IDisposable
     public static DirectoryLock Acquire(IFileSystem fileSystem, string directory)
     {
         var lockPath = fileSystem.Path.Combine(directory, LockFileName);
-        var ownerPath = fileSystem.Path.Combine(directory, OwnerFileName);
         Stream stream;
         var deadline = Environment.TickCount64 + (long)ContentionGrace.TotalMilliseconds;
         while (true)
@@ -49,7 +47,7 @@ internal sealed class DirectoryLock : IDisposable
                     continue;
                 }
 
-                var (pid, description) = ReadOwner(fileSystem, ownerPath);
+                var (pid, description) = ReadOwner(fileSystem, directory);
                 throw new WalLockedException(directory, pid, description, e);
             }
         }
@@ -57,27 +55,14 @@ internal sealed class DirectoryLock : IDisposable
         return new DirectoryLock(stream);
     }
 
-    /// <summary>Reads who holds a directory, as recorded in its owner file; nulls when unknown.</summary>
-    public static (int? ProcessId, string? Description) ReadOwner(IFileSystem fileSystem, string ownerPath)
+    /// <summary>Reads who holds a directory, as its owner record says; nulls when unknown.</summary>
+    private static (int? ProcessId, string? Description) ReadOwner(IFileSystem fileSystem, string directory)
     {
         try
         {
-            int? pid = null;
-            string? description = null;
-            foreach (var line in fileSystem.File.ReadAllLines(ownerPath))
-            {
-                if (line.StartsWith("pid=", StringComparison.Ordinal)
-                    && int.TryParse(line.AsSpan(4), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
-                {
-                    pid = value;
-                }
-                else if (line.StartsWith("owner=", StringComparison.Ordinal))
-                {
-                    description = line[6..];
-                }
-            }
-
-            return (pid, description);
+            return OwnerRecord.ReadText(fileSystem, directory) is { } text && OwnerRecord.Parse(text) is var record
+                ? (record.ProcessId > 0 ? record.ProcessId : null, record.Description)
+                : (null, null);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

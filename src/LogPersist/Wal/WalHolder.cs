@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace LogPersist.Wal;
 
 /// <summary>Whether a process holds a WAL directory's lock right now.</summary>
@@ -43,9 +41,10 @@ internal sealed record WalHolder(HolderState State, int? ProcessId, string? Host
     public static WalHolder Probe(string directory)
     {
         var ownerPath = Path.Combine(directory, DirectoryLock.OwnerFileName);
-        var (pid, host, instance, started) = ReadOwner(ownerPath);
+        var record = ReadRecord(ownerPath);
+
         // A record marked closed means the last holder closed the WAL: nothing was left behind mid-write.
-        var hasOwner = File.Exists(ownerPath) && !IsClosed(ownerPath);
+        var hasOwner = record is { State: not OwnerState.Closed };
         var lockPath = Path.Combine(directory, DirectoryLock.LockFileName);
         HolderState state;
         if (!File.Exists(lockPath))
@@ -76,80 +75,35 @@ internal sealed record WalHolder(HolderState State, int? ProcessId, string? Host
             }
         }
 
-        if (state == HolderState.Live && !hasOwner)
+        if (state == HolderState.Live && record is null)
         {
-            // Between taking the lock and writing the owner file, or closing in between: read again.
-            (pid, host, instance, started) = ReadOwner(ownerPath);
+            // Between taking the lock and writing the owner record: read again.
+            record = ReadRecord(ownerPath);
         }
 
-        return new WalHolder(state, pid, host, instance, started) { Record = ReadRecord(ownerPath) };
+        return new WalHolder(
+            state,
+            record is { ProcessId: > 0 } ? record.ProcessId : null,
+            string.IsNullOrEmpty(record?.Host) ? null : record.Host,
+            record?.Description,
+            record is null || record.Started == default ? null : record.Started)
+        {
+            Record = record,
+        };
     }
 
-    private static OwnerRecord? ReadRecord(string ownerPath)
+    /// <summary>The owner record, or null when there is none or it cannot be read.</summary>
+    internal static OwnerRecord? ReadRecord(string ownerPath)
     {
         try
         {
-            return File.Exists(ownerPath) ? OwnerRecord.Parse(File.ReadAllText(ownerPath)) : null;
+            using var stream = new FileStream(ownerPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream);
+            return OwnerRecord.Parse(reader.ReadToEnd());
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }
-    }
-
-    private static bool IsClosed(string ownerPath)
-    {
-        try
-        {
-            return OwnerRecord.Parse(File.ReadAllText(ownerPath)).State == OwnerState.Closed;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>Reads the <c>key=value</c> lines of the owner record; nulls for what is missing.</summary>
-    private static (int? Pid, string? Host, string? Instance, DateTimeOffset? Started) ReadOwner(string ownerPath)
-    {
-        int? pid = null;
-        string? host = null, instance = null;
-        DateTimeOffset? started = null;
-        try
-        {
-            using var stream = new FileStream(ownerPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var reader = new StreamReader(stream);
-            while (reader.ReadLine() is { } line)
-            {
-                var equals = line.IndexOf('=', StringComparison.Ordinal);
-                if (equals <= 0)
-                {
-                    continue;
-                }
-
-                var value = line[(equals + 1)..];
-                switch (line[..equals])
-                {
-                    case "pid" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var p):
-                        pid = p;
-                        break;
-                    case "host":
-                        host = value;
-                        break;
-                    case "owner":
-                        instance = value;
-                        break;
-                    case "started" when DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var s):
-                        started = s;
-                        break;
-                }
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // No owner file (or not readable): the fields stay unknown.
-        }
-
-        return (pid, host, instance, started);
     }
 }
