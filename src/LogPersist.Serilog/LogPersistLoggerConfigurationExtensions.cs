@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using LogPersist;
 using LogPersist.Pipeline;
 using LogPersist.Serilog;
@@ -8,6 +9,8 @@ using Serilog.Events;
 namespace Serilog;
 
 /// <summary>Adds <c>WriteTo.LogPersist()</c>: a durable sink that ships to Grafana Loki.</summary>
+[SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters",
+    Justification = "Serilog sinks take their settings as optional arguments; one overload needs a configure delegate where the other takes a directory, so a call binds to one of them or fails to compile, never silently to the other.")]
 public static class LogPersistLoggerConfigurationExtensions
 {
     /// <summary>
