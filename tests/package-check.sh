@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Packs every package, installs them the way a user does, and checks the result end to end:
+#   1. dotnet pack into artifacts/packages (the README's pack command);
+#   2. tests/PackageConsumer, a web API that references the packages by version from that folder,
+#      runs against the Loki-compatible test server (tests/LogPersist.PackageChecks consumer);
+#   3. the logpersist tool, installed from its package, verifies the WAL the consumer left;
+#   4. tests/LogPersist.AotSmoke, published with Native AOT, logs through the provider and ships
+#      (tests/LogPersist.PackageChecks aot).
+# Exit code 0 when every step passed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+version=$(dotnet msbuild src/LogPersist/LogPersist.csproj -getProperty:Version)
+echo "== packing $version"
+rm -rf artifacts/packages artifacts/consumer artifacts/aot
+dotnet pack LogPersist.sln -c Release -o artifacts/packages -warnaserror
+ls -l artifacts/packages
+
+# A packages folder of its own: a package rebuilt under the same version is never taken from the machine's cache.
+export NUGET_PACKAGES="$PWD/artifacts/consumer/packages"
+echo "== installing the packages into tests/PackageConsumer"
+dotnet build tests/PackageConsumer -c Release -p:LogPersistVersion="$version" -warnaserror
+dotnet tool install LogPersist.Cli --version "$version" --tool-path artifacts/consumer/tool --add-source artifacts/packages
+unset NUGET_PACKAGES
+
+echo "== publishing tests/LogPersist.AotSmoke with Native AOT"
+dotnet publish tests/LogPersist.AotSmoke -c Release -r linux-x64 -o artifacts/aot -warnaserror
+
+dotnet build tests/LogPersist.PackageChecks -c Release -v q
+checks=tests/LogPersist.PackageChecks/bin/Release/net10.0/LogPersist.PackageChecks.dll
+echo "== checking the consumer"
+dotnet "$checks" consumer artifacts/consumer/bin/Release/net10.0/PackageConsumer.dll artifacts/consumer/tool/logpersist
+echo "== checking the Native AOT binary"
+dotnet "$checks" aot artifacts/aot/LogPersist.AotSmoke 1000
