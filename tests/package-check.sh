@@ -5,15 +5,22 @@
 #      runs against the Loki-compatible test server (tests/LogPersist.PackageChecks consumer);
 #   3. the logpersist tool, installed from its package, verifies the WAL the consumer left;
 #   4. tests/LogPersist.AotSmoke, published with Native AOT, logs through the provider and ships
-#      (tests/LogPersist.PackageChecks aot).
+#      (tests/LogPersist.PackageChecks aot);
+#   5. the logpersist tool published as one native binary (what an image without .NET copies in)
+#      runs a shell under `logpersist run` (tests/LogPersist.PackageChecks run).
 # Exit code 0 when every step passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
+case "$(uname -m)" in
+  x86_64) rid=linux-x64 ;;
+  aarch64 | arm64) rid=linux-arm64 ;;
+  *) echo "Native AOT: no runtime identifier for $(uname -m)" >&2; exit 1 ;;
+esac
 version=$(dotnet msbuild src/LogPersist/LogPersist.csproj -getProperty:Version)
 echo "== packing $version"
-rm -rf artifacts/packages artifacts/consumer artifacts/aot
+rm -rf artifacts/packages artifacts/consumer artifacts/aot artifacts/tool
 dotnet pack LogPersist.sln -c Release -o artifacts/packages -warnaserror
 ls -l artifacts/packages
 
@@ -24,8 +31,10 @@ dotnet build tests/PackageConsumer -c Release -p:LogPersistVersion="$version" -w
 dotnet tool install LogPersist.Cli --version "$version" --tool-path artifacts/consumer/tool --add-source artifacts/packages
 unset NUGET_PACKAGES
 
-echo "== publishing tests/LogPersist.AotSmoke with Native AOT"
-dotnet publish tests/LogPersist.AotSmoke -c Release -r linux-x64 -o artifacts/aot -warnaserror
+echo "== publishing tests/LogPersist.AotSmoke and the logpersist tool with Native AOT"
+dotnet publish tests/LogPersist.AotSmoke -c Release -r "$rid" -o artifacts/aot -warnaserror
+dotnet publish src/LogPersist.Cli -c Release -r "$rid" -p:PublishAot=true -o "artifacts/tool/$rid" -warnaserror
+mv "artifacts/tool/$rid/LogPersist.Cli" "artifacts/tool/$rid/logpersist"
 
 dotnet build tests/LogPersist.PackageChecks -c Release -v q
 checks=tests/LogPersist.PackageChecks/bin/Release/net10.0/LogPersist.PackageChecks.dll
@@ -33,3 +42,5 @@ echo "== checking the consumer"
 dotnet "$checks" consumer artifacts/consumer/bin/Release/net10.0/PackageConsumer.dll artifacts/consumer/tool/logpersist
 echo "== checking the Native AOT binary"
 dotnet "$checks" aot artifacts/aot/LogPersist.AotSmoke 1000
+echo "== checking the native logpersist tool"
+dotnet "$checks" run "artifacts/tool/$rid/logpersist" 1000

@@ -14,11 +14,14 @@ using TestServer = LogPersist.LokiTestServer.LokiTestServer;
 //       `logpersist verify` on the WAL the application left.
 //   LogPersist.PackageChecks aot <LogPersist.AotSmoke binary> [count]
 //       the Native AOT console application: logs count entries through the provider and exits.
+//   LogPersist.PackageChecks run <logpersist binary> [count]
+//       the tool published as a native binary (what a Ray image copies in): `logpersist run` around a
+//       shell printing count lines.
 //
 // Exit code 0 when every check passed, 1 when one failed (each failure is printed), 2 on bad arguments.
-if (args.Length < 2 || (args[0] != "consumer" && args[0] != "aot"))
+if (args.Length < 2 || args[0] is not ("consumer" or "aot" or "run"))
 {
-    Console.Error.WriteLine("usage: LogPersist.PackageChecks consumer <PackageConsumer.dll> [<logpersist>] | aot <binary> [count]");
+    Console.Error.WriteLine("usage: LogPersist.PackageChecks consumer <PackageConsumer.dll> [<logpersist>] | aot <binary> [count] | run <logpersist> [count]");
     return 2;
 }
 
@@ -34,7 +37,7 @@ try
     else
     {
         var count = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1000;
-        await CheckAotAsync(Path.GetFullPath(args[1]), count);
+        await (args[0] == "aot" ? CheckAotAsync(Path.GetFullPath(args[1]), count) : CheckRunAsync(Path.GetFullPath(args[1]), count));
     }
 }
 finally
@@ -164,6 +167,26 @@ async Task CheckAotAsync(string binary, int count)
     var reported = child.Output.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("first-log-call-ms=", StringComparison.Ordinal));
     checks.That(reported is not null, "the binary reports when its first log call returned");
     Console.WriteLine($"binary: {new FileInfo(binary).Length} bytes; {reported}; first push accepted after {firstAccepted.TotalMilliseconds.ToString("F1", CultureInfo.InvariantCulture)} ms");
+}
+
+async Task CheckRunAsync(string tool, int count)
+{
+    var run = Guid.NewGuid().ToString("N")[..12];
+    var script = $"i=0; while [ $i -lt {count} ]; do echo \"line $i of {run}\"; i=$((i+1)); done; echo \"done {run}\" >&2";
+    using var child = new ChildProcess(
+        tool,
+        ["run", "--directory", Path.Combine(work.FullName, "wal"), "--service", "ray-worker", "--", "sh", "-c", script],
+        work.FullName,
+        new Dictionary<string, string> { ["LOKI_URL"] = server.BaseAddress.ToString() });
+    var exited = await child.WaitForExitAsync(TimeSpan.FromSeconds(60));
+    checks.That(exited && child.ExitCode == 0, $"`logpersist run` exits with its child's code 0 (exited: {exited}, code: {(exited ? child.ExitCode : -1)})");
+    await server.WaitForEntriesAsync(count + 1, TimeSpan.FromSeconds(15));
+
+    var mine = server.Entries.Where(e => e.Line.Contains(run, StringComparison.Ordinal)).ToList();
+    checks.That(mine.Count == count + 1, $"every line of the child's stdout and stderr arrived: {count} + 1 (arrived: {mine.Count})");
+    checks.That(mine.All(e => e.LabelMap.GetValueOrDefault("service_name") == "ray-worker"), "entries carry service_name=\"ray-worker\"");
+    checks.That(server.DuplicatesDropped == 0, $"nothing was sent twice (duplicates: {server.DuplicatesDropped})");
+    Console.WriteLine($"binary: {new FileInfo(tool).Length} bytes");
 }
 
 static async Task<string?> WaitForHealthAsync(HttpClient http, ChildProcess child, TimeSpan timeout)
