@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Packs every package, installs them the way a user does, and checks the result end to end:
 #   1. dotnet pack into artifacts/packages (the README's pack command);
-#   2. tests/PackageConsumer, a web API that references the packages by version from that folder,
-#      runs against the Loki-compatible test server (tests/LogPersist.PackageChecks consumer);
+#   2. tests/PackageConsumers/: a web API (the provider, the health check) and a Serilog worker
+#      configured from JSON, which reference the packages by version from that folder, run against
+#      the Loki-compatible test server (tests/LogPersist.PackageChecks webapi, serilog);
 #   3. the logpersist tool, installed from its package, verifies the WAL the consumer left;
 #   4. tests/LogPersist.AotSmoke, published with Native AOT, logs through the provider and ships
 #      (tests/LogPersist.PackageChecks aot);
@@ -26,8 +27,10 @@ ls -l artifacts/packages
 
 # A packages folder of its own: a package rebuilt under the same version is never taken from the machine's cache.
 export NUGET_PACKAGES="$PWD/artifacts/consumer/packages"
-echo "== installing the packages into tests/PackageConsumer"
-dotnet build tests/PackageConsumer -c Release -p:LogPersistVersion="$version" -warnaserror
+echo "== installing the packages into tests/PackageConsumers"
+for consumer in WebApi SerilogWorker; do
+  dotnet build "tests/PackageConsumers/$consumer" -c Release -p:LogPersistVersion="$version" -warnaserror
+done
 dotnet tool install LogPersist.Cli --version "$version" --tool-path artifacts/consumer/tool --add-source artifacts/packages
 unset NUGET_PACKAGES
 
@@ -38,8 +41,10 @@ mv "artifacts/tool/$rid/LogPersist.Cli" "artifacts/tool/$rid/logpersist"
 
 dotnet build tests/LogPersist.PackageChecks -c Release -v q
 checks=tests/LogPersist.PackageChecks/bin/Release/net10.0/LogPersist.PackageChecks.dll
-echo "== checking the consumer"
-dotnet "$checks" consumer artifacts/consumer/bin/Release/net10.0/PackageConsumer.dll artifacts/consumer/tool/logpersist
+echo "== checking the web API consumer"
+dotnet "$checks" webapi artifacts/consumer/WebApiConsumer/bin/Release/net10.0/WebApiConsumer.dll artifacts/consumer/tool/logpersist
+echo "== checking the Serilog consumer"
+dotnet "$checks" serilog artifacts/consumer/SerilogWorkerConsumer/bin/Release/net10.0/SerilogWorkerConsumer.dll 1000
 echo "== checking the Native AOT binary"
 dotnet "$checks" aot artifacts/aot/LogPersist.AotSmoke 1000
 echo "== checking the native logpersist tool"

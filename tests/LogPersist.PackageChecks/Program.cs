@@ -8,10 +8,12 @@ using TestServer = LogPersist.LokiTestServer.LokiTestServer;
 
 // Runs a program built for users against the Loki-compatible test server and checks what arrived.
 //
-//   LogPersist.PackageChecks consumer <PackageConsumer.dll> [<logpersist tool>]
-//       the web application installed from the packed packages: configured from its appsettings.json,
-//       driven over HTTP, stopped with SIGTERM; then, with the tool installed from its package,
+//   LogPersist.PackageChecks webapi <WebApiConsumer.dll> [<logpersist tool>]
+//       the web API installed from the packed packages: configured from its appsettings.json, driven
+//       over HTTP, stopped with SIGTERM; then, with the tool installed from its package,
 //       `logpersist verify` on the WAL the application left.
+//   LogPersist.PackageChecks serilog <SerilogWorkerConsumer.dll> [count]
+//       the Serilog worker installed from the packed packages, its sink configured from JSON.
 //   LogPersist.PackageChecks aot <LogPersist.AotSmoke binary> [count]
 //       the Native AOT console application: logs count entries through the provider and exits.
 //   LogPersist.PackageChecks run <logpersist binary> [count]
@@ -19,9 +21,11 @@ using TestServer = LogPersist.LokiTestServer.LokiTestServer;
 //       shell printing count lines.
 //
 // Exit code 0 when every check passed, 1 when one failed (each failure is printed), 2 on bad arguments.
-if (args.Length < 2 || args[0] is not ("consumer" or "aot" or "run"))
+var count = 1000;
+if (args.Length < 2 || args[0] is not ("webapi" or "serilog" or "aot" or "run")
+    || (args.Length > 2 && args[0] != "webapi" && !int.TryParse(args[2], NumberStyles.None, CultureInfo.InvariantCulture, out count)))
 {
-    Console.Error.WriteLine("usage: LogPersist.PackageChecks consumer <PackageConsumer.dll> [<logpersist>] | aot <binary> [count] | run <logpersist> [count]");
+    Console.Error.WriteLine("usage: LogPersist.PackageChecks webapi <WebApiConsumer.dll> [<logpersist>] | serilog <dll> [count] | aot <binary> [count] | run <logpersist> [count]");
     return 2;
 }
 
@@ -30,15 +34,14 @@ await using var server = await TestServer.StartAsync();
 var work = Directory.CreateTempSubdirectory("logpersist-package-check-");
 try
 {
-    if (args[0] == "consumer")
+    var target = Path.GetFullPath(args[1]);
+    await (args[0] switch
     {
-        await CheckConsumerAsync(Path.GetFullPath(args[1]), args.Length > 2 ? args[2] : null);
-    }
-    else
-    {
-        var count = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1000;
-        await (args[0] == "aot" ? CheckAotAsync(Path.GetFullPath(args[1]), count) : CheckRunAsync(Path.GetFullPath(args[1]), count));
-    }
+        "webapi" => CheckWebApiAsync(target, args.Length > 2 ? Path.GetFullPath(args[2]) : null),
+        "serilog" => CheckLoggingRunAsync("dotnet", [target], count, "consumer-worker", expectsEnvLabel: true),
+        "aot" => CheckLoggingRunAsync(target, [], count, "aot-smoke", expectsEnvLabel: false),
+        _ => CheckRunAsync(target, count),
+    });
 }
 finally
 {
@@ -47,7 +50,7 @@ finally
 
 return checks.Report();
 
-async Task CheckConsumerAsync(string application, string? tool)
+async Task CheckWebApiAsync(string application, string? tool)
 {
     const int Orders = 20;
     var port = FreePort();
@@ -117,22 +120,25 @@ async Task CheckConsumerAsync(string application, string? tool)
         return;
     }
 
-    using var verify = new ChildProcess(Path.GetFullPath(tool), ["verify", walDirectory!], work.FullName, new Dictionary<string, string>());
+    using var verify = new ChildProcess(tool, ["verify", walDirectory!], work.FullName, new Dictionary<string, string>());
     var verified = await verify.WaitForExitAsync(TimeSpan.FromSeconds(60));
     checks.That(verified && verify.ExitCode == 0, $"`logpersist verify` from the tool package finds the WAL intact (exit {(verified ? verify.ExitCode : -1)}):{Environment.NewLine}{verify.Output.TrimEnd()}");
 }
 
-async Task CheckAotAsync(string binary, int count)
+// A program that logs count entries tagged with a run id and exits: the Serilog worker, the AOT binary.
+async Task CheckLoggingRunAsync(string fileName, IReadOnlyList<string> arguments, int count, string service, bool expectsEnvLabel)
 {
     var run = Guid.NewGuid().ToString("N")[..12];
+    var program = fileName == "dotnet" ? arguments[0] : fileName;
     using var child = new ChildProcess(
-        binary,
-        [count.ToString(CultureInfo.InvariantCulture), run],
+        fileName,
+        [.. arguments, count.ToString(CultureInfo.InvariantCulture), run],
         work.FullName,
         new Dictionary<string, string>
         {
             ["LOKI_URL"] = server.BaseAddress.ToString(),
             ["Logging__LogPersist__Directory"] = Path.Combine(work.FullName, "wal"),
+            ["Serilog__WriteTo__0__Args__directory"] = Path.Combine(work.FullName, "wal"),
         });
 
     // When the first push is accepted, as this process sees it: polled, so within a few milliseconds.
@@ -154,25 +160,30 @@ async Task CheckAotAsync(string binary, int count)
     }
 
     var exited = await child.WaitForExitAsync(TimeSpan.FromSeconds(60));
-    checks.That(exited && child.ExitCode == 0, $"the binary exits 0 (exited: {exited}, code: {(exited ? child.ExitCode : -1)}){Environment.NewLine}{child.Output.TrimEnd()}");
+    checks.That(exited && child.ExitCode == 0, $"the program exits 0 (exited: {exited}, code: {(exited ? child.ExitCode : -1)}){Environment.NewLine}{child.Output.TrimEnd()}");
     await server.WaitForEntriesAsync(count, TimeSpan.FromSeconds(15));
 
     var mine = server.Entries.Where(e => e.Line.Contains(run, StringComparison.Ordinal)).ToList();
     checks.That(mine.Count == count, $"{count} entries of this run arrived (arrived: {mine.Count})");
-    var indices = mine.Select(e => Field(e.Line, "Index")).Distinct(StringComparer.Ordinal).Count();
-    checks.That(indices == count, $"each index arrived once (distinct: {indices})");
-    checks.That(mine.All(e => e.LabelMap.GetValueOrDefault("service_name") == "aot-smoke"), "entries carry service_name=\"aot-smoke\"");
+    var distinct = mine.Select(e => Field(e.Line, "msg")).Distinct(StringComparer.Ordinal).Count();
+    checks.That(distinct == count, $"each entry arrived once (distinct messages: {distinct})");
+    checks.That(mine.All(e => e.LabelMap.GetValueOrDefault("service_name") == service), $"entries carry service_name=\"{service}\"");
+    if (expectsEnvLabel)
+    {
+        checks.That(mine.All(e => e.LabelMap.GetValueOrDefault("env") == "package-check"), "entries carry the env label the JSON configuration gives");
+    }
+
     checks.That(server.DuplicatesDropped == 0, $"nothing was sent twice (duplicates: {server.DuplicatesDropped})");
 
     var reported = child.Output.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("first-log-call-ms=", StringComparison.Ordinal));
-    checks.That(reported is not null, "the binary reports when its first log call returned");
-    Console.WriteLine($"binary: {new FileInfo(binary).Length} bytes; {reported}; first push accepted after {firstAccepted.TotalMilliseconds.ToString("F1", CultureInfo.InvariantCulture)} ms");
+    var size = fileName == "dotnet" ? "" : $"binary: {new FileInfo(program).Length} bytes; ";
+    Console.WriteLine($"{size}{reported ?? "first-log-call-ms not reported"}; first push accepted after {firstAccepted.TotalMilliseconds.ToString("F1", CultureInfo.InvariantCulture)} ms after start");
 }
 
-async Task CheckRunAsync(string tool, int count)
+async Task CheckRunAsync(string tool, int lines)
 {
     var run = Guid.NewGuid().ToString("N")[..12];
-    var script = $"i=0; while [ $i -lt {count} ]; do echo \"line $i of {run}\"; i=$((i+1)); done; echo \"done {run}\" >&2";
+    var script = $"i=0; while [ $i -lt {lines} ]; do echo \"line $i of {run}\"; i=$((i+1)); done; echo \"done {run}\" >&2";
     using var child = new ChildProcess(
         tool,
         ["run", "--directory", Path.Combine(work.FullName, "wal"), "--service", "ray-worker", "--", "sh", "-c", script],
@@ -180,10 +191,10 @@ async Task CheckRunAsync(string tool, int count)
         new Dictionary<string, string> { ["LOKI_URL"] = server.BaseAddress.ToString() });
     var exited = await child.WaitForExitAsync(TimeSpan.FromSeconds(60));
     checks.That(exited && child.ExitCode == 0, $"`logpersist run` exits with its child's code 0 (exited: {exited}, code: {(exited ? child.ExitCode : -1)})");
-    await server.WaitForEntriesAsync(count + 1, TimeSpan.FromSeconds(15));
+    await server.WaitForEntriesAsync(lines + 1, TimeSpan.FromSeconds(15));
 
     var mine = server.Entries.Where(e => e.Line.Contains(run, StringComparison.Ordinal)).ToList();
-    checks.That(mine.Count == count + 1, $"every line of the child's stdout and stderr arrived: {count} + 1 (arrived: {mine.Count})");
+    checks.That(mine.Count == lines + 1, $"every line of the child's stdout and stderr arrived: {lines} + 1 (arrived: {mine.Count})");
     checks.That(mine.All(e => e.LabelMap.GetValueOrDefault("service_name") == "ray-worker"), "entries carry service_name=\"ray-worker\"");
     checks.That(server.DuplicatesDropped == 0, $"nothing was sent twice (duplicates: {server.DuplicatesDropped})");
     Console.WriteLine($"binary: {new FileInfo(tool).Length} bytes");
