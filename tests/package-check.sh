@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Packs every package, installs them the way a user does, and checks the result end to end:
-#   1. dotnet pack into artifacts/packages (the README's pack command);
+#   1. dotnet pack into artifacts/packages (the README's pack command), then a look inside each
+#      package: metadata, README, dependencies, symbols, SourceLink (tests/LogPersist.PackageChecks packages);
 #   2. tests/PackageConsumers/: a web API (the provider, the health check) and a Serilog worker
 #      configured from JSON, which reference the packages by version from that folder, run against
 #      the Loki-compatible test server (tests/LogPersist.PackageChecks webapi, serilog);
@@ -24,6 +25,9 @@ echo "== packing $version"
 rm -rf artifacts/packages artifacts/consumer artifacts/aot artifacts/tool
 dotnet pack LogPersist.sln -c Release -o artifacts/packages -warnaserror
 ls -l artifacts/packages
+dotnet build tests/LogPersist.PackageChecks -c Release -v q
+checks=tests/LogPersist.PackageChecks/bin/Release/net10.0/LogPersist.PackageChecks.dll
+dotnet "$checks" packages artifacts/packages "$version"
 
 # A packages folder of its own: a package rebuilt under the same version is never taken from the machine's cache.
 export NUGET_PACKAGES="$PWD/artifacts/consumer/packages"
@@ -39,8 +43,6 @@ dotnet publish tests/LogPersist.AotSmoke -c Release -r "$rid" -o artifacts/aot -
 dotnet publish src/LogPersist.Cli -c Release -r "$rid" -p:PublishAot=true -o "artifacts/tool/$rid" -warnaserror
 mv "artifacts/tool/$rid/LogPersist.Cli" "artifacts/tool/$rid/logpersist"
 
-dotnet build tests/LogPersist.PackageChecks -c Release -v q
-checks=tests/LogPersist.PackageChecks/bin/Release/net10.0/LogPersist.PackageChecks.dll
 echo "== checking the web API consumer"
 dotnet "$checks" webapi artifacts/consumer/WebApiConsumer/bin/Release/net10.0/WebApiConsumer.dll artifacts/consumer/tool/logpersist
 echo "== checking the Serilog consumer"

@@ -8,6 +8,8 @@ using TestServer = LogPersist.LokiTestServer.LokiTestServer;
 
 // Runs a program built for users against the Loki-compatible test server and checks what arrived.
 //
+//   LogPersist.PackageChecks packages <folder> <version>
+//       the packed .nupkg and .snupkg files: metadata, README, dependencies, symbols and SourceLink.
 //   LogPersist.PackageChecks webapi <WebApiConsumer.dll> [<logpersist tool>]
 //       the web API installed from the packed packages: configured from its appsettings.json, driven
 //       over HTTP, stopped with SIGTERM; then, with the tool installed from its package,
@@ -21,11 +23,18 @@ using TestServer = LogPersist.LokiTestServer.LokiTestServer;
 //       shell printing count lines.
 //
 // Exit code 0 when every check passed, 1 when one failed (each failure is printed), 2 on bad arguments.
+if (args is ["packages", var folder, var packedVersion])
+{
+    var inspection = new Checks();
+    PackageInspection.Check(inspection, folder, packedVersion, deterministic: Environment.GetEnvironmentVariable("CI") == "true");
+    return inspection.Report();
+}
+
 var count = 1000;
 if (args.Length < 2 || args[0] is not ("webapi" or "serilog" or "aot" or "run")
     || (args.Length > 2 && args[0] != "webapi" && !int.TryParse(args[2], NumberStyles.None, CultureInfo.InvariantCulture, out count)))
 {
-    Console.Error.WriteLine("usage: LogPersist.PackageChecks webapi <WebApiConsumer.dll> [<logpersist>] | serilog <dll> [count] | aot <binary> [count] | run <logpersist> [count]");
+    Console.Error.WriteLine("usage: LogPersist.PackageChecks packages <folder> <version> | webapi <WebApiConsumer.dll> [<logpersist>] | serilog <dll> [count] | aot <binary> [count] | run <logpersist> [count]");
     return 2;
 }
 
