@@ -9,6 +9,12 @@ using LogPersist.Benchmarks;
 // logpersist drain vs shipper:  dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- drain [ENTRIES [ROUNDS]]
 // Open-to-first-append timing:    dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- recovery [BACKLOG_MIB [DISK_CAP_MIB]]
 // logpersist run vs its child alone: dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- run-throughput [LINES [ROUNDS [TOOL_DLL]]]
+// Native AOT vs JIT start-up:    dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- startup AOT_BINARY JIT_DLL [ROUNDS]
+if (args.Length > 2 && args[0] == "startup")
+{
+    return await StartupHarness.RunAsync(args[1], args[2], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 10);
+}
+
 if (args.Length > 0 && args[0] == "run-throughput") return RunThroughputHarness.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2_000_000, args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3, args.Length > 3 ? args[3] : null);
 
 if (args.Length > 0 && args[0] == "recovery")
