@@ -25,7 +25,8 @@ public static class LogPersistLoggingBuilderExtensions
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoggerProvider, LogPersistLoggerProvider>());
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LogPersistOptions>, LogPersistOptionsValidator>());
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LogPersistHostedService>());
-        LoggerProviderOptions.RegisterProviderOptions<LogPersistOptions, LogPersistLoggerProvider>(builder.Services);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<LogPersistOptions>, LogPersistConfigureOptions>());
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IOptionsChangeTokenSource<LogPersistOptions>, LoggerProviderOptionsChangeTokenSource<LogPersistOptions, LogPersistLoggerProvider>>());
         return builder;
     }
 
