@@ -37,10 +37,18 @@ for consumer in WebApi SerilogWorker; do
 done
 dotnet tool install LogPersist.Cli --version "$version" --tool-path artifacts/consumer/tool --add-source artifacts/packages
 unset NUGET_PACKAGES
+# What was installed is what was packed, byte for byte, not a package of the same version from another source.
+for id in LogPersist LogPersist.Extensions.Logging LogPersist.HealthChecks LogPersist.Serilog; do
+  lower=$(echo "$id" | tr '[:upper:]' '[:lower:]')
+  packed=$(openssl dgst -sha512 -binary "artifacts/packages/$id.$version.nupkg" | base64 -w0)
+  installed=$(cat "artifacts/consumer/packages/$lower/$version/$lower.$version.nupkg.sha512")
+  [ "$packed" = "$installed" ] || { echo "$id $version: the consumers installed a package other than the one packed" >&2; exit 1; }
+done
+echo "the consumers installed the packed packages"
 
 echo "== publishing tests/LogPersist.AotSmoke and the logpersist tool with Native AOT"
 dotnet publish tests/LogPersist.AotSmoke -c Release -r "$rid" -o artifacts/aot -warnaserror
-dotnet publish src/LogPersist.Cli -c Release -r "$rid" -p:PublishAot=true -o "artifacts/tool/$rid" -warnaserror
+dotnet publish src/LogPersist.Cli -c Release -r "$rid" -o "artifacts/tool/$rid" -warnaserror
 mv "artifacts/tool/$rid/LogPersist.Cli" "artifacts/tool/$rid/logpersist"
 
 echo "== checking the web API consumer"

@@ -50,6 +50,12 @@ internal static partial class PackageInspection
                 checks.That(dependencies.Where(d => d.Id == "LogPersist").All(d => d.Version == $"[{version}]") && dependencies.Any(d => d.Id == "LogPersist"), $"{id}: depends on exactly LogPersist {version}");
             }
 
+            var net8 = metadata.Descendants(ns + "group").Where(g => g.Attribute("targetFramework")?.Value == "net8.0")
+                .Elements(ns + "dependency").Where(d => d.Attribute("id")!.Value.StartsWith("Microsoft.Extensions.", StringComparison.Ordinal))
+                .Select(d => $"{d.Attribute("id")!.Value} {d.Attribute("version")!.Value}").ToList();
+            var newer = net8.Where(d => !d.Split(' ')[1].StartsWith("8.", StringComparison.Ordinal)).ToList();
+            checks.That(newer.Count == 0, $"{id}: its net8.0 build asks only for the 8.0 line of Microsoft.Extensions{(newer.Count > 0 ? ": " + string.Join(", ", newer) : "")}");
+
             var heavy = dependencies.Where(d => Heavy.Contains(d.Id, StringComparer.OrdinalIgnoreCase)).Select(d => d.Id).Distinct().ToList();
             checks.That(heavy.Count == 0, $"{id}: no hosting stack or logging implementation among its dependencies{(heavy.Count > 0 ? ": " + string.Join(", ", heavy) : "")}");
 
