@@ -13,9 +13,18 @@ namespace LogPersist.Extensions.Logging;
 /// <see cref="InvalidOperationException"/>.
 /// </summary>
 /// <remarks>
+/// <para>
 /// The configuration binding source generator cannot do this job here: this assembly sees the
 /// options' internal test hooks (file system, clock, HTTP handler), which the generator would try to
 /// bind. A test compares this binder with the reflection binder over every option.
+/// </para>
+/// <para>
+/// A JSON <c>null</c> is where this binder chooses differently from the .NET 10 reflection binder, which
+/// sets the option to 0, false or a zero timeout: here a <c>null</c> option keeps its value (as if the
+/// key were absent), a <c>null</c> label or header value is the empty value (which removes a detected
+/// label, as documented) where the reflection binder stored a null the dictionary's type does not
+/// allow, and a <c>null</c> item of <c>LabelProperties</c> is skipped.
+/// </para>
 /// </remarks>
 internal static class LogPersistOptionsBinder
 {
@@ -100,6 +109,11 @@ internal static class LogPersistOptionsBinder
                 if (child.Value is not null)
                 {
                     current[child.Key] = child.Value;
+                }
+                else if (!child.GetChildren().Any())
+                {
+                    // A JSON null: the empty value, never a null in a dictionary of non-null strings.
+                    current[child.Key] = "";
                 }
             }
 

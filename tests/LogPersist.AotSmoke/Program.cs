@@ -12,7 +12,8 @@ using Microsoft.Extensions.Options;
 // Usage: LogPersist.AotSmoke <count> <run-id>
 // Logs <count> entries through LogPersist (settings from Logging:LogPersist, environment variables
 // included; LOKI_URL turns shipping on), prints first-log-call-ms=<ms> and exits 0 once the host has
-// stopped and LogPersist has flushed.
+// stopped and LogPersist has flushed. Exit codes: 1 LogPersist could not start, 2 usage, 3 Loki did
+// not acknowledge every entry within FlushTimeout.
 if (args.Length != 2 || !int.TryParse(args[0], NumberStyles.None, CultureInfo.InvariantCulture, out var count) || count < 1 || string.IsNullOrWhiteSpace(args[1]))
 {
     await Console.Error.WriteLineAsync("usage: LogPersist.AotSmoke <count> <run-id>   (count: a whole number of entries, at least 1)");
@@ -22,6 +23,8 @@ if (args.Length != 2 || !int.TryParse(args[0], NumberStyles.None, CultureInfo.In
 var runId = args[1];
 try
 {
+    // LogPersist's own events on stderr: the WAL it opened, faults if any.
+    LogPersistSelfLog.Enable(Console.Error.WriteLine);
     var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
     // Defaults first, so that environment variables (Logging__LogPersist__ServiceName=...) override them.
     // Only this program's entries reach LogPersist unless the environment says otherwise.
@@ -49,14 +52,15 @@ try
 
     var provider = host.Services.GetServices<ILoggerProvider>().OfType<LogPersistLoggerProvider>().Single();
     var flushTimeout = host.Services.GetRequiredService<IOptions<LogPersistOptions>>().Value.FlushTimeout;
-    if (!await provider.FlushAsync(flushTimeout))
+    var flushed = await provider.FlushAsync(flushTimeout);
+    if (!flushed)
     {
         await Console.Error.WriteLineAsync($"Loki did not acknowledge every entry within {flushTimeout}; the rest stays in {provider.WalDirectory}.");
     }
 
     await host.StopAsync();
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"first-log-call-ms={ProcessClock.SinceStart(firstReturned):F1}"));
-    return 0;
+    return flushed ? 0 : 3;
 }
 catch (Exception e) when (e is InvalidOperationException or OptionsValidationException or UnauthorizedAccessException or IOException)
 {

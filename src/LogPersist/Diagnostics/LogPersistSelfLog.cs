@@ -24,6 +24,11 @@ public static class LogPersistSelfLog
 
     /// <summary>Sends every later LogPersist event to <paramref name="output"/> (replacing an earlier callback), e.g. <c>LogPersistSelfLog.Enable(Console.Error.WriteLine)</c>.</summary>
     /// <param name="output">Receives one line per event, on a background thread, in order; exceptions it throws are ignored. If it falls more than 1,024 lines behind, later lines are dropped and counted in a line of their own.</param>
+    /// <remarks>
+    /// The lines come from the EventSource, which Native AOT applications turn off unless they set
+    /// <c>&lt;EventSourceSupport&gt;true&lt;/EventSourceSupport&gt;</c>. When it is off, the first line
+    /// says so instead of the self-log staying silent.
+    /// </remarks>
     public static void Enable(Action<string> output)
     {
         ArgumentNullException.ThrowIfNull(output);
@@ -31,7 +36,12 @@ public static class LogPersistSelfLog
         {
             Volatile.Write(ref _output, output);
             StartPump();
+            var source = LogPersistEventSource.Log;
             _listener ??= new SelfLogListener();
+            if (!source.IsEnabled())
+            {
+                Enqueue(string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} LogPersist Warning: EventSource is turned off in this application (EventSourceSupport=false, the Native AOT default), so LogPersist's faults cannot be shown here; its meter \"LogPersist\" still counts them. Set <EventSourceSupport>true</EventSourceSupport> in the project to see them."));
+            }
         }
     }
 
@@ -79,7 +89,12 @@ public static class LogPersistSelfLog
             return;
         }
 
-        if (Queue.Writer.TryWrite(Format(e)))
+        Enqueue(Format(e));
+    }
+
+    private static void Enqueue(string line)
+    {
+        if (Queue.Writer.TryWrite(line))
         {
             Interlocked.Increment(ref _pending);
         }

@@ -270,6 +270,62 @@ public sealed class AotBindingTests : IDisposable
         return new ConfigurationBuilder().AddInMemoryCollection(values).Build();
     }
 
+    [Fact]
+    public void A_json_null_label_or_header_value_is_the_empty_value()
+    {
+        var section = JsonSection("""{ "Labels": { "container": null, "env": "prod" }, "Headers": { "X-A": null } }""");
+
+        var options = Bound(section);
+
+        Assert.Equal("", options.Labels["container"]);
+        Assert.Equal("prod", options.Labels["env"]);
+        Assert.Equal("", options.Headers["X-A"]);
+
+        // The reflection binder stored a null into a dictionary whose values are declared non-null.
+        Assert.Null(ReflectionBound(section).Labels["container"]);
+    }
+
+    [Fact]
+    public void A_json_null_option_keeps_its_value_where_the_reflection_binder_zeroed_it()
+    {
+        var section = JsonSection("""{ "FlushTimeout": null, "InstanceLabel": null, "MaxInFlight": null, "LabelProperties": [ "a", null, "b" ] }""");
+
+        var options = Bound(section);
+
+        // Deliberately not the reflection binder's result: a zero flush timeout or an instance label
+        // turned off by a null is a surprise, not a setting.
+        var defaults = new LogPersistOptions();
+        Assert.Equal(defaults.FlushTimeout, options.FlushTimeout);
+        Assert.Equal(defaults.InstanceLabel, options.InstanceLabel);
+        Assert.Equal(defaults.MaxInFlight, options.MaxInFlight);
+        Assert.Equal(["a", "b"], options.LabelProperties);
+        Assert.Equal(TimeSpan.Zero, ReflectionBound(section).FlushTimeout);
+    }
+
+    [Fact]
+    public void Every_option_written_in_json_binds_as_the_reflection_binder_bound_it()
+    {
+        var json = new System.Text.StringBuilder("{ \"Labels\": { \"env\": \"prod\" }, \"LabelProperties\": [ \"tenant\" ], \"Headers\": { \"X-Org\": \"7\" }");
+        foreach (var (key, value) in EveryOption.Where(p => !p.Key.Contains(':', StringComparison.Ordinal)))
+        {
+            json.Append(CultureInfo.InvariantCulture, $", \"{key}\": \"{value}\"");
+        }
+
+        var section = JsonSection(json.Append(" }").ToString());
+
+        Assert.Equal(Snapshot(ReflectionBound(section)), Snapshot(Bound(section)));
+        Assert.Equal("prod", Bound(section).Labels["env"]);
+    }
+
+    private static IConfigurationSection JsonSection(string logPersist)
+    {
+        var document = "{ \"Logging\": { \"LogPersist\": " + logPersist + " } }";
+        return new ConfigurationBuilder()
+            .AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(document)))
+            .Build()
+            .GetSection("Logging:LogPersist");
+    }
+
     private static IConfigurationSection Section(Dictionary<string, string?> values) =>
         new ConfigurationBuilder()
             .AddInMemoryCollection(values.Select(p => KeyValuePair.Create("Logging:LogPersist:" + p.Key, p.Value)))
