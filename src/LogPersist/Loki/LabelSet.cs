@@ -1,10 +1,12 @@
+using System.Globalization;
 using System.Text;
 
 namespace LogPersist.Loki;
 
 /// <summary>
 /// A stream's labels: names sanitised to Loki's rules (<c>[a-zA-Z_][a-zA-Z0-9_]*</c>), empty values
-/// left out, values cut to Loki's length limits, sorted by name. <see cref="Text"/> is the
+/// left out, values cut to Loki's length limits and cleaned of what Loki's label parser refuses (see
+/// <see cref="SanitizeValue"/>), sorted by name. <see cref="Text"/> is the
 /// Prometheus label-set string Loki parses, with <c>\\</c>, <c>\"</c> and <c>\n</c> escaped.
 /// </summary>
 internal sealed class LabelSet
@@ -44,7 +46,7 @@ internal sealed class LabelSet
                 continue;
             }
 
-            byName[sanitized] = LimitValue(value);
+            byName[sanitized] = LimitValue(SanitizeValue(value));
         }
 
         return new LabelSet([.. byName]);
@@ -78,6 +80,68 @@ internal sealed class LabelSet
         }
 
         return builder.ToString();
+    }
+
+    /// <summary>
+    /// Replaces with <c>_</c> every character that would make Loki refuse the whole request or print the
+    /// value differently from us: U+FFFD and unpaired surrogates (which UTF-8 encoding turns into U+FFFD;
+    /// Loki's label lexer refuses it: "couldn't parse labels"), control and format characters, and
+    /// spaces other than U+0020 (a newline stays: both sides escape it as <c>\n</c>). What is left is printed by Loki exactly as <see cref="Text"/> shows it,
+    /// which lets an answer naming the stream be matched to it.
+    /// </summary>
+    public static string SanitizeValue(string value)
+    {
+        var span = value.AsSpan();
+        var i = 0;
+        while (i < span.Length && Printable(span, i, out var width))
+        {
+            i += width;
+        }
+
+        if (i == span.Length)
+        {
+            return value;
+        }
+
+        var builder = new StringBuilder(value.Length);
+        builder.Append(span[..i]);
+        while (i < span.Length)
+        {
+            if (Printable(span, i, out var width))
+            {
+                builder.Append(span.Slice(i, width));
+                i += width;
+            }
+            else
+            {
+                builder.Append('_');
+                i += Math.Max(width, 1);
+            }
+        }
+
+        return builder.ToString();
+    }
+
+    private static bool Printable(ReadOnlySpan<char> text, int index, out int width)
+    {
+        var c = text[index];
+        if (char.IsHighSurrogate(c) && index + 1 < text.Length && char.IsLowSurrogate(text[index + 1]))
+        {
+            width = 2;
+            var category = CharUnicodeInfo.GetUnicodeCategory(char.ConvertToUtf32(c, text[index + 1]));
+            return category is not (UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned or UnicodeCategory.Format);
+        }
+
+        width = 1;
+        if (c < 0x7F)
+        {
+            // A newline is escaped as \n, by us and by Loki alike; other control characters are not.
+            return c >= 0x20 || c == '\n';
+        }
+
+        return c != '\uFFFD' && CharUnicodeInfo.GetUnicodeCategory(c) is not (UnicodeCategory.Control or UnicodeCategory.Format
+            or UnicodeCategory.Surrogate or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned
+            or UnicodeCategory.SpaceSeparator or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator);
     }
 
     private static string LimitValue(string value)

@@ -65,14 +65,13 @@ internal sealed class LokiClient : IDisposable
         try
         {
             AddHeaders(request);
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
-            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            if (text.Length > PushResponse.MaxBodyChars)
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            var (text, truncated) = await ReadBoundedAsync(response.Content, cancellationToken).ConfigureAwait(false);
+            return new PushResponse((int)response.StatusCode, Redact(text), RetryAfter(response), null)
             {
-                text = text[..PushResponse.MaxBodyChars];
-            }
-
-            return new PushResponse((int)response.StatusCode, Redact(text), RetryAfter(response), null);
+                BodyTruncated = truncated,
+                LocationHost = response.Headers.Location is { } location ? LocationHost(location) : null,
+            };
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -84,42 +83,102 @@ internal sealed class LokiClient : IDisposable
         }
     }
 
-    /// <summary>Fetches <c>/loki/api/v1/status/buildinfo</c> and returns the version, or null when unknown.</summary>
-    public async Task<string?> GetVersionAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Asks <c>/loki/api/v1/status/buildinfo</c>, under the push URL's path prefix (a gateway's <c>/loki</c>).
+    /// <see cref="BuildInfo.Answered"/> is false when no answer came (transport fault, timeout, 5xx): ask again later.
+    /// </summary>
+    public async Task<BuildInfo> GetBuildInfoAsync(CancellationToken cancellationToken)
     {
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_pushUri, "/loki/api/v1/status/buildinfo"));
+            using var request = new HttpRequestMessage(HttpMethod.Get, BuildInfoUri(_pushUri));
             AddHeaders(request);
-            using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            var status = (int)response.StatusCode;
+            if (status is 408 or 429 or >= 500)
             {
-                return null;
+                return new BuildInfo(false, null, $"HTTP {status}");
             }
 
-            using var json = await System.Text.Json.JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), cancellationToken: cancellationToken).ConfigureAwait(false);
-            return json.RootElement.TryGetProperty("version", out var version) && version.ValueKind == System.Text.Json.JsonValueKind.String
-                ? version.GetString()
+            if (status is not (200 or 204))
+            {
+                return new BuildInfo(true, null, $"HTTP {status}");
+            }
+
+            var (text, truncated) = await ReadBoundedAsync(response.Content, cancellationToken).ConfigureAwait(false);
+            if (truncated)
+            {
+                return new BuildInfo(true, null, "an answer larger than 64 KiB");
+            }
+
+            using var json = System.Text.Json.JsonDocument.Parse(text);
+            var version = json.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                && json.RootElement.TryGetProperty("version", out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String
+                ? v.GetString()
                 : null;
+            return new BuildInfo(true, string.IsNullOrWhiteSpace(version) ? null : version, null);
         }
-        catch (Exception e) when (e is HttpRequestException or IOException or System.Text.Json.JsonException or InvalidOperationException
+        catch (System.Text.Json.JsonException)
+        {
+            return new BuildInfo(true, null, "an answer that is not JSON");
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or InvalidOperationException
                                   || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            return null;
+            return new BuildInfo(false, null, Redact(Describe(e)));
         }
+    }
+
+    /// <summary>The buildinfo URL beside a push URL: <c>/prefix/loki/api/v1/push</c> gives <c>/prefix/loki/api/v1/status/buildinfo</c>.</summary>
+    internal static Uri BuildInfoUri(Uri pushUri)
+    {
+        const string PushPath = "/loki/api/v1/push";
+        var path = pushUri.AbsolutePath.TrimEnd('/');
+        var prefix = path.EndsWith(PushPath, StringComparison.Ordinal) ? path[..^PushPath.Length] : "";
+        return new UriBuilder(pushUri) { Path = prefix + "/loki/api/v1/status/buildinfo", Query = "" }.Uri;
+    }
+
+    /// <summary>Reads at most <see cref="PushResponse.MaxBodyBytes"/> of a body; the rest is never read (the connection is dropped).</summary>
+    private static async Task<(string Text, bool Truncated)> ReadBoundedAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(PushResponse.MaxBodyBytes + 1);
+        try
+        {
+            using var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            var length = 0;
+            int read;
+            while (length <= PushResponse.MaxBodyBytes
+                   && (read = await stream.ReadAsync(buffer.AsMemory(length, PushResponse.MaxBodyBytes + 1 - length), cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                length += read;
+            }
+
+            var truncated = length > PushResponse.MaxBodyBytes;
+            return (Encoding.UTF8.GetString(buffer, 0, Math.Min(length, PushResponse.MaxBodyBytes)), truncated);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private string LocationHost(Uri location)
+    {
+        var absolute = location.IsAbsoluteUri ? location : new Uri(_pushUri, location);
+        return absolute.IsDefaultPort ? absolute.Host : absolute.Host + ":" + absolute.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private void AddHeaders(HttpRequestMessage request)
     {
         foreach (var (name, value) in _options.Headers)
         {
-            request.Headers.TryAddWithoutValidation(name, value);
+            request.Headers.TryAddWithoutValidation(name.Trim(), value.Trim());
         }
 
-        if (_options.Tenant is not null)
+        if (_options.TrimmedTenant is { } tenant)
         {
             request.Headers.Remove("X-Scope-OrgID");
-            request.Headers.TryAddWithoutValidation("X-Scope-OrgID", _options.Tenant);
+            request.Headers.TryAddWithoutValidation("X-Scope-OrgID", tenant);
         }
 
         var token = _options.BearerToken ?? ReadTokenFile();
@@ -147,7 +206,14 @@ internal sealed class LokiClient : IDisposable
             var stamp = File.GetLastWriteTimeUtc(path);
             if (_fileToken is null || stamp != _fileTokenStamp)
             {
-                var token = File.ReadAllText(path).Trim();
+                var token = ReadToken(path);
+                if (LokiClientOptions.HasLineBreakOrNul(token))
+                {
+                    // Never onto the wire: a line break would end the header and start another request.
+                    Diagnostics.LogPersistEventSource.Log.OperationFailed(path, "reading the bearer token file", new InvalidDataException("the token holds a line break or NUL inside it"));
+                    return null;
+                }
+
                 lock (_secrets)
                 {
                     _fileToken = token;
@@ -161,6 +227,15 @@ internal sealed class LokiClient : IDisposable
         }
 
         return _fileToken;
+    }
+
+    /// <summary>A token file is small: at most 64 KiB is read, trimmed.</summary>
+    private static string ReadToken(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var buffer = new byte[Math.Min(stream.Length, PushResponse.MaxBodyBytes)];
+        stream.ReadExactly(buffer);
+        return Encoding.UTF8.GetString(buffer).Trim();
     }
 
     private static (string? User, string? Password) Credentials(LokiClientOptions options)
@@ -191,6 +266,9 @@ internal sealed class LokiClient : IDisposable
             ConnectTimeout = _options.AttemptTimeout,
             AutomaticDecompression = DecompressionMethods.None,
             UseCookies = false,
+            // A redirect is a configuration problem, never followed: it would carry the body, the tenant and
+            // the credentials elsewhere, and the answer of that elsewhere is not Loki's.
+            AllowAutoRedirect = false,
             UseProxy = true,
         };
         if (_clientCertificate is not null || _trusted.Count > 0)

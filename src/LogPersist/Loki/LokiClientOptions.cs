@@ -53,6 +53,46 @@ internal sealed class LokiClientOptions
 
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>The tenant as sent: trimmed (a value read from a Secret file often ends in a newline); null when blank.</summary>
+    public string? TrimmedTenant => string.IsNullOrWhiteSpace(Tenant) ? null : Tenant.Trim();
+
+    /// <summary>Loki's (dskit's) longest tenant id.</summary>
+    public const int MaxTenantLength = 150;
+
+    /// <summary>True when a header value would end its header line: CR, LF or NUL.</summary>
+    public static bool HasLineBreakOrNul(string? value) => value is not null && value.AsSpan().IndexOfAny('\r', '\n', '\0') >= 0;
+
+    /// <summary>
+    /// Why <paramref name="tenant"/> (trimmed) is not a tenant id Loki accepts, or null: letters, digits and
+    /// <c>!-_.*'()</c>, at most 150 characters, not <c>.</c> or <c>..</c> (dskit tenant.ValidTenantID); a <c>|</c>
+    /// names several tenants, which a push refuses.
+    /// </summary>
+    public static string? TenantError(string tenant)
+    {
+        if (tenant.Contains('|', StringComparison.Ordinal))
+        {
+            return $"The tenant '{tenant}' names several tenants ('|'); a push goes to exactly one.";
+        }
+
+        foreach (var c in tenant)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && "!-_.*'()".IndexOf(c, StringComparison.Ordinal) < 0)
+            {
+                return $"The tenant '{Printable(tenant)}' holds '{Printable(c.ToString())}', which Loki does not allow in a tenant id (letters, digits and !-_.*'() only).";
+            }
+        }
+
+        if (tenant.Length > MaxTenantLength)
+        {
+            return $"The tenant id is {tenant.Length} characters long; Loki allows at most {MaxTenantLength}.";
+        }
+
+        return tenant is "." or ".." ? $"The tenant id '{tenant}' is not allowed by Loki." : null;
+    }
+
+    private static string Printable(string text) =>
+        string.Concat(text.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
+
     /// <summary>The push URL: the endpoint's path, or <c>/loki/api/v1/push</c> when the endpoint has none; never with credentials.</summary>
     public Uri PushUri
     {
@@ -93,6 +133,24 @@ internal sealed class LokiClientOptions
         if (ClientKeyFile is not null && ClientCertificateFile is null)
         {
             yield return "A client key file needs a client certificate file.";
+        }
+
+        if (TrimmedTenant is { } tenant && TenantError(tenant) is { } tenantError)
+        {
+            yield return tenantError;
+        }
+
+        foreach (var (name, value) in Headers)
+        {
+            if (string.IsNullOrWhiteSpace(name) || HasLineBreakOrNul(name) || HasLineBreakOrNul(value.Trim()))
+            {
+                yield return $"The header '{name.Trim()}' has a name or value with a line break or NUL inside it (or no name); it would split the request.";
+            }
+        }
+
+        if (HasLineBreakOrNul(BasicAuthUsername) || HasLineBreakOrNul(BasicAuthPassword) || HasLineBreakOrNul(BearerToken?.Trim()))
+        {
+            yield return "A credential (user name, password or bearer token) holds a line break or NUL; it would split the request.";
         }
     }
 }

@@ -10,11 +10,17 @@ namespace LogPersist.Loki;
 /// The resilience around one push: a per-attempt timeout, inside a circuit breaker, inside a retry
 /// that never gives up on a retryable answer (the WAL holds the data). Backoff is exponential with
 /// jitter up to <see cref="LokiClientOptions.RetryMaxDelay"/>; a <c>Retry-After</c> on 429 or 503
-/// replaces it; an authentication or configuration failure waits the longest delay. While the
-/// circuit is open no request is made at all. Only cancellation ends the retries.
+/// replaces it, but never shortens the wait below the base delay; a 260 waits until the time it names;
+/// an authentication or configuration failure waits the longest delay. While the circuit is open no
+/// request is made at all. Only cancellation ends the retries, except that a request of several
+/// entries answered 429 <see cref="SplitAfterThrottles"/> times in a row is handed back to be split
+/// (a batch larger than the tenant's burst would never pass).
 /// </summary>
 internal sealed class PushPipeline
 {
+    public const int SplitAfterThrottles = 3;
+
+    private static readonly ResiliencePropertyKey<int> EntriesKey = new("logpersist.entries");
     private readonly ResiliencePipeline<PushResponse> _pipeline;
     private readonly LokiClient _client;
 
@@ -27,6 +33,8 @@ internal sealed class PushPipeline
                 ShouldHandle = static args => ValueTask.FromResult(args.Outcome switch
                 {
                     { Exception: BrokenCircuitException or TimeoutRejectedException } => true,
+                    { Exception: null, Result.Status: 429 } when args.AttemptNumber + 1 >= SplitAfterThrottles
+                        && args.Context.Properties.GetValue(EntriesKey, 1) > 1 => false,
                     { Exception: null } => ResponseClassifier.IsRetryable(args.Outcome.Result),
                     _ => false,
                 }),
@@ -63,11 +71,22 @@ internal sealed class PushPipeline
     }
 
     /// <summary>Sends until a final answer (anything not retryable) or until <paramref name="cancellationToken"/> is cancelled.</summary>
-    public ValueTask<PushResponse> SendAsync(PushContent content, CancellationToken cancellationToken) =>
-        _pipeline.ExecuteAsync(
-            static (state, token) => new ValueTask<PushResponse>(state.Client.SendAsync(state.Content, token)),
-            (Client: _client, Content: content),
-            cancellationToken);
+    public async ValueTask<PushResponse> SendAsync(PushContent content, CancellationToken cancellationToken)
+    {
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        try
+        {
+            context.Properties.Set(EntriesKey, content.Entries);
+            return await _pipeline.ExecuteAsync(
+                static (context, state) => new ValueTask<PushResponse>(state.Client.SendAsync(state.Content, context.CancellationToken)),
+                context,
+                (Client: _client, Content: content)).ConfigureAwait(false);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
 
     private static TimeSpan? ChooseDelay(Outcome<PushResponse> outcome, LokiClientOptions options)
     {
@@ -79,11 +98,21 @@ internal sealed class PushPipeline
         var response = outcome.Result;
         if (response.Status is 429 or 503 && response.RetryAfter is { } retryAfter)
         {
-            return retryAfter < options.RetryAfterLimit ? retryAfter : options.RetryAfterLimit;
+            return Within(retryAfter, options);
         }
 
-        return ResponseClassifier.Classify(response, 0).Verdict == PushVerdict.Misconfigured ? options.RetryMaxDelay : null;
+        var classification = ResponseClassifier.Classify(response, []);
+        return classification.Verdict switch
+        {
+            PushVerdict.Misconfigured => options.RetryMaxDelay,
+            PushVerdict.Blocked when classification.BlockedUntil is { } until => Within(until - options.TimeProvider.GetUtcNow(), options),
+            _ => null,
+        };
     }
+
+    /// <summary>A server's wait, never below the base delay (a <c>Retry-After: 0</c> must not remove the backoff) nor above the limit.</summary>
+    private static TimeSpan Within(TimeSpan wait, LokiClientOptions options) =>
+        wait < options.RetryBaseDelay ? options.RetryBaseDelay : wait > options.RetryAfterLimit ? options.RetryAfterLimit : wait;
 
     private static string Describe(Outcome<PushResponse> outcome) => outcome.Exception switch
     {

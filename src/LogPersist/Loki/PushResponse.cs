@@ -1,9 +1,17 @@
 namespace LogPersist.Loki;
 
-/// <summary>What one push attempt got back. <see cref="Status"/> is 0 when no HTTP answer came (refused, reset, DNS).</summary>
+/// <summary>
+/// What one push attempt got back. <see cref="Status"/> is 0 when no HTTP answer came (refused, reset, DNS).
+/// <see cref="Body"/> holds at most <see cref="MaxBodyBytes"/> of the answer (<see cref="BodyTruncated"/> says
+/// when there was more); <see cref="LocationHost"/> is the host a redirect pointed to, never followed.
+/// </summary>
 internal readonly record struct PushResponse(int Status, string Body, TimeSpan? RetryAfter, string? TransportError)
 {
-    public const int MaxBodyChars = 64 * 1024;
+    public const int MaxBodyBytes = 64 * 1024;
+
+    public bool BodyTruncated { get; init; }
+
+    public string? LocationHost { get; init; }
 
     public static PushResponse Transport(string error) => new(0, "", null, error);
 
@@ -53,4 +61,18 @@ internal sealed class PushContent : IDisposable
             _pool?.Return(buffer);
         }
     }
+}
+
+/// <summary>
+/// What <c>/loki/api/v1/status/buildinfo</c> said. <see cref="Answered"/> is false when nothing answered
+/// (ask again later); an answer without a version (a gateway's 404, an empty version) is an answer.
+/// </summary>
+internal readonly record struct BuildInfo(bool Answered, string? Version, string? Problem)
+{
+    /// <summary>The major version when it is a release's (<c>3.5.0</c>, <c>v2.9.0</c>); null for builds like <c>main-abc1234</c>.</summary>
+    public int? Major =>
+        Version?.TrimStart('v').Split('.')[0] is { } major
+        && int.TryParse(major, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number)
+            ? number
+            : null;
 }

@@ -6,25 +6,31 @@ namespace LogPersist.Loki;
 /// <summary>What the shipper does with a push answer.</summary>
 internal enum PushVerdict
 {
-    /// <summary>2xx: every entry was accepted.</summary>
+    /// <summary>200 or 204 from the push URL: every entry was stored.</summary>
     Accepted,
 
-    /// <summary>400: Loki kept the valid entries and refused the rest; final, never resent.</summary>
+    /// <summary>A 400 in Loki's own words: Loki kept the valid entries and refused the counted ones; final, never resent.</summary>
     Refused,
 
     /// <summary>413, or 500 "larger than max": split the request and send the halves.</summary>
     TooLarge,
 
-    /// <summary>400 saying structured metadata is disallowed: fold metadata into lines and resend.</summary>
-    MetadataDisallowed,
+    /// <summary>A 400 refusing structured metadata (disallowed, too large, too many): fold metadata into lines and resend.</summary>
+    MetadataRefused,
 
-    /// <summary>422: the request held no entries; nothing to resend.</summary>
-    Empty,
+    /// <summary>A 400 "couldn't parse labels", which refuses a whole request: send each stream on its own so only the bad one is refused.</summary>
+    SplitByStream,
 
     /// <summary>429, 5xx, 408, or no answer: retry with backoff.</summary>
     Retry,
 
-    /// <summary>401, 403 or another client error that only a configuration change fixes: retry at the longest delay, loudly.</summary>
+    /// <summary>260 (ingestion blocked) or another 2xx that is not 200/204: nothing was stored; retry at the time given, else with backoff.</summary>
+    Blocked,
+
+    /// <summary>
+    /// A redirect, 401, 403, an invalid tenant, a 400 that is not recognisably Loki's, or another
+    /// client error: only a configuration change fixes it. Retried at the longest delay, loudly; never a reason to drop.
+    /// </summary>
     Misconfigured,
 }
 
@@ -33,130 +39,93 @@ internal enum RefusalReason
 {
     TooFarBehind,
     TooOld,
+    TooNew,
     LineTooLong,
+    StreamLabels,
     Other,
 }
 
-/// <summary>A classified answer: the verdict and, for a 400, how many entries were refused and why.</summary>
-internal sealed record PushClassification(PushVerdict Verdict, int[] RefusedByReason, string? LastReason)
+/// <summary>A stream whose labels Loki refused: every entry of it is refused, in this and every later request.</summary>
+internal sealed record StreamRejection(string Labels, string Message);
+
+/// <summary>A classified answer: the verdict and, for a refusal, how many entries were refused and why.</summary>
+internal sealed record PushClassification(PushVerdict Verdict, int[] RefusedByReason, string? Reason)
 {
     public int Refused => RefusedByReason.Sum();
+
+    /// <summary>Streams refused as a whole because of their labels (stream-level errors).</summary>
+    public IReadOnlyList<StreamRejection> RejectedStreams { get; init; } = [];
+
+    /// <summary>For <see cref="PushVerdict.Blocked"/>: when the server said ingestion resumes, if it said.</summary>
+    public DateTimeOffset? BlockedUntil { get; init; }
+
+    public static int[] NoRefusals() => new int[ResponseClassifier.ReasonNames.Length];
 }
 
-/// <summary>Maps Loki's status codes and 400 bodies to <see cref="PushVerdict"/> and refusal counts.</summary>
+/// <summary>
+/// Maps push answers to <see cref="PushVerdict"/>. Only 200 and 204 acknowledge; a 400 is final only
+/// when its body is recognisably Loki's (<see cref="LokiErrorBody"/>); anything else is held and retried.
+/// </summary>
 internal static partial class ResponseClassifier
 {
-    public static readonly string[] ReasonNames = ["too_far_behind", "too_old", "line_too_long", "other"];
+    public static readonly string[] ReasonNames = ["too_far_behind", "too_old", "too_new", "line_too_long", "stream_labels", "other"];
 
-    public static bool IsRetryable(in PushResponse response) => Classify(response, 0).Verdict is PushVerdict.Retry or PushVerdict.Misconfigured;
+    /// <summary>Whether the push pipeline sends the same request again (after a delay) rather than returning the answer.</summary>
+    public static bool IsRetryable(in PushResponse response) =>
+        Classify(response, []).Verdict is PushVerdict.Retry or PushVerdict.Blocked or PushVerdict.Misconfigured;
 
-    public static PushClassification Classify(in PushResponse response, int entriesSent)
+    public static PushClassification Classify(in PushResponse response, IReadOnlyList<PushStream> streams)
     {
-        var counts = new int[ReasonNames.Length];
+        var none = PushClassification.NoRefusals();
         switch (response.Status)
         {
+            case 200 or 204:
+                return new(PushVerdict.Accepted, none, null);
             case >= 200 and < 300:
-                return new(PushVerdict.Accepted, counts, null);
-            case 0 or 408 or 429 or >= 500 when !IsTooLargeServerError(response):
-                return new(PushVerdict.Retry, counts, null);
-            case 413 or 500:
-                return new(PushVerdict.TooLarge, counts, null);
-            case 422:
-                return new(PushVerdict.Empty, counts, null);
+                // 260 is Loki 3.2+'s "ingestion blocked … until 'T'"; no other 2xx is Loki's word for stored.
+                return new(PushVerdict.Blocked, none, $"HTTP {response.Status}: {FirstLine(response.Body)}") { BlockedUntil = BlockedUntil(response.Body) };
+            case >= 300 and < 400:
+                return new(PushVerdict.Misconfigured, none, $"HTTP {response.Status} redirect{(response.LocationHost is { } host ? " to " + host : "")}; redirects are not followed, set the Loki URL to the final address");
             case 400:
-                return ClassifyBadRequest(response.Body, entriesSent, counts);
+                return LokiErrorBody.Classify(response.Body, response.BodyTruncated, streams);
+            case 413:
+                return new(PushVerdict.TooLarge, none, null);
+            case 500 when LargerThanMax().IsMatch(response.Body):
+                return new(PushVerdict.TooLarge, none, null);
+            case 0 or 408 or 429 or >= 500:
+                return new(PushVerdict.Retry, none, null);
             default:
-                return new(PushVerdict.Misconfigured, counts, FirstLine(response.Body));
+                // 401, 403, 404, 405, 422 for a request that held entries (Loki answers 422 only to an empty one)…
+                return new(PushVerdict.Misconfigured, none, $"HTTP {response.Status}: {FirstLine(response.Body)}");
         }
     }
 
-    /// <summary>Loki answers 500 "larger than max" when a decompressed push is over its internal message limit.</summary>
-    private static bool IsTooLargeServerError(in PushResponse response) =>
-        response.Status == 500 && response.Body.Contains("larger than max", StringComparison.OrdinalIgnoreCase);
-
-    private static PushClassification ClassifyBadRequest(string body, int entriesSent, int[] counts)
+    /// <summary>The time in Loki's "ingestion blocked for user 'x' until 'T' with status code 'N'", when the body says it.</summary>
+    internal static DateTimeOffset? BlockedUntil(string body)
     {
-        if (body.Contains("structured metadata", StringComparison.OrdinalIgnoreCase)
-            && (body.Contains("disallowed", StringComparison.OrdinalIgnoreCase) || body.Contains("not allowed", StringComparison.OrdinalIgnoreCase)))
+        var match = BlockedUntilText().Match(body);
+        if (!match.Success)
         {
-            return new(PushVerdict.MetadataDisallowed, counts, FirstLine(body));
+            return null;
         }
 
-        string? last = null;
-        var listed = 0;
-        foreach (var raw in body.Split('\n'))
-        {
-            var line = raw.Trim();
-            if (line.Length == 0 || TotalIgnored().IsMatch(line))
-            {
-                continue;
-            }
-
-            counts[(int)Reason(line)]++;
-            listed++;
-            last = line;
-        }
-
-        // "total ignored: N out of M" is authoritative when Loki sends it; a body that lists fewer
-        // lines than that (or none, for a whole-request error) charges the rest to "other".
-        var total = TotalIgnored().Match(body);
-        var refused = total.Success ? int.Parse(total.Groups[1].Value, CultureInfo.InvariantCulture) : Math.Max(listed, 1);
-        if (!total.Success && !body.Contains("ignored", StringComparison.OrdinalIgnoreCase) && listed <= 1 && IsWholeRequestError(body))
-        {
-            refused = entriesSent;
-        }
-
-        refused = Math.Min(refused, Math.Max(entriesSent, listed));
-        if (refused > listed)
-        {
-            counts[(int)RefusalReason.Other] += refused - listed;
-        }
-        else if (refused < listed)
-        {
-            // More lines than refusals (a multi-line message): keep the count Loki gave, by the first reason seen.
-            var reason = Array.FindIndex(counts, c => c > 0);
-            Array.Clear(counts);
-            counts[reason < 0 ? (int)RefusalReason.Other : reason] = refused;
-        }
-
-        return new(PushVerdict.Refused, counts, last ?? FirstLine(body));
+        // Loki formats the time as RFC 3339 (pkg/distributor/validator.go, ShouldBlockIngestion).
+        return DateTimeOffset.TryParse(match.Groups[1].Value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var until)
+            ? until
+            : null;
     }
 
-    private static RefusalReason Reason(string line)
-    {
-        if (line.Contains("too far behind", StringComparison.OrdinalIgnoreCase) || line.Contains("out of order", StringComparison.OrdinalIgnoreCase))
-        {
-            return RefusalReason.TooFarBehind;
-        }
-
-        if (line.Contains("too old", StringComparison.OrdinalIgnoreCase))
-        {
-            return RefusalReason.TooOld;
-        }
-
-        if (line.Contains("line too long", StringComparison.OrdinalIgnoreCase) || line.Contains("max entry size", StringComparison.OrdinalIgnoreCase))
-        {
-            return RefusalReason.LineTooLong;
-        }
-
-        return RefusalReason.Other;
-    }
-
-    /// <summary>Errors that refuse the whole request rather than single entries (a body Loki could not read, a bad label set).</summary>
-    private static bool IsWholeRequestError(string body) =>
-        body.Contains("parse", StringComparison.OrdinalIgnoreCase)
-        || body.Contains("labels", StringComparison.OrdinalIgnoreCase)
-        || body.Contains("unmarshal", StringComparison.OrdinalIgnoreCase)
-        || body.Contains("content-type", StringComparison.OrdinalIgnoreCase)
-        || body.Contains("decompress", StringComparison.OrdinalIgnoreCase);
-
-    private static string FirstLine(string body)
+    internal static string FirstLine(string body)
     {
         var line = body.AsSpan().Trim();
         var end = line.IndexOf('\n');
-        return (end < 0 ? line : line[..end]).ToString();
+        line = end < 0 ? line : line[..end];
+        return (line.Length > 200 ? line[..200] : line).ToString();
     }
 
-    [GeneratedRegex(@"total ignored:\s*(\d+)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex TotalIgnored();
+    [GeneratedRegex(@"(?:grpc: received )?message larger than max", RegexOptions.CultureInvariant)]
+    private static partial Regex LargerThanMax();
+
+    [GeneratedRegex(@"^ingestion blocked for user '.*' (?:\(policy: '.*'\) )?until '([^']+)'", RegexOptions.CultureInvariant)]
+    private static partial Regex BlockedUntilText();
 }

@@ -136,7 +136,7 @@ public sealed class DrainCommandTests : IAsyncLifetime
     public async Task Drain_counts_entries_Loki_refuses_for_good_and_exits_with_problems()
     {
         var directory = WriteWal("api", "api-1", 0, 3);
-        _server.Enqueue(ScriptedResponse.Status(400, "entry for stream '{}' has timestamp too old"));
+        _server.Enqueue(ScriptedResponse.Status(400, "entry for stream '{pod=\"api-1\"}' has timestamp too old: 2025-01-01T00:00:00Z, oldest acceptable timestamp is: 2025-12-25T00:00:00Z"));
 
         var result = await CliRunner.RunAsync("drain", directory, "--loki", _server.BaseAddress.ToString(), "--json");
 

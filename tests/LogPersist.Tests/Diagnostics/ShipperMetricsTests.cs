@@ -14,8 +14,8 @@ public sealed class ShipperMetricsTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     private static string TooFarBehind(int refused, int sent) =>
-        string.Concat(Enumerable.Repeat("entry with timestamp 2026-01-01 00:00:00 ignored, reason: 'entry too far behind'\n", refused))
-        + $"total ignored: {refused} out of {sent}";
+        string.Concat(Enumerable.Repeat("entry with timestamp 2026-01-01 00:00:00 +0000 UTC ignored, reason: 'entry too far behind, entry timestamp is: 2026-01-01T00:00:00Z, oldest acceptable timestamp is: 2026-01-01T01:00:00Z',\n", refused))
+        + $"user 'fake', total ignored: {refused} out of {sent} for stream: {{pod=\"tests-0\", service_name=\"tests\"}}";
 
     [Fact]
     public async Task Accepted_entries_and_bytes_requests_by_status_retries_refusals_and_skipped_records_are_published()

@@ -141,4 +141,114 @@ public class PushPipelineTests
         Assert.Equal(204, (await send).Status);
         Assert.True(elapsed >= TimeSpan.FromSeconds(30), $"an attempt reached the endpoint after {elapsed} of a 30 s break");
     }
+
+    [Fact]
+    public async Task Retry_after_zero_or_in_the_past_never_removes_the_backoff()
+    {
+        var handler = new ScriptedHandler(
+            ScriptedHandler.Status(429, TimeSpan.Zero),
+            _ =>
+            {
+                var response = new HttpResponseMessage((System.Net.HttpStatusCode)503);
+                response.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(DateTimeOffset.UtcNow.AddHours(-1));
+                return response;
+            },
+            ScriptedHandler.Status(204));
+        var (pipeline, client) = Create(handler);
+        using var _ = client;
+
+        var send = pipeline.SendAsync(Content(), CancellationToken.None).AsTask();
+
+        var first = await NextRetryAsync();
+        Assert.True(first >= TimeSpan.FromSeconds(1), $"Retry-After: 0 waited {first}, below the 1 s base delay");
+        _time.Advance(first);
+        var second = await NextRetryAsync();
+        Assert.True(second >= TimeSpan.FromSeconds(1), $"a Retry-After date in the past waited {second}");
+        _time.Advance(second);
+        Assert.Equal(204, (await send).Status);
+    }
+
+    [Fact]
+    public async Task A_260_is_retried_at_the_time_it_names()
+    {
+        var until = _time.GetUtcNow().AddSeconds(5).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+        var handler = new ScriptedHandler(
+            ScriptedHandler.Status(260, body: $"ingestion blocked for user 'fake' until '{until}' with status code '260'"),
+            ScriptedHandler.Status(204));
+        var (pipeline, client) = Create(handler);
+        using var _ = client;
+
+        var send = pipeline.SendAsync(Content(), CancellationToken.None).AsTask();
+
+        var delay = await NextRetryAsync();
+        Assert.InRange(delay, TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(5));
+        _time.Advance(delay);
+        Assert.Equal(204, (await send).Status);
+    }
+
+    [Fact]
+    public async Task A_request_of_several_entries_that_keeps_getting_429_is_handed_back_to_be_split()
+    {
+        var handler = new ScriptedHandler(ScriptedHandler.Status(429));
+        var (pipeline, client) = Create(handler);
+        using var _ = client;
+
+        var send = pipeline.SendAsync(new PushContent(new byte[16], 1, PushEncoder.ProtobufContentType, null, entries: 2), CancellationToken.None).AsTask();
+        for (var i = 1; i < PushPipeline.SplitAfterThrottles; i++)
+        {
+            _time.Advance(await NextRetryAsync());
+        }
+
+        Assert.Equal(429, (await send).Status);
+        Assert.Equal(PushPipeline.SplitAfterThrottles, handler.Calls);
+    }
+
+    [Fact]
+    public async Task An_endless_error_body_is_read_to_64_KiB_and_no_further()
+    {
+        var endless = new EndlessStream();
+        var handler = new ScriptedHandler(_ => new HttpResponseMessage(System.Net.HttpStatusCode.BadRequest) { Content = new StreamContent(endless) });
+        var (_, client) = Create(handler);
+        using var __ = client;
+
+        var response = await client.SendAsync(Content(), CancellationToken.None);
+
+        Assert.Equal(400, response.Status);
+        Assert.True(response.BodyTruncated);
+        Assert.Equal(PushResponse.MaxBodyBytes, response.Body.Length);
+        Assert.InRange(endless.BytesRead, PushResponse.MaxBodyBytes, 2 * PushResponse.MaxBodyBytes);
+    }
+
+    /// <summary>A body of 'x' that never ends, counting what was read of it.</summary>
+    private sealed class EndlessStream : Stream
+    {
+        public long BytesRead { get; private set; }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            buffer.AsSpan(offset, count).Fill((byte)'x');
+            BytesRead += count;
+            return count;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 }
