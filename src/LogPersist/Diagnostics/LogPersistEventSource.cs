@@ -233,6 +233,33 @@ internal sealed class LogPersistEventSource : EventSource
     }
 
     /// <summary>Whether an event may be written now; reports the events suppressed in intervals that are over.</summary>
+    [Event(25, Level = EventLevel.Warning, Message = "Loki at {0} stores nothing (HTTP {1}: {2}); entries stay in the WAL and are sent again at {3}")]
+    public void PushBlocked(string endpoint, int status, string reason, string retryAt)
+    {
+        if (Admit(25, endpoint))
+        {
+            WriteEvent(25, endpoint, status, reason, retryAt);
+        }
+    }
+
+    [Event(26, Level = EventLevel.Error, Message = "Loki at {0} refuses every entry of stream {1} because of its labels: {2}")]
+    public void StreamRefused(string endpoint, string stream, string reason)
+    {
+        if (Admit(26, endpoint))
+        {
+            WriteEvent(26, endpoint, stream, reason);
+        }
+    }
+
+    [Event(27, Level = EventLevel.Warning, Message = "Shipper for '{0}' cannot ask {1} which Loki it is ({2}); asking again in {3} ms before shipping")]
+    public void BuildInfoUnanswered(string directory, string uri, string problem, double delayMilliseconds)
+    {
+        if (Admit(27, directory))
+        {
+            WriteEvent(27, directory, uri, problem, delayMilliseconds);
+        }
+    }
+
     [NonEvent]
     private bool Admit(int eventId, string? scope)
     {

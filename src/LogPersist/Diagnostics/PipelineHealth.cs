@@ -135,6 +135,22 @@ internal static class PipelineHealth
                 }
             }
 
+            if (shipper.Blocked is { } blocked)
+            {
+                data["ingestion_blocked_status"] = blocked.Status;
+                data["ingestion_blocked_since"] = blocked.Since.ToString("O", CultureInfo.InvariantCulture);
+                Problem(HealthState.Degraded, string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"Loki at {pipeline.Destination} answers HTTP {blocked.Status} and stores nothing{(blocked.Until is { } until ? $" until {until:O}" : "")}: {DiagnosticText.Scrub(blocked.Reason)}. Entries wait in the WAL and are sent again."));
+            }
+
+            if (shipper.RejectedStreams is { Count: > 0 } rejected)
+            {
+                data["refused_streams"] = rejected.Count;
+                var first = rejected.First();
+                Problem(HealthState.Unhealthy, $"Loki refuses every entry of {rejected.Count} stream(s) because of their labels (each entry is counted and marked), e.g. {first.Labels}: {DiagnosticText.Scrub(first.Message)}. Change the labels (Labels, LabelProperties, LevelLabel) or the server's limits.");
+            }
+
             if (lag >= thresholds.MaxShipLag.TotalSeconds)
             {
                 Problem(HealthState.Degraded, string.Create(

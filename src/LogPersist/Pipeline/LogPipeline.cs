@@ -242,6 +242,14 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     {
         try
         {
+            // The shipper's metadata decision outlives a restart while the configured mode stays the same:
+            // entries left unacknowledged are sent again exactly as before.
+            if (StreamDescription.TryLoad(fileSystem, wal.Directory, out var previous, out _)
+                && previous.MetadataDecision is { } decision && previous.StructuredMetadata == stream.StructuredMetadata)
+            {
+                stream = stream with { MetadataDecision = decision };
+            }
+
             stream.Save(fileSystem, wal.Directory);
         }
 #pragma warning disable CA1031 // The file is optional: no failure to write it may stop the application's logging.

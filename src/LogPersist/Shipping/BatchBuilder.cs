@@ -13,6 +13,7 @@ namespace LogPersist.Shipping;
 internal sealed class BatchBuilder : IDisposable
 {
     private const int EntryOverheadBytes = 24;
+    private static readonly byte[] MarkerCategory = Encoding.UTF8.GetBytes(Markers.Category);
     private readonly ShipperOptions _options;
     private readonly StreamResolver _streams;
     private readonly LineFormatter _formatter;
@@ -119,10 +120,10 @@ internal sealed class BatchBuilder : IDisposable
         var labels = _streams.Resolve(entry);
         var trace = SendMetadata && entry.Has(EntryFlags.Trace) ? TraceMetadata(entry.Trace) : null;
         var line = _formatter.Format(entry, includeTrace: trace is null);
-        AddLine(labels, entry.TimestampNs, line, WithStatic(trace));
+        AddLine(labels, entry.TimestampNs, line, WithStatic(trace), marker: entry.Category.SequenceEqual(MarkerCategory));
     }
 
-    private void AddLine(LabelSet labels, long timestampNs, ReadOnlySpan<byte> line, KeyValuePair<string, string>[]? metadata)
+    private void AddLine(LabelSet labels, long timestampNs, ReadOnlySpan<byte> line, KeyValuePair<string, string>[]? metadata, bool marker)
     {
         if (!_byLabels.TryGetValue(labels, out var stream))
         {
@@ -135,7 +136,7 @@ internal sealed class BatchBuilder : IDisposable
         var max = _options.MaxLineBytes;
         if (line.Length <= max)
         {
-            Append(stream, timestampNs, line, metadata);
+            Append(stream, timestampNs, line, metadata, marker);
             return;
         }
 
@@ -146,7 +147,7 @@ internal sealed class BatchBuilder : IDisposable
             while (line.Length > 0)
             {
                 var cut = Utf8Boundary(line, max);
-                Append(stream, timestampNs + piece++, line[..cut], metadata);
+                Append(stream, timestampNs + piece++, line[..cut], metadata, marker);
                 line = line[cut..];
             }
 
@@ -159,12 +160,12 @@ internal sealed class BatchBuilder : IDisposable
         var truncated = new byte[keep + suffix.Length];
         line[..keep].CopyTo(truncated);
         suffix.CopyTo(truncated.AsSpan(keep));
-        Append(stream, timestampNs, truncated, metadata);
+        Append(stream, timestampNs, truncated, metadata, marker);
     }
 
-    private void Append(PushStream stream, long timestampNs, ReadOnlySpan<byte> line, KeyValuePair<string, string>[]? metadata)
+    private void Append(PushStream stream, long timestampNs, ReadOnlySpan<byte> line, KeyValuePair<string, string>[]? metadata, bool marker)
     {
-        stream.Entries.Add(new PushEntry(timestampNs, Encoding.UTF8.GetString(line), line.Length, metadata));
+        stream.Entries.Add(new PushEntry(timestampNs, Encoding.UTF8.GetString(line), line.Length, metadata, marker));
         _entries++;
         _bytes += line.Length + EntryOverheadBytes + (metadata is null ? 0 : 80);
         if (timestampNs < _oldest)
@@ -178,7 +179,7 @@ internal sealed class BatchBuilder : IDisposable
         var marker = Markers.Dropped(gap);
         if (EntryView.TryDecode(_markerEncoder.Encode(marker), out var view))
         {
-            AddLine(_streams.Static, marker.TimestampNs, _formatter.Format(view, includeTrace: true), WithStatic(null));
+            AddLine(_streams.Static, marker.TimestampNs, _formatter.Format(view, includeTrace: true), WithStatic(null), marker: true);
         }
     }
 

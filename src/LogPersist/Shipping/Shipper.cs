@@ -18,6 +18,9 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
 {
     public static readonly TimeSpan DefaultStopTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>Unanswered buildinfo requests (transport faults, 5xx) before shipping starts without metadata.</summary>
+    public const int BuildInfoAttempts = 8;
+
     private readonly WriteAheadLog _wal;
     private readonly ShipperOptions _options;
     private readonly TimeProvider _time;
@@ -33,6 +36,9 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     private readonly CancellationTokenSource _stopSending = new();
     private readonly EntryEncoder _markerEncoder = new(512);
     private readonly System.Buffers.ArrayPool<byte> _bodies;
+    private readonly StreamOrder _order;
+    private readonly ConcurrentDictionary<string, StreamRejection> _rejectedStreams = new(StringComparer.Ordinal);
+    private volatile IngestionBlock? _blocked;
     private Task _loop = Task.CompletedTask;
     private volatile bool _sendMetadata;
     private long _builderOldest = long.MaxValue;
@@ -48,19 +54,8 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         _client = new LokiClient(options.Loki, handler);
         Metrics = new ShipperMetrics(LagSeconds, wal.Directory);
         Refusals = new RefusalWatch(_time);
-        _pipeline = new PushPipeline(_client, options.Loki, (response, _) =>
-        {
-            Metrics.Retry();
-            Metrics.Request(response?.StatusClass ?? "transport");
-            LastRetryReason = response is { Status: > 0 } answer ? $"HTTP {answer.Status} from {_client.PushUri}"
-                : response?.TransportError ?? "no answer from " + _client.PushUri + " (attempt timed out or circuit open)";
-            if (response is { } r && ResponseClassifier.Classify(r, 0).Verdict == PushVerdict.Misconfigured)
-            {
-                LastError = $"HTTP {r.Status} from {_client.PushUri}";
-                Refusals.Refused(r.Status);
-                LogPersistEventSource.Log.PushMisconfigured(_client.PushUri.ToString(), r.Status, r.Body.Length > 200 ? r.Body[..200] : r.Body);
-            }
-        });
+        _pipeline = new PushPipeline(_client, options.Loki, OnRetry);
+        _order = new StreamOrder(options.ConcurrentSpan);
         _streams = new StreamResolver(options);
         _acks = new AckTracker(wal.Checkpoint, wal.Acknowledge);
         _slots = new SemaphoreSlim(options.MaxInFlight, options.MaxInFlight);
@@ -82,6 +77,12 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
 
     /// <summary>The last configuration-type failure (authentication, wrong URL), for diagnostics.</summary>
     public string? LastError { get; private set; }
+
+    /// <summary>Set while Loki answers 260 (or another 2xx that stores nothing): what it said and since when; null once a push is accepted.</summary>
+    public IngestionBlock? Blocked => _blocked;
+
+    /// <summary>Streams whose every entry Loki refuses because of their labels, until one of their entries is accepted again.</summary>
+    public IReadOnlyCollection<StreamRejection> RejectedStreams => (IReadOnlyCollection<StreamRejection>)_rejectedStreams.Values;
 
     /// <summary>Whether trace and span ids are currently sent as structured metadata.</summary>
     public bool SendsStructuredMetadata => _sendMetadata;
@@ -163,7 +164,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         {
             if (_options.StructuredMetadata == StructuredMetadataMode.Auto)
             {
-                _sendMetadata = await DetectMetadataSupportAsync(stop).ConfigureAwait(false);
+                _sendMetadata = await DecideMetadataAsync(stop).ConfigureAwait(false);
             }
 
             // Everything before this position has been handed to a sender; a restarted read resumes here.
@@ -252,19 +253,22 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     {
         await _slots.WaitAsync(stop).ConfigureAwait(false);
         _acks.Add(batch);
-        var sending = Task.Run(() => SendBatchAsync(batch), CancellationToken.None);
+        var turn = _order.Enter(batch);
+        var sending = Task.Run(() => SendBatchAsync(batch, turn), CancellationToken.None);
         _sending.TryAdd(sending, 0);
         _ = sending.ContinueWith(t => _sending.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private async Task SendBatchAsync(Batch batch)
+    private async Task SendBatchAsync(Batch batch, Task turn)
     {
         var token = _stopSending.Token;
         try
         {
+            // Earlier batches of the same streams that this one could push out of Loki's window go first.
+            await turn.WaitAsync(token).ConfigureAwait(false);
             if (batch.RefusedBeforeSend.Any(c => c > 0))
             {
-                ReportRefused(batch.RefusedBeforeSend, "entries older than the maximum entry age were not sent");
+                ReportRefused(batch.RefusedBeforeSend, "entries older than the maximum entry age were not sent", markersInPart: 0);
             }
 
             while (true)
@@ -290,6 +294,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         }
         finally
         {
+            _order.Leave(batch);
             _slots.Release();
         }
     }
@@ -313,15 +318,14 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
                 entries = content.Entries;
                 var response = await _pipeline.SendAsync(content, token).ConfigureAwait(false);
                 Metrics.Request(response.StatusClass);
-                result = ResponseClassifier.Classify(response, entries);
+                result = ResponseClassifier.Classify(response, part);
             }
 
             switch (result.Verdict)
             {
                 case PushVerdict.Accepted:
                     Metrics.Shipped(entries, Batch.CountLineBytes(part));
-                    Refusals.Accepted();
-                    LastRetryReason = null;
+                    Accepted(part);
                     break;
                 case PushVerdict.Refused:
                     Metrics.Shipped(Math.Max(0, entries - result.Refused), 0);
@@ -331,25 +335,42 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
                     }
                     else
                     {
-                        Refusals.Accepted();
+                        Accepted(part, except: result.RejectedStreams);
                     }
 
-                    ReportRefused(result.RefusedByReason, result.LastReason);
+                    foreach (var rejection in result.RejectedStreams)
+                    {
+                        _rejectedStreams[rejection.Labels] = rejection;
+                        LogPersistEventSource.Log.StreamRefused(_client.PushUri.ToString(), rejection.Labels, rejection.Message);
+                    }
+
+                    ReportRefused(result.RefusedByReason, result.Reason, CountMarkers(part));
                     break;
-                case PushVerdict.TooLarge when entries > 1:
+                case PushVerdict.TooLarge or PushVerdict.Retry when entries > 1:
+                    // Too large, or a 429 that kept coming (a batch over the tenant's burst never passes): halves, in order.
                     var (first, second) = Batch.Split(part);
                     parts.Enqueue(first);
                     parts.Enqueue(second);
                     break;
                 case PushVerdict.TooLarge:
-                    var counts = new int[ResponseClassifier.ReasonNames.Length];
+                    var counts = PushClassification.NoRefusals();
                     counts[(int)RefusalReason.LineTooLong] = 1;
-                    ReportRefused(counts, "a request holding a single entry is too large for the server");
+                    ReportRefused(counts, "a request holding a single entry is too large for the server", CountMarkers(part));
                     break;
-                case PushVerdict.MetadataDisallowed when !rebuilt:
+                case PushVerdict.SplitByStream:
+                    // Loki refused the whole request for one stream's labels and stored nothing: each stream
+                    // alone, so only the bad one is refused.
+                    foreach (var stream in part)
+                    {
+                        parts.Enqueue([stream]);
+                    }
+
+                    break;
+                case PushVerdict.MetadataRefused when !rebuilt:
                     // Entries without metadata were stored; the others were refused. Rebuild the whole
                     // range with metadata folded into lines: the stored ones resend identically.
                     _sendMetadata = false;
+                    SaveMetadataDecision(false);
                     LogPersistEventSource.Log.MetadataFolded(_client.PushUri.ToString());
                     rebuilt = true;
                     parts.Clear();
@@ -360,17 +381,80 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
                     }
 
                     break;
-                case PushVerdict.MetadataDisallowed or PushVerdict.Empty:
-                    // A second refusal after folding, or "empty push" for a request that held entries:
-                    // nothing more can be done for these entries, so they are counted and marked.
-                    var refused = new int[ResponseClassifier.ReasonNames.Length];
+                case PushVerdict.MetadataRefused:
+                    // Refused again with metadata folded into the lines: nothing more can be done for these entries.
+                    var refused = PushClassification.NoRefusals();
                     refused[(int)RefusalReason.Other] = entries;
-                    ReportRefused(refused, result.LastReason ?? "the server answered that the push was empty");
+                    ReportRefused(refused, result.Reason, CountMarkers(part));
                     break;
                 default:
+                    // Retried inside the pipeline until cancelled; should one come back, the part is sent again.
+                    parts.Enqueue(part);
                     break;
             }
         }
+    }
+
+    /// <summary>Called before each retry of a push: records why, and reports blocks and configuration errors loudly.</summary>
+    private void OnRetry(PushResponse? response, TimeSpan delay)
+    {
+        Metrics.Retry();
+        Metrics.Request(response?.StatusClass ?? "transport");
+        LastRetryReason = response is { Status: > 0 } answer ? $"HTTP {answer.Status} from {_client.PushUri}"
+            : response?.TransportError ?? "no answer from " + _client.PushUri + " (attempt timed out or circuit open)";
+        if (response is not { } r)
+        {
+            return;
+        }
+
+        var classification = ResponseClassifier.Classify(r, []);
+        switch (classification.Verdict)
+        {
+            case PushVerdict.Blocked:
+                var since = _blocked?.Since ?? _time.GetUtcNow();
+                _blocked = new IngestionBlock(r.Status, classification.Reason ?? "", classification.BlockedUntil, since);
+                LogPersistEventSource.Log.PushBlocked(_client.PushUri.ToString(), r.Status, classification.Reason ?? "", (_time.GetUtcNow() + delay).ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+                break;
+            case PushVerdict.Misconfigured:
+                LastError = $"{classification.Reason} (from {_client.PushUri})";
+                Refusals.Refused(r.Status);
+                LogPersistEventSource.Log.PushMisconfigured(_client.PushUri.ToString(), r.Status, classification.Reason ?? "");
+                break;
+        }
+    }
+
+    /// <summary>A push stored entries of <paramref name="part"/>: retries, blocks and refusal streaks end, and its streams are no longer refused.</summary>
+    private void Accepted(List<PushStream> part, IReadOnlyList<StreamRejection>? except = null)
+    {
+        Refusals.Accepted();
+        LastRetryReason = null;
+        _blocked = null;
+        if (_rejectedStreams.IsEmpty)
+        {
+            return;
+        }
+
+        foreach (var stream in part)
+        {
+            if (except is null || !except.Any(r => r.Labels == stream.Labels.Text))
+            {
+                _rejectedStreams.TryRemove(stream.Labels.Text, out _);
+            }
+        }
+    }
+
+    private static int CountMarkers(List<PushStream> part)
+    {
+        var markers = 0;
+        foreach (var stream in part)
+        {
+            foreach (var entry in stream.Entries)
+            {
+                markers += entry.Marker ? 1 : 0;
+            }
+        }
+
+        return markers;
     }
 
     /// <summary>Reads a batch's WAL range again and builds its entries with the current settings.</summary>
@@ -386,7 +470,12 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         return builder.Seal(batch.Start, batch.End);
     }
 
-    private void ReportRefused(int[] byReason, string? lastReason)
+    /// <summary>
+    /// Counts refused entries and marks them in the stream. Refusals that may all have been markers
+    /// (no more than the part held) are counted but not marked again: while Loki refuses everything, a
+    /// marker of a refused marker would be refused in turn, one request and one record a second, forever.
+    /// </summary>
+    private void ReportRefused(int[] byReason, string? lastReason, int markersInPart)
     {
         Metrics.RefusedEntries(byReason);
         if (lastReason is not null)
@@ -396,7 +485,10 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
 
         var total = byReason.Sum();
         LogPersistEventSource.Log.EntriesRefused(_client.PushUri.ToString(), total, string.Join(",", byReason), lastReason ?? "");
-        AppendMarker(Markers.Refused(LogEntry.NowNs(_time), byReason, lastReason));
+        if (total > markersInPart)
+        {
+            AppendMarker(Markers.Refused(LogEntry.NowNs(_time), byReason, lastReason));
+        }
     }
 
     private void ReportUndecodable(WalPosition position)
@@ -414,19 +506,54 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         }
     }
 
-    private async Task<bool> DetectMetadataSupportAsync(CancellationToken stop)
+    /// <summary>
+    /// Whether this WAL's entries carry structured metadata, in <see cref="StructuredMetadataMode.Auto"/>:
+    /// the decision saved with the WAL when there is one (a resend after a restart must carry exactly the
+    /// metadata of the first send: Loki 3.7+ compares it when dropping duplicates), else Loki's buildinfo,
+    /// asked again with backoff while nothing answers. After <see cref="BuildInfoAttempts"/> unanswered
+    /// tries shipping starts with metadata folded into lines (always accepted), and that choice is not saved.
+    /// </summary>
+    private async Task<bool> DecideMetadataAsync(CancellationToken stop)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        timeout.CancelAfter(_options.Loki.AttemptTimeout);
-        try
+        if (StreamDescription.TryLoad(_wal.FileSystem, _wal.Directory, out var saved, out _) && saved.MetadataDecision is { } decided)
         {
-            var version = await _client.GetVersionAsync(timeout.Token).ConfigureAwait(false);
-            var major = version?.TrimStart('v').Split('.')[0];
-            return int.TryParse(major, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && number >= 3;
+            return decided;
         }
-        catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+
+        var delay = _options.Loki.RetryBaseDelay;
+        for (var attempt = 1; ; attempt++)
         {
-            return false;
+            BuildInfo info;
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop))
+            {
+                timeout.CancelAfter(_options.Loki.AttemptTimeout);
+                info = await _client.GetBuildInfoAsync(timeout.Token).ConfigureAwait(false);
+            }
+
+            if (info.Answered)
+            {
+                var send = info.Major >= 3;
+                SaveMetadataDecision(send);
+                return send;
+            }
+
+            LastRetryReason = $"no answer from {LokiClient.BuildInfoUri(_client.PushUri)} ({info.Problem ?? "no answer"})";
+            if (attempt >= BuildInfoAttempts)
+            {
+                return false;
+            }
+
+            LogPersistEventSource.Log.BuildInfoUnanswered(_wal.Directory, LokiClient.BuildInfoUri(_client.PushUri).ToString(), info.Problem ?? "no answer", delay.TotalMilliseconds);
+            await Task.Delay(delay, _time, stop).ConfigureAwait(false);
+            delay = delay * 2 < _options.Loki.RetryMaxDelay ? delay * 2 : _options.Loki.RetryMaxDelay;
+        }
+    }
+
+    private void SaveMetadataDecision(bool send)
+    {
+        if (_options.StructuredMetadata == StructuredMetadataMode.Auto)
+        {
+            StreamDescription.SaveMetadataDecision(_wal.FileSystem, _wal.Directory, send);
         }
     }
 
@@ -460,3 +587,6 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         Metrics.Dispose();
     }
 }
+
+/// <summary>Loki answered a push with a 2xx that stores nothing (260: ingestion blocked): what it said, until when, since when.</summary>
+internal sealed record IngestionBlock(int Status, string Reason, DateTimeOffset? Until, DateTimeOffset Since);

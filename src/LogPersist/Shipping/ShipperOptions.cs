@@ -55,6 +55,12 @@ internal sealed class ShipperOptions
     /// </summary>
     public TimeSpan? MaxEntryAge { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// Two batches of one stream are in flight together only while that stream's entries in both span
+    /// at most this much time (see <see cref="StreamOrder"/>). The default is 30 minutes, half Loki's out-of-order window.
+    /// </summary>
+    public TimeSpan ConcurrentSpan { get; set; } = StreamOrder.DefaultConcurrentSpan;
+
     /// <summary>How often an idle shipper looks for new records. The default is 100 ms.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
@@ -78,9 +84,9 @@ internal sealed class ShipperOptions
             errors.Add(lineLimit);
         }
 
-        if (BatchMaxWait <= TimeSpan.Zero || PollInterval <= TimeSpan.Zero)
+        if (BatchMaxWait <= TimeSpan.Zero || PollInterval <= TimeSpan.Zero || ConcurrentSpan < TimeSpan.Zero)
         {
-            errors.Add("BatchMaxWait and PollInterval must be positive.");
+            errors.Add("BatchMaxWait and PollInterval must be positive, and ConcurrentSpan not negative.");
         }
 
         if (MaxInFlight is < 1 or > 64)

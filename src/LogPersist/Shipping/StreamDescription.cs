@@ -32,6 +32,13 @@ internal sealed record StreamDescription
     public StructuredMetadataMode StructuredMetadata { get; init; } = StructuredMetadataMode.Auto;
 
     /// <summary>
+    /// In <see cref="StructuredMetadataMode.Auto"/>: whether the shipper decided to send structured metadata
+    /// (Loki's buildinfo said 3.x; false once Loki refused it). Kept so that resends after a restart carry
+    /// the metadata of the first send. Null until decided.
+    /// </summary>
+    public bool? MetadataDecision { get; init; }
+
+    /// <summary>
     /// What a WAL directory without a description was most likely written as: the labels its path
     /// <c>{root}/{namespace}/{service}/{instance}</c> implies and the default line settings.
     /// </summary>
@@ -108,6 +115,11 @@ internal sealed record StreamDescription
             writer.WriteNumber("maxLineBytes", MaxLineBytes);
             writer.WriteString("oversizedLines", OversizedLines.ToString());
             writer.WriteString("structuredMetadata", StructuredMetadata.ToString());
+            if (MetadataDecision is { } decision)
+            {
+                writer.WriteBoolean("sendsStructuredMetadata", decision);
+            }
+
             writer.WriteEndObject();
             // Not synced: it is rewritten at every start, and a reader falls back to the path's labels
             // if a power loss left it empty; a device sync here would delay the first log call.
@@ -115,6 +127,25 @@ internal sealed record StreamDescription
         }
 
         fileSystem.File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>
+    /// Records the shipper's structured-metadata decision in the description saved in <paramref name="directory"/>;
+    /// a directory without a readable description keeps none (its shipper decides again after a restart).
+    /// </summary>
+    public static void SaveMetadataDecision(IFileSystem fileSystem, string directory, bool send)
+    {
+        try
+        {
+            if (TryLoad(fileSystem, directory, out var description, out _) && description.MetadataDecision != send)
+            {
+                (description with { MetadataDecision = send }).Save(fileSystem, directory);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Diagnostics.LogPersistEventSource.Log.OperationFailed(directory, "saving the structured metadata decision", e);
+        }
     }
 
     /// <summary>
@@ -150,6 +181,7 @@ internal sealed record StreamDescription
                 MaxLineBytes = root.GetProperty("maxLineBytes").GetInt32(),
                 OversizedLines = Enum.Parse<OversizedLineMode>(root.GetProperty("oversizedLines").GetString()!),
                 StructuredMetadata = Enum.Parse<StructuredMetadataMode>(root.GetProperty("structuredMetadata").GetString()!),
+                MetadataDecision = root.TryGetProperty("sendsStructuredMetadata", out var decision) ? decision.GetBoolean() : null,
             };
             return true;
         }

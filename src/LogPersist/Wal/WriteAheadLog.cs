@@ -35,6 +35,9 @@ internal sealed class WriteAheadLog : IDisposable
 
     public string Directory => _options.Directory;
 
+    /// <summary>The file system the WAL's control files go through.</summary>
+    public System.IO.Abstractions.IFileSystem FileSystem => _options.FileSystem;
+
     public WalMetrics Metrics { get; }
 
     /// <summary>The background scan of segments left by earlier runs.</summary>
