@@ -4,7 +4,7 @@ using LogPersist.Benchmarks;
 // BenchmarkDotNet benchmarks:     dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- --filter '*WalAppend*'
 // Logging call vs peer loggers:  dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- --filter '*LoggingHotPath*'
 // Wall-clock throughput:         dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- throughput THREADS RECORDS_PER_THREAD [MODE]
-// End-to-end shipping:           dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- ship [ENTRIES [ROUNDS]]
+// End-to-end shipping:           dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- ship [ENTRIES [ROUNDS [STREAMS [SPAN_MINUTES]]]]
 // adoption of a gone WAL:       dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- adopt [ENTRIES [ROUNDS]]
 // logpersist drain vs shipper:  dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- drain [ENTRIES [ROUNDS]]
 // Open-to-first-append timing:    dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- recovery [BACKLOG_MIB [DISK_CAP_MIB]]
@@ -29,7 +29,9 @@ if (args.Length > 0 && args[0] == "ship")
 {
     return ShippingHarness.Run(
         args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
-        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3);
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3,
+        args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 1,
+        args.Length > 4 ? double.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 0);
 }
 
 if (args.Length > 0 && args[0] == "adopt")

@@ -15,23 +15,23 @@ namespace LogPersist.Benchmarks;
 /// </summary>
 internal static class ShippingHarness
 {
-    public static int Run(int entries, int rounds)
+    public static int Run(int entries, int rounds, int streams = 1, double spanMinutes = 0)
     {
         for (var round = 1; round <= rounds; round++)
         {
-            RunOnce(entries, round);
+            RunOnce(entries, round, streams, spanMinutes);
         }
 
         return 0;
     }
 
-    private static void RunOnce(int entries, int round)
+    private static void RunOnce(int entries, int round, int streams, double spanMinutes)
     {
         var directory = Path.Combine(Path.GetTempPath(), "logpersist-ship-" + Guid.NewGuid().ToString("N"));
         using var server = StartServer(out var endpoint);
         try
         {
-            var lineBytes = Fill(directory, entries);
+            var lineBytes = Fill(directory, entries, streams, spanMinutes);
             using var wal = WriteAheadLog.Open(new WalOptions { Directory = directory, MaxDiskBytes = 8L << 30 });
             var options = new ShipperOptions
             {
@@ -39,6 +39,7 @@ internal static class ShippingHarness
                 DetectedLabels = [new("service_name", "bench"), new("pod", "bench-0")],
                 StructuredMetadata = StructuredMetadataMode.Off,
                 MaxEntryAge = null,
+                LabelProperties = streams > 1 ? ["Shard"] : [],
             };
 
             var process = Process.GetCurrentProcess();
@@ -73,7 +74,7 @@ internal static class ShippingHarness
             var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
             var shipped = shipper.Metrics.ShippedEntries;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"round {round}: {(done ? "complete" : "INCOMPLETE")}, {shipped:N0} entries shipped, average line {lineBytes / (double)entries:F0} bytes; " +
+                $"round {round}: {(done ? "complete" : "INCOMPLETE")}, {shipped:N0} entries shipped, {shipper.Metrics.RefusedTotal():N0} refused, average line {lineBytes / (double)entries:F0} bytes; " +
                 $"wall {stopwatch.Elapsed.TotalSeconds:F2} s = {shipped / stopwatch.Elapsed.TotalSeconds:N0} entries/s; " +
                 $"shipper CPU {cpu.TotalSeconds:F2} s = {cpu.TotalMilliseconds * 1000 / shipped:F2} µs/entry ({cpu.TotalSeconds * 1_000_000 / shipped:F2} CPU-s per million); " +
                 $"allocated {allocated / (double)shipped:F0} B/entry, {GC.CollectionCount(0) - gcBefore} gen0 GCs, peak managed heap {Interlocked.Read(ref peakHeap) >> 20} MiB, {Interlocked.Read(ref peakAfterGc) >> 20} MiB after a collection (before shipping: {baseline >> 20} MiB); " +
@@ -108,7 +109,7 @@ internal static class ShippingHarness
     }
 
     /// <summary>Writes the entries the way the logging provider will: timestamp, level, category, template and two properties.</summary>
-    internal static long Fill(string directory, int entries)
+    internal static long Fill(string directory, int entries, int streams = 1, double spanMinutes = 0)
     {
         using var wal = WriteAheadLog.Open(new WalOptions { Directory = directory, MaxDiskBytes = 8L << 30 });
         var encoder = new EntryEncoder();
@@ -116,11 +117,23 @@ internal static class ShippingHarness
         var entry = new LogEntry { Category = "Shop.Orders", Template = "Order {OrderId} shipped in {ElapsedMs} ms" };
         entry.Properties.Add(new("OrderId", 0L));
         entry.Properties.Add(new("ElapsedMs", 0L));
-        var start = LogEntry.NowNs(TimeProvider.System) - ((long)entries * 1000);
+        if (streams > 1)
+        {
+            entry.Properties.Add(new("Shard", 0L));
+        }
+
+        // Entries 1 µs apart by default (a burst); spread over SPAN minutes, a backlog replayed after an outage.
+        var step = spanMinutes > 0 ? (long)(spanMinutes * 60e9 / entries) : 1000L;
+        var start = LogEntry.NowNs(TimeProvider.System) - ((long)entries * step);
         long lineBytes = 0;
         for (var i = 0; i < entries; i++)
         {
-            entry.TimestampNs = start + (i * 1000L);
+            entry.TimestampNs = start + (i * step);
+            if (streams > 1)
+            {
+                entry.Properties[2] = new("Shard", (long)(i % streams));
+            }
+
             entry.Properties[0] = new("OrderId", 1_000_000L + i);
             entry.Properties[1] = new("ElapsedMs", i % 250);
             var payload = encoder.Encode(entry);

@@ -67,6 +67,7 @@ internal static class LogPersistOptionsBinder
         options.Labels = binder.Dictionary(nameof(options.Labels), options.Labels);
         options.LabelProperties = binder.List(nameof(options.LabelProperties), options.LabelProperties);
         options.LevelLabel = binder.Boolean(nameof(options.LevelLabel), options.LevelLabel);
+        options.MaxLabelNames = binder.Int32(nameof(options.MaxLabelNames), options.MaxLabelNames);
         options.InstanceLabel = binder.Boolean(nameof(options.InstanceLabel), options.InstanceLabel);
         options.LineFormat = binder.Enum(nameof(options.LineFormat), options.LineFormat);
         options.MaxLineBytes = binder.Int32(nameof(options.MaxLineBytes), options.MaxLineBytes);

@@ -116,6 +116,16 @@ public sealed class LogPersistOptions
     /// <summary>Properties whose scalar values become labels. A property never becomes a label unless named here (a cardinality guard).</summary>
     public List<string> LabelProperties { get; set; } = [];
 
+    /// <summary>
+    /// Most label names a stream carries; between 1 and 100. Loki refuses every entry of a stream with
+    /// more (<c>max_label_names_per_series</c>: 15 in Loki 3, 30 in Loki 2). Labels that do not fit are
+    /// left out at start, with a warning (EventSource event 28): allow-listed properties from the last,
+    /// then the <c>level</c> label, then configured labels from the last; <c>service_name</c>, <c>pod</c>,
+    /// <c>namespace</c> and <c>container</c> go last.
+    /// </summary>
+    /// <value>The default is 15, Loki 3's limit.</value>
+    public int MaxLabelNames { get; set; } = Shipping.StreamLabelLimit.DefaultMaxLabelNames;
+
     /// <summary>Add the entry's level as a <c>level</c> label.</summary>
     /// <value>The default is false: the level is in the line, where Grafana finds it.</value>
     public bool LevelLabel { get; set; }

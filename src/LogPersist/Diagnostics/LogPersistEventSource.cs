@@ -260,6 +260,15 @@ internal sealed class LogPersistEventSource : EventSource
         }
     }
 
+    [Event(28, Level = EventLevel.Warning, Message = "WAL '{0}': streams may carry at most {1} labels (MaxLabelNames; Loki refuses streams with more); left out: {2}")]
+    public void LabelsOverLimit(string directory, int limit, string dropped)
+    {
+        if (Admit(28, directory))
+        {
+            WriteEvent(28, directory, limit, dropped);
+        }
+    }
+
     [NonEvent]
     private bool Admit(int eventId, string? scope)
     {

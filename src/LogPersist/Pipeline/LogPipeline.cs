@@ -69,6 +69,11 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
         var lane = OpenLane(settings, options);
         var destination = settings.Shipper?.Loki.PushUri.ToString() ?? "none (WAL only)";
         LogPersistEventSource.Log.PipelineStarted(lane.Wal.Directory, settings.RootSource, destination);
+        if (settings.DroppedLabels.Count > 0)
+        {
+            LogPersistEventSource.Log.LabelsOverLimit(lane.Wal.Directory, options.MaxLabelNames, string.Join(", ", settings.DroppedLabels));
+        }
+
         ReportVolume(lane.Wal.Directory, options);
         var pipeline = new LogPipeline(lane, settings, options, destination);
         pipeline.Watch(lane);

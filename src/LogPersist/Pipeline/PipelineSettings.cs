@@ -38,6 +38,9 @@ internal sealed class PipelineSettings
     /// <summary>New shipping settings with the same destination, for an adopter to fill with an orphan's own labels; null without Loki.</summary>
     public Func<ShipperOptions>? FreshShipping { get; }
 
+    /// <summary>Labels left out to stay within <see cref="LogPersistOptions.MaxLabelNames"/>, for the start-up warning.</summary>
+    public IReadOnlyList<string> DroppedLabels { get; private init; } = [];
+
     /// <summary>Why the WAL root is where it is, for start-up diagnostics.</summary>
     public string RootSource { get; }
 
@@ -84,13 +87,25 @@ internal sealed class PipelineSettings
         };
         Collect(errors, wal.Validate);
 
+        if (options.MaxLabelNames is < 1 or > 100)
+        {
+            errors.Add($"MaxLabelNames must be between 1 and 100; it is {options.MaxLabelNames}.");
+        }
+
         // How entries become streams and lines; the shipper takes it from here, and so does whoever
-        // ships this directory later (it is saved there).
+        // ships this directory later (it is saved there). Labels beyond Loki's per-stream limit are left out here, once.
+        var (labels, levelLabel, labelProperties) = StreamLabelLimit.Fit(
+            StreamResolver.StaticLabels(detected, ConfiguredLabels(options, service, instance), options.InstanceLabel),
+            options.LevelLabel,
+            options.LabelProperties,
+            options.MaxLabelNames,
+            options.Labels.Keys,
+            out var droppedLabels);
         var stream = new StreamDescription
         {
-            Labels = StreamResolver.StaticLabels(detected, ConfiguredLabels(options, service, instance), options.InstanceLabel),
-            LevelLabel = options.LevelLabel,
-            LabelProperties = options.LabelProperties.ToArray(),
+            Labels = labels,
+            LevelLabel = levelLabel,
+            LabelProperties = labelProperties,
             LineFormat = options.LineFormat,
             MaxLineBytes = options.MaxLineBytes,
             OversizedLines = options.OversizedLines,
@@ -125,7 +140,7 @@ internal sealed class PipelineSettings
         }
 
         Func<ShipperOptions>? freshShipping = shipper is null ? null : () => Shipping(options, shipper.Loki.Endpoint);
-        return new PipelineSettings(wal, shipper, stream, rootSource, instance, freshShipping);
+        return new PipelineSettings(wal, shipper, stream, rootSource, instance, freshShipping) { DroppedLabels = droppedLabels };
     }
 
     private static Dictionary<string, string?> ConfiguredLabels(LogPersistOptions options, string service, string instance)

@@ -18,8 +18,8 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
 {
     public static readonly TimeSpan DefaultStopTimeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>Unanswered buildinfo requests (transport faults, 5xx) before shipping starts without metadata.</summary>
-    public const int BuildInfoAttempts = 8;
+    /// <summary>Unanswered buildinfo requests (transport faults, 5xx) before shipping starts with metadata in the lines while it keeps asking.</summary>
+    public const int BuildInfoAttempts = 4;
 
     private readonly WriteAheadLog _wal;
     private readonly ShipperOptions _options;
@@ -41,6 +41,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     private volatile IngestionBlock? _blocked;
     private Task _loop = Task.CompletedTask;
     private volatile bool _sendMetadata;
+    private volatile bool _metadataRefused;
     private long _builderOldest = long.MaxValue;
     private int _started;
     private int _stopped;
@@ -164,7 +165,17 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         {
             if (_options.StructuredMetadata == StructuredMetadataMode.Auto)
             {
-                _sendMetadata = await DecideMetadataAsync(stop).ConfigureAwait(false);
+                if (await DecideMetadataAsync(BuildInfoAttempts, stop).ConfigureAwait(false) is { } decided)
+                {
+                    _sendMetadata = decided;
+                    SaveMetadataDecision(decided);
+                }
+                else
+                {
+                    // Loki does not answer yet: ship with metadata in the lines (always accepted) and keep asking.
+                    var asking = Task.Run(() => AskUntilAnsweredAsync(stop), CancellationToken.None);
+                    _sending.TryAdd(asking, 0);
+                }
             }
 
             // Everything before this position has been handed to a sender; a restarted read resumes here.
@@ -370,6 +381,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
                     // Entries without metadata were stored; the others were refused. Rebuild the whole
                     // range with metadata folded into lines: the stored ones resend identically.
                     _sendMetadata = false;
+                    _metadataRefused = true;
                     SaveMetadataDecision(false);
                     LogPersistEventSource.Log.MetadataFolded(_client.PushUri.ToString());
                     rebuilt = true;
@@ -510,10 +522,10 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     /// Whether this WAL's entries carry structured metadata, in <see cref="StructuredMetadataMode.Auto"/>:
     /// the decision saved with the WAL when there is one (a resend after a restart must carry exactly the
     /// metadata of the first send: Loki 3.7+ compares it when dropping duplicates), else Loki's buildinfo,
-    /// asked again with backoff while nothing answers. After <see cref="BuildInfoAttempts"/> unanswered
-    /// tries shipping starts with metadata folded into lines (always accepted), and that choice is not saved.
+    /// asked again with backoff while nothing answers (a transport fault, a timeout, 429 or 5xx). Null when
+    /// <paramref name="attempts"/> went unanswered.
     /// </summary>
-    private async Task<bool> DecideMetadataAsync(CancellationToken stop)
+    private async Task<bool?> DecideMetadataAsync(int attempts, CancellationToken stop)
     {
         if (StreamDescription.TryLoad(_wal.FileSystem, _wal.Directory, out var saved, out _) && saved.MetadataDecision is { } decided)
         {
@@ -532,20 +544,44 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
 
             if (info.Answered)
             {
-                var send = info.Major >= 3;
-                SaveMetadataDecision(send);
-                return send;
+                return info.Major >= 3;
             }
 
             LastRetryReason = $"no answer from {LokiClient.BuildInfoUri(_client.PushUri)} ({info.Problem ?? "no answer"})";
-            if (attempt >= BuildInfoAttempts)
+            if (attempt >= attempts)
             {
-                return false;
+                return null;
             }
 
             LogPersistEventSource.Log.BuildInfoUnanswered(_wal.Directory, LokiClient.BuildInfoUri(_client.PushUri).ToString(), info.Problem ?? "no answer", delay.TotalMilliseconds);
             await Task.Delay(delay, _time, stop).ConfigureAwait(false);
             delay = delay * 2 < _options.Loki.RetryMaxDelay ? delay * 2 : _options.Loki.RetryMaxDelay;
+        }
+    }
+
+    /// <summary>Asks buildinfo at the longest retry delay until it answers, then applies (and saves) the decision for the batches built after it.</summary>
+    private async Task AskUntilAnsweredAsync(CancellationToken stop)
+    {
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await Task.Delay(_options.Loki.RetryMaxDelay, _time, stop).ConfigureAwait(false);
+                if (await DecideMetadataAsync(attempts: 1, stop).ConfigureAwait(false) is { } decided)
+                {
+                    // A refusal of metadata meanwhile is the server's own answer and wins.
+                    if (!_metadataRefused)
+                    {
+                        _sendMetadata = decided;
+                        SaveMetadataDecision(decided);
+                    }
+
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
         }
     }
 

@@ -105,10 +105,6 @@ internal sealed class ShipperOptions
             errors.Add("The stream needs at least one label; Loki refuses a push with none.");
         }
 
-        if (labels.Count + LabelProperties.Count + (LevelLabel ? 1 : 0) > 15)
-        {
-            errors.Add("At most 15 labels per stream (Loki 3's max_label_names_per_series); reduce Labels or LabelProperties.");
-        }
 
         if (errors.Count > 0)
         {

@@ -46,6 +46,7 @@ public sealed class AotBindingTests : IDisposable
         ["BatchMaxBytes"] = " 65536 ",
         ["BatchMaxWait"] = "00:00:00.250",
         ["MaxInFlight"] = "4",
+        ["MaxLabelNames"] = "20",
         ["Labels:team"] = "payments",
         ["Labels:container"] = "",
         ["LabelProperties:0"] = "Status",

@@ -110,6 +110,55 @@ public sealed class PipelineSettingsTests : IDisposable
         Assert.Contains("unreadable", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Labels_beyond_the_limit_are_left_out_properties_first_then_level_then_configured_labels()
+    {
+        var options = Options(env: new() { ["POD_NAME"] = "api-0", ["OTEL_SERVICE_NAME"] = "api", ["POD_NAMESPACE"] = "shop" });
+        options.Labels = new() { ["team"] = "payments", ["env"] = "prod", ["region"] = "eu" };
+        options.LevelLabel = true;
+        options.LabelProperties = ["Tenant", "Shard"];
+        options.MaxLabelNames = 7;
+
+        var settings = PipelineSettings.Resolve(options);
+
+        // service_name, pod, namespace + team, env, region = 6 static labels; level makes 7; no room for properties.
+        Assert.Equal("{env=\"prod\", namespace=\"shop\", pod=\"api-0\", region=\"eu\", service_name=\"api\", team=\"payments\"}", settings.Stream.Labels.Text);
+        Assert.True(settings.Stream.LevelLabel);
+        Assert.Empty(settings.Stream.LabelProperties);
+        Assert.Equal(["Tenant", "Shard"], settings.DroppedLabels);
+
+        options.MaxLabelNames = 4;
+        settings = PipelineSettings.Resolve(options);
+        Assert.Equal("{namespace=\"shop\", pod=\"api-0\", service_name=\"api\", team=\"payments\"}", settings.Stream.Labels.Text);
+        Assert.False(settings.Stream.LevelLabel);
+        Assert.Equal(["env", "region", "level", "Tenant", "Shard"], settings.DroppedLabels);
+        Assert.False(settings.Shipper is { LevelLabel: true }, "the shipper gets the fitted labels too");
+    }
+
+    [Fact]
+    public void Labels_within_the_limit_are_all_kept()
+    {
+        var options = Options(env: new() { ["POD_NAME"] = "api-0", ["OTEL_SERVICE_NAME"] = "api" });
+        options.LevelLabel = true;
+        options.LabelProperties = ["Tenant"];
+
+        var settings = PipelineSettings.Resolve(options);
+
+        Assert.Empty(settings.DroppedLabels);
+        Assert.Equal(["Tenant"], settings.Stream.LabelProperties);
+        Assert.True(settings.Stream.LevelLabel);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(101)]
+    public void A_label_limit_out_of_range_is_an_error(int limit)
+    {
+        var options = Options();
+        options.MaxLabelNames = limit;
+        Assert.Contains("MaxLabelNames", Assert.Throws<ArgumentException>(() => PipelineSettings.Resolve(options)).Message, StringComparison.Ordinal);
+    }
+
     private LogPersistOptions Options(Dictionary<string, string>? env = null) => new()
     {
         Directory = _dir.Path,
