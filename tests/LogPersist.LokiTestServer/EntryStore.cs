@@ -1,17 +1,17 @@
 namespace LogPersist.LokiTestServer;
 
 /// <summary>
-/// The entries the server keeps, per tenant and stream, in arrival order. Thread-safe. Like Loki's ingester it
-/// drops exact duplicates (same tenant, stream, timestamp and line) and refuses entries too far behind the
-/// newest entry of their stream.
+/// The ingester: the entries the server keeps, per tenant and stream, in arrival order, each stream an
+/// <see cref="IngesterStream"/> that drops duplicates and refuses entries too far behind. Thread-safe; one push is
+/// applied as a whole.
 /// </summary>
-internal sealed class EntryStore
+internal sealed class EntryStore(LokiTestServerOptions options)
 {
     private static readonly KeyValuePair<string, string>[] NoMetadata = [];
 
     private readonly object _gate = new();
     private readonly List<StoredEntry> _entries = [];
-    private readonly Dictionary<(string Tenant, string Labels), StreamState> _streams = [];
+    private readonly Dictionary<(string Tenant, string Labels), IngesterStream> _streams = [];
     private readonly List<(int Count, TaskCompletionSource Signal)> _waiters = [];
     private long _duplicatesDropped;
 
@@ -37,41 +37,31 @@ internal sealed class EntryStore
     }
 
     /// <summary>
-    /// Stores one stream's entries that passed validation. Entries too far behind are not stored and are added
-    /// to <paramref name="refusals"/>; <paramref name="outOfOrderWindowNs"/> of 0 or less turns that check off.
+    /// Pushes the streams of one request, in order, as the ingester's instance.Push does; returns each stream's result.
     /// </summary>
-    public void Append(string tenant, LabelSet labels, IEnumerable<Candidate> candidates, long outOfOrderWindowNs, List<Refusal> refusals)
+    public IReadOnlyList<IngesterStream.Result> Push(string tenant, IReadOnlyList<(LabelSet Labels, List<IngesterStream.Candidate> Entries)> streams)
     {
+        var results = new List<IngesterStream.Result>(streams.Count);
         List<TaskCompletionSource>? ready = null;
         lock (_gate)
         {
-            if (!_streams.TryGetValue((tenant, labels.Canonical), out var stream))
+            foreach (var (labels, entries) in streams)
             {
-                stream = new StreamState();
-                _streams.Add((tenant, labels.Canonical), stream);
-            }
-
-            foreach (var candidate in candidates)
-            {
-                // A resend of a stored entry is not an error, even when it is old by now.
-                if (!stream.Seen.Add((candidate.TimestampNs, candidate.Line)))
+                if (!_streams.TryGetValue((tenant, labels.Canonical), out var stream))
                 {
-                    _duplicatesDropped++;
-                    continue;
+                    stream = new IngesterStream(options);
+                    _streams.Add((tenant, labels.Canonical), stream);
                 }
 
-                if (outOfOrderWindowNs > 0 && stream.HasEntries && candidate.TimestampNs < SaturatingSubtract(stream.HighestNs, outOfOrderWindowNs))
+                var result = stream.Push(tenant, labels, entries);
+                foreach (var entry in result.Stored)
                 {
-                    stream.Seen.Remove((candidate.TimestampNs, candidate.Line));
-                    var cutoff = SaturatingSubtract(stream.HighestNs, outOfOrderWindowNs);
-                    refusals.Add(new Refusal(candidate.TimestampNs, LokiMessages.TooFarBehind(candidate.TimestampNs, cutoff), labels.Canonical));
-                    continue;
+                    var metadata = entry.Metadata.Count > 0 ? entry.Metadata : NoMetadata;
+                    _entries.Add(new StoredEntry(tenant, labels.Canonical, labels.Map, entry.TimestampNs, entry.Line, metadata));
                 }
 
-                stream.HighestNs = stream.HasEntries ? Math.Max(stream.HighestNs, candidate.TimestampNs) : candidate.TimestampNs;
-                stream.HasEntries = true;
-                var metadata = candidate.Metadata.Count == 0 ? NoMetadata : candidate.Metadata;
-                _entries.Add(new StoredEntry(tenant, labels.Canonical, labels.Map, candidate.TimestampNs, candidate.Line, metadata));
+                _duplicatesDropped += result.Duplicates;
+                results.Add(result);
             }
 
             for (var i = _waiters.Count - 1; i >= 0; i--)
@@ -91,6 +81,8 @@ internal sealed class EntryStore
                 signal.TrySetResult();
             }
         }
+
+        return results;
     }
 
     /// <summary>True once at least <paramref name="count"/> entries are stored; false when <paramref name="timeout"/> passes first.</summary>
@@ -120,19 +112,5 @@ internal sealed class EntryStore
                 return _entries.Count >= count;
             }
         }
-    }
-
-    private static long SaturatingSubtract(long value, long amount) => value < long.MinValue + amount ? long.MinValue : value - amount;
-
-    /// <summary>An entry that passed the distributor's checks.</summary>
-    public readonly record struct Candidate(long TimestampNs, string Line, IReadOnlyList<KeyValuePair<string, string>> Metadata);
-
-    private sealed class StreamState
-    {
-        public HashSet<(long TimestampNs, string Line)> Seen { get; } = [];
-
-        public long HighestNs { get; set; }
-
-        public bool HasEntries { get; set; }
     }
 }

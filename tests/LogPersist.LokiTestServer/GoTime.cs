@@ -13,6 +13,12 @@ internal static class GoTime
             ? time.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)
             : unixNs.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>Go's <c>time.RFC3339</c> of a time in its own zone: <c>2026-01-01T00:00:00Z</c>, or <c>…+02:00</c> with an offset.</summary>
+    public static string Rfc3339(DateTimeOffset time) =>
+        time.Offset == TimeSpan.Zero
+            ? time.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)
+            : time.ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture);
+
     /// <summary>Go's <c>time.Time.String()</c>: <c>2026-01-01 00:00:00.5 +0000 UTC</c>, trailing zeros of the fraction dropped.</summary>
     public static string String(long unixNs)
     {

@@ -11,13 +11,14 @@ namespace LogPersist.LokiTestServer;
 /// <summary>
 /// A Loki-compatible HTTP server on 127.0.0.1 for end-to-end tests and benchmarks: takes pushes (protobuf with
 /// snappy, or JSON), enforces Loki's limits with Loki's answers, keeps what it accepted, answers query_range, and
-/// can be scripted to fail, stall, reset, go down and come back.
+/// can be scripted to fail, stall, reset, redirect, go down and come back. It answers in the dialect of
+/// <see cref="LokiTestServerOptions.Dialect"/> (Loki 2.x or 3.x).
 /// </summary>
 public sealed class LokiTestServer : IAsyncDisposable
 {
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(5);
 
-    private readonly EntryStore _store = new();
+    private readonly EntryStore _store;
     private readonly RequestLog _requests = new();
     private readonly ScriptQueue _scripts = new();
     private readonly PushHandler _push;
@@ -25,11 +26,15 @@ public sealed class LokiTestServer : IAsyncDisposable
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private WebApplication? _app;
     private CancellationTokenSource _stopping = new();
+    private readonly string _prefix;
     private bool _disposed;
+    private int _buildInfoRequests;
 
     private LokiTestServer(LokiTestServerOptions options)
     {
         Options = options;
+        _prefix = NormalizePrefix(options.PathPrefix);
+        _store = new EntryStore(options);
         _push = new PushHandler(options, _store, _requests, _scripts);
         _queryRange = new QueryRangeHandler(options, _store);
     }
@@ -37,22 +42,41 @@ public sealed class LokiTestServer : IAsyncDisposable
     /// <summary>http://127.0.0.1:{port}/</summary>
     public Uri BaseAddress { get; private set; } = null!;
 
-    /// <summary>BaseAddress + loki/api/v1/push.</summary>
-    public Uri PushUri => new(BaseAddress, "loki/api/v1/push");
+    /// <summary>BaseAddress + <see cref="LokiTestServerOptions.PathPrefix"/> + loki/api/v1/push.</summary>
+    public Uri PushUri => new(BaseAddress, _prefix.TrimStart('/') + (_prefix.Length > 0 ? "/" : "") + "loki/api/v1/push");
 
+    /// <summary>BaseAddress + <see cref="LokiTestServerOptions.PathPrefix"/> + loki/api/v1/status/buildinfo.</summary>
+    public Uri BuildInfoUri => new(BaseAddress, _prefix.TrimStart('/') + (_prefix.Length > 0 ? "/" : "") + "loki/api/v1/status/buildinfo");
+
+    /// <summary>BaseAddress + login: the HTML page a gateway's redirect leads to (see <see cref="ScriptedResponse.Redirect"/>).</summary>
+    public Uri LoginUri => new(BaseAddress, "login");
+
+    /// <summary>The options the server was started with.</summary>
     public LokiTestServerOptions Options { get; }
 
     /// <summary>A snapshot of the stored entries, in arrival order.</summary>
     public IReadOnlyList<StoredEntry> Entries => _store.Snapshot();
 
+    /// <summary>How many entries are stored.</summary>
     public int EntryCount => _store.Count;
 
     /// <summary>A snapshot of every push request answered (scripted ones included), in order.</summary>
     public IReadOnlyList<ReceivedRequest> Requests => _requests.Snapshot();
 
-    /// <summary>Exact duplicates (same tenant, stream, timestamp and line) that were not stored again.</summary>
+    /// <summary>
+    /// Exact duplicates (same tenant, stream, timestamp and line, and from 3.7 structured metadata) that were not stored
+    /// again: those equal to their stream's last entry or to one still in its head block (see
+    /// <see cref="LokiTestServerOptions.HeadBlockBytes"/>). An older copy is stored again, as Loki does.
+    /// </summary>
     public long DuplicatesDropped => _store.DuplicatesDropped;
 
+    /// <summary>Requests to the buildinfo path so far, failed ones included.</summary>
+    public int BuildInfoRequests => Volatile.Read(ref _buildInfoRequests);
+
+    /// <summary>Bytes of <see cref="ScriptedResponse.GeneratedBody"/> answers written so far (to the socket, not necessarily read).</summary>
+    public long GeneratedBodyBytesSent => _push.GeneratedBytesSent;
+
+    /// <summary>Starts a server on 127.0.0.1 with <paramref name="options"/> (the defaults when null).</summary>
     public static async Task<LokiTestServer> StartAsync(LokiTestServerOptions? options = null, CancellationToken cancellationToken = default)
     {
         var server = new LokiTestServer(options ?? new LokiTestServerOptions());
@@ -100,6 +124,7 @@ public sealed class LokiTestServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the server for good.</summary>
     public async ValueTask DisposeAsync()
     {
         await _lifecycle.WaitAsync().ConfigureAwait(false);
@@ -160,8 +185,19 @@ public sealed class LokiTestServer : IAsyncDisposable
 
     private Task DispatchAsync(HttpContext context, CancellationToken stopping)
     {
-        var path = context.Request.Path.Value;
+        var path = context.Request.Path.Value ?? "";
         var method = context.Request.Method;
+        if (path == "/login" && HttpMethods.IsGet(method))
+        {
+            context.Response.ContentType = "text/html; charset=utf-8";
+            return context.Response.WriteAsync(LokiMessages.LoginPage, context.RequestAborted);
+        }
+
+        if (_prefix.Length > 0)
+        {
+            path = path.StartsWith(_prefix + "/", StringComparison.Ordinal) ? path[_prefix.Length..] : "";
+        }
+
         if (path == "/loki/api/v1/push" && HttpMethods.IsPost(method))
         {
             return _push.HandleAsync(context, stopping);
@@ -172,10 +208,20 @@ public sealed class LokiTestServer : IAsyncDisposable
             return _queryRange.HandleAsync(context);
         }
 
-        if (path == "/loki/api/v1/status/buildinfo" && HttpMethods.IsGet(method) && Options.Version is { } version)
+        if (path == "/loki/api/v1/status/buildinfo" && HttpMethods.IsGet(method))
         {
-            context.Response.ContentType = "application/json";
-            return context.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["version"] = version }), context.RequestAborted);
+            if (Interlocked.Increment(ref _buildInfoRequests) <= Options.BuildInfoFailures)
+            {
+                context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                context.Response.ContentType = "text/plain; charset=utf-8";
+                return context.Response.WriteAsync("Internal Server Error\n", context.RequestAborted);
+            }
+
+            if (Options.Version is { } version)
+            {
+                context.Response.ContentType = "application/json";
+                return context.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["version"] = version }), context.RequestAborted);
+            }
         }
 
         if (path == "/ready" && HttpMethods.IsGet(method))
@@ -186,5 +232,12 @@ public sealed class LokiTestServer : IAsyncDisposable
 
         context.Response.StatusCode = StatusCodes.Status404NotFound;
         return context.Response.WriteAsync("404 page not found\n", context.RequestAborted);
+    }
+
+    // "/loki/" and "loki" both mean "/loki"; "" and "/" mean no prefix.
+    private static string NormalizePrefix(string? prefix)
+    {
+        var trimmed = (prefix ?? "").Trim('/');
+        return trimmed.Length == 0 ? "" : "/" + trimmed;
     }
 }

@@ -1,21 +1,24 @@
-using System.Globalization;
 using System.Net.Http.Headers;
-using System.Text;
 using LogPersist.LokiTestServer.Proto;
 using Microsoft.Extensions.Primitives;
 
 namespace LogPersist.LokiTestServer;
 
 /// <summary>
-/// <c>POST /loki/api/v1/push</c>: answers a scripted response if one is queued, otherwise decodes, validates and
-/// stores the push the way Loki does, and records the request.
+/// <c>POST /loki/api/v1/push</c>: answers a scripted response if one is queued, otherwise checks the credentials and the
+/// tenant, decodes the body and hands it to the <see cref="Distributor"/>, as Loki's push handler
+/// (pkg/distributor/http.go) does; records every request.
 /// </summary>
 internal sealed class PushHandler(LokiTestServerOptions options, EntryStore store, RequestLog log, ScriptQueue scripts)
 {
     private const string TenantHeader = "X-Scope-OrgID";
     private const string DefaultTenant = "fake";
 
-    private readonly EntryValidator _validator = new(options);
+    private readonly Distributor _distributor = new(options, store);
+    private long _generatedBytes;
+
+    /// <summary>Bytes of generated bodies written so far.</summary>
+    public long GeneratedBytesSent => Interlocked.Read(ref _generatedBytes);
 
     public async Task HandleAsync(HttpContext context, CancellationToken stopping)
     {
@@ -27,8 +30,12 @@ internal sealed class PushHandler(LokiTestServerOptions options, EntryStore stor
             switch (script)
             {
                 case ScriptedResponse.StatusAnswer scripted:
-                    SetRetryAfter(context.Response, scripted);
-                    await AnswerAsync(context, new HttpAnswer(scripted.Code, scripted.Body), body, new Outcome(), newline: false).ConfigureAwait(false);
+                    log.Add(Record(request, scripted.Code, scripted.Body, body, new Outcome()));
+                    await ScriptedAnswerWriter.WriteAsync(context.Response, scripted, context.RequestAborted).ConfigureAwait(false);
+                    return;
+                case ScriptedResponse.GeneratedAnswer generated:
+                    log.Add(Record(request, generated.Code, "", body, new Outcome()));
+                    await ScriptedAnswerWriter.WriteAsync(context, generated, bytes => Interlocked.Add(ref _generatedBytes, bytes)).ConfigureAwait(false);
                     return;
                 case ScriptedResponse.ResetAnswer:
                     Reset(context, body);
@@ -46,7 +53,7 @@ internal sealed class PushHandler(LokiTestServerOptions options, EntryStore stor
 
         var outcome = new Outcome();
         var answer = Process(request, body, outcome);
-        await AnswerAsync(context, answer, body, outcome, newline: true).ConfigureAwait(false);
+        await AnswerAsync(context, answer, body, outcome).ConfigureAwait(false);
     }
 
     private HttpAnswer Process(HttpRequest request, RequestBody body, Outcome outcome)
@@ -56,15 +63,21 @@ internal sealed class PushHandler(LokiTestServerOptions options, EntryStore stor
             return new(StatusCodes.Status401Unauthorized, LokiMessages.Unauthorized);
         }
 
-        var tenant = request.Headers[TenantHeader].ToString();
-        if (tenant.Length == 0)
+        var orgId = request.Headers[TenantHeader].ToString();
+        if (orgId.Length == 0 && options.RequireTenant)
         {
-            if (options.RequireTenant)
+            return new(StatusCodes.Status401Unauthorized, LokiMessages.NoOrgId);
+        }
+
+        var tenant = DefaultTenant;
+        if (orgId.Length > 0)
+        {
+            if (TenantId.Resolve(orgId, options.Dialect, out var tenantError) is not { } resolved)
             {
-                return new(StatusCodes.Status401Unauthorized, LokiMessages.NoOrgId);
+                return HttpAnswer.BadRequest(tenantError!);
             }
 
-            tenant = DefaultTenant;
+            tenant = resolved;
         }
 
         if (body.TotalBytes > options.MaxBodyBytes)
@@ -92,7 +105,7 @@ internal sealed class PushHandler(LokiTestServerOptions options, EntryStore stor
         PushRequest? push;
         if (string.Equals(mediaType.MediaType, "application/json", StringComparison.OrdinalIgnoreCase))
         {
-            push = JsonPushDecoder.TryDecode(content, out var jsonError);
+            push = JsonPushDecoder.TryDecode(content, allowMetadata: options.Dialect.AtLeast(2, 9), out var jsonError);
             if (push is null)
             {
                 return HttpAnswer.BadRequest(jsonError!);
@@ -114,80 +127,9 @@ internal sealed class PushHandler(LokiTestServerOptions options, EntryStore stor
 
         outcome.Streams = push.Streams.Count;
         outcome.Entries = push.Streams.Sum(stream => stream.Entries.Count);
-        if (outcome.Entries == 0)
-        {
-            return new(StatusCodes.Status422UnprocessableEntity, LokiMessages.MissingStreams);
-        }
-
-        var labelSets = new LabelSet[push.Streams.Count];
-        for (var i = 0; i < labelSets.Length; i++)
-        {
-            if (!LabelSet.TryParse(push.Streams[i].Labels, out var labels, out var labelError))
-            {
-                return HttpAnswer.BadRequest(labelError);
-            }
-
-            labelSets[i] = labels;
-        }
-
-        return Store(push, labelSets, tenant, outcome);
-    }
-
-    private HttpAnswer Store(PushRequest push, LabelSet[] labelSets, string tenant, Outcome outcome)
-    {
-        var window = _validator.WindowAt(options.TimeProvider.GetUtcNow());
-        var outOfOrderWindowNs = options.OutOfOrderWindow > TimeSpan.Zero ? options.OutOfOrderWindow.Ticks * 100 : 0;
-        var refusals = new List<Refusal>();
-        var accepted = new List<EntryStore.Candidate>();
-        for (var i = 0; i < labelSets.Length; i++)
-        {
-            var stream = labelSets[i].Canonical;
-            accepted.Clear();
-            foreach (var entry in push.Streams[i].Entries)
-            {
-                var ns = UnixNanos.From(entry.Timestamp);
-                if (_validator.Refuse(window, stream, ns, entry.Line, entry.StructuredMetadata.Count) is { } reason)
-                {
-                    refusals.Add(new Refusal(ns, reason, stream));
-                    continue;
-                }
-
-                accepted.Add(new EntryStore.Candidate(ns, entry.Line, Metadata(entry)));
-            }
-
-            store.Append(tenant, labelSets[i], accepted, outOfOrderWindowNs, refusals);
-        }
-
-        outcome.Refused = refusals.Count;
-        if (refusals.Count == 0)
-        {
-            return new(StatusCodes.Status204NoContent, "");
-        }
-
-        var text = new StringBuilder();
-        foreach (var refusal in refusals)
-        {
-            text.Append(LokiMessages.IgnoredEntryLine(refusal.TimestampNs, refusal.Reason, refusal.Stream)).Append('\n');
-        }
-
-        text.Append(LokiMessages.TotalIgnored(refusals.Count, outcome.Entries));
-        return HttpAnswer.BadRequest(text.ToString());
-    }
-
-    private static KeyValuePair<string, string>[] Metadata(EntryAdapter entry)
-    {
-        if (entry.StructuredMetadata.Count == 0)
-        {
-            return [];
-        }
-
-        var pairs = new KeyValuePair<string, string>[entry.StructuredMetadata.Count];
-        for (var i = 0; i < pairs.Length; i++)
-        {
-            pairs[i] = new(entry.StructuredMetadata[i].Name, entry.StructuredMetadata[i].Value);
-        }
-
-        return pairs;
+        var result = _distributor.Push(tenant, push);
+        (outcome.Stored, outcome.Refused, outcome.Duplicates) = (result.Stored, result.Refused, result.Duplicates);
+        return result.Answer;
     }
 
     private static async Task<bool> StallAsync(Task release, CancellationToken aborted, CancellationToken stopping)
@@ -209,33 +151,22 @@ internal sealed class PushHandler(LokiTestServerOptions options, EntryStore stor
         return !either.IsCancellationRequested;
     }
 
-    private static void SetRetryAfter(HttpResponse response, ScriptedResponse.StatusAnswer answer)
-    {
-        if (answer.RetryAfter is { } delay)
-        {
-            response.Headers.RetryAfter = ((long)Math.Ceiling(Math.Max(delay.TotalSeconds, 0))).ToString(CultureInfo.InvariantCulture);
-        }
-        else if (answer.RetryAfterDate is { } date)
-        {
-            response.Headers.RetryAfter = date.ToUniversalTime().ToString("R", CultureInfo.InvariantCulture);
-        }
-    }
-
     private void Reset(HttpContext context, RequestBody body)
     {
         log.Add(Record(context.Request, 0, "", body, new Outcome()));
         context.Abort();
     }
 
-    private async Task AnswerAsync(HttpContext context, HttpAnswer answer, RequestBody body, Outcome outcome, bool newline)
+    private async Task AnswerAsync(HttpContext context, HttpAnswer answer, RequestBody body, Outcome outcome)
     {
-        // Go's http.Error ends the body with a newline; a scripted body is sent exactly as given.
-        var text = answer.Body.Length > 0 && newline ? answer.Body + "\n" : answer.Body;
+        // Go's http.Error ends the body with a newline.
+        var text = answer.Body.Length > 0 ? answer.Body + "\n" : answer.Body;
         log.Add(Record(context.Request, answer.Status, text, body, outcome));
         context.Response.StatusCode = answer.Status;
         if (text.Length > 0)
         {
             context.Response.ContentType = "text/plain; charset=utf-8";
+            context.Response.Headers.XContentTypeOptions = "nosniff";
             await context.Response.WriteAsync(text, context.RequestAborted).ConfigureAwait(false);
         }
     }
@@ -259,7 +190,9 @@ internal sealed class PushHandler(LokiTestServerOptions options, EntryStore stor
             outcome.Streams,
             outcome.Entries,
             outcome.Refused,
-            responseBody);
+            responseBody,
+            outcome.Stored,
+            outcome.Duplicates);
     }
 
     private static string? NullIfEmpty(StringValues values) => values.Count == 0 ? null : values.ToString();
@@ -272,5 +205,9 @@ internal sealed class PushHandler(LokiTestServerOptions options, EntryStore stor
         public int Entries { get; set; }
 
         public int Refused { get; set; }
+
+        public int Stored { get; set; }
+
+        public int Duplicates { get; set; }
     }
 }

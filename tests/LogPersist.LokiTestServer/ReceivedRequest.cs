@@ -10,8 +10,13 @@ namespace LogPersist.LokiTestServer;
 /// <param name="BodyBytes">The body's length as sent (compressed).</param>
 /// <param name="Streams">Streams decoded from the body; 0 when it was not decoded.</param>
 /// <param name="Entries">Entries decoded from the body; 0 when it was not decoded.</param>
-/// <param name="Refused">Entries refused one by one (the partial 400); duplicates are not refusals.</param>
-/// <param name="ResponseBody">The body answered.</param>
+/// <param name="Refused">
+/// Entries of a decoded request that were not stored for a reason (refused one by one, with their stream, or with the
+/// whole request); duplicates are not refusals. This is the server's truth: a 400 body may show fewer, or none.
+/// </param>
+/// <param name="ResponseBody">The body answered (empty for a generated one).</param>
+/// <param name="Stored">Entries of the request that were stored.</param>
+/// <param name="Duplicates">Entries of the request dropped as duplicates of stored ones.</param>
 public sealed record ReceivedRequest(
     int Status,
     string? ContentType,
@@ -23,4 +28,6 @@ public sealed record ReceivedRequest(
     int Streams,
     int Entries,
     int Refused,
-    string ResponseBody);
+    string ResponseBody,
+    int Stored,
+    int Duplicates);

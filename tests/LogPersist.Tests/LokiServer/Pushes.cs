@@ -50,5 +50,13 @@ internal static class Pushes
         return content;
     }
 
+    /// <summary>Protobuf bytes as given (which may hold what a C# string cannot), snappy-compressed.</summary>
+    public static ByteArrayContent RawProtobuf(byte[] protobuf)
+    {
+        var content = new ByteArrayContent(Snappy.CompressToArray(protobuf));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-protobuf");
+        return content;
+    }
+
     public static StringContent Json(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
 }
