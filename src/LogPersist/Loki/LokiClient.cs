@@ -269,6 +269,9 @@ internal sealed class LokiClient : IDisposable
             // A redirect is a configuration problem, never followed: it would carry the body, the tenant and
             // the credentials elsewhere, and the answer of that elsewhere is not Loki's.
             AllowAutoRedirect = false,
+            // An answer left unread past the 64 KiB kept closes its connection instead of being drained: a
+            // misbehaving endpoint's endless body must cost nothing, on every retry.
+            MaxResponseDrainSize = 0,
             UseProxy = true,
         };
         if (_clientCertificate is not null || _trusted.Count > 0)

@@ -146,6 +146,13 @@ internal static partial class LokiErrorBody
             counts[(int)MostListed(ingesterListed)] += ingesterTotal - listed;
         }
 
+        if (lines.Length == 1 && recognised == 1 && !GroupStart().IsMatch(lines[0]) && Match(lines[0]) is { Kind: Kind.Entry } lone)
+        {
+            // A lone message: exactly one refusal in 3.x, but Loki 2.7 answers only its last validation error, however
+            // many there were. The limit it states, applied to what was sent, counts every entry it refuses.
+            counts[(int)lone.Reason] = Math.Max(1, CountByStatedLimit(lone, streams));
+        }
+
         var sent = streams.Sum(s => s.Entries.Count);
         if (unattributedStreamError || (truncated && counts.Sum() < sent))
         {
@@ -157,6 +164,60 @@ internal static partial class LokiErrorBody
 
         Cap(counts, sent);
         return new(PushVerdict.Refused, counts, reason) { RejectedStreams = rejected };
+    }
+
+    /// <summary>
+    /// Entries of the named stream (of every stream when it is not named) beyond the limit a per-entry message states:
+    /// older than "oldest acceptable timestamp is: T" (T is cut to the second, so up to a second later counts), at or
+    /// after a "timestamp too new: T", longer than "max entry size 'N' bytes". 0 when the message states no usable limit.
+    /// </summary>
+    private static int CountByStatedLimit(Found found, IReadOnlyList<PushStream> streams)
+    {
+        Func<PushEntry, bool>? refused = null;
+        switch (found.Reason)
+        {
+            case RefusalReason.TooOld when OldestAcceptable().Match(found.Text) is { Success: true } m && TryParseNs(m.Groups[1].Value, out var oldest):
+                refused = e => e.TimestampNs < oldest + 1_000_000_000;
+                break;
+            case RefusalReason.TooNew when TooNewAt().Match(found.Text) is { Success: true } m && TryParseNs(m.Groups[1].Value, out var at):
+                refused = e => e.TimestampNs >= at;
+                break;
+            case RefusalReason.LineTooLong when MaxEntrySize().Match(found.Text) is { Success: true } m
+                                               && int.TryParse(m.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var max):
+                refused = e => e.LineBytes > max;
+                break;
+        }
+
+        if (refused is null)
+        {
+            return 0;
+        }
+
+        var count = 0;
+        for (var i = 0; i < streams.Count; i++)
+        {
+            if (found.Stream is null || found.Stream == i)
+            {
+                foreach (var entry in streams[i].Entries)
+                {
+                    count += refused(entry) ? 1 : 0;
+                }
+            }
+        }
+
+        return count;
+    }
+
+    private static bool TryParseNs(string rfc3339, out long ns)
+    {
+        ns = 0;
+        if (!DateTimeOffset.TryParse(rfc3339, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time))
+        {
+            return false;
+        }
+
+        ns = (time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
+        return true;
     }
 
     /// <summary>The groups of one distributor line: <c>(N, msg)</c> for "N errors like: msg", <c>(1, line)</c> for a lone message.</summary>
@@ -302,6 +363,15 @@ internal static partial class LokiErrorBody
 
     [GeneratedRegex(@"^entry with timestamp .+? ignored, reason: '(?<reason>.*)'(?: for stream: .*)?,?$", RegexOptions.CultureInvariant)]
     private static partial Regex IgnoredEntry();
+
+    [GeneratedRegex(@"oldest acceptable timestamp is: (\S+)$", RegexOptions.CultureInvariant)]
+    private static partial Regex OldestAcceptable();
+
+    [GeneratedRegex(@"has timestamp too new: (\S+)$", RegexOptions.CultureInvariant)]
+    private static partial Regex TooNewAt();
+
+    [GeneratedRegex(@"^max entry size '(\d+)' bytes", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex MaxEntrySize();
 
     [GeneratedRegex(@"^(\d+) errors like: ", RegexOptions.CultureInvariant)]
     private static partial Regex GroupStart();

@@ -105,11 +105,31 @@ public class ResponseClassifierTests
     }
 
     [Fact]
-    public void A_lone_3x_error_is_one_refusal()
+    public void A_lone_error_is_one_refusal_in_3x()
     {
-        var result = Classify(400, $"entry for stream '{PodA}' has timestamp too old: 2025-01-01T00:00:00Z, oldest acceptable timestamp is: 2025-12-25T00:00:00Z\n");
+        var result = Classify(400, $"entry for stream '{PodA}' has timestamp too old: 2023-11-14T22:13:20Z, oldest acceptable timestamp is: 2023-11-01T00:00:00Z\n");
         Assert.Equal(1, result.RefusedByReason[(int)RefusalReason.TooOld]);
         Assert.Equal(1, result.Refused);
+    }
+
+    /// <summary>Loki 2.7 answers only its last validation error (pkg/distributor/distributor.go, v2.7.7): the limit it states counts the others.</summary>
+    [Theory]
+    [InlineData("entry for stream '{0}' has timestamp too old: 2023-11-14T22:13:21Z, oldest acceptable timestamp is: 2023-11-14T22:13:23Z", RefusalReason.TooOld, 4)]
+    [InlineData("entry for stream '{0}' has timestamp too new: 2023-11-14T22:13:27Z", RefusalReason.TooNew, 3)]
+    [InlineData("Max entry size '105' bytes exceeded for stream '{0}' while adding an entry with length '109' bytes", RefusalReason.LineTooLong, 4)]
+    public void A_lone_error_counts_every_entry_beyond_the_limit_it_states(string template, object reasonValue, int refused)
+    {
+        // Ten entries one second apart from 2023-11-14T22:13:20Z, lines of 100 to 109 bytes.
+        var stream = new PushStream(LabelSet.Create([new("service_name", "api"), new("pod", "a")]));
+        for (var i = 0; i < 10; i++)
+        {
+            stream.Entries.Add(new PushEntry(1_700_000_000_000_000_000 + (i * 1_000_000_000L), new string('x', 100 + i), 100 + i, null));
+        }
+
+        var result = ResponseClassifier.Classify(new PushResponse(400, string.Format(System.Globalization.CultureInfo.InvariantCulture, template, PodA) + "\n", null, null), [stream]);
+
+        Assert.Equal(refused, result.RefusedByReason[(int)(RefusalReason)reasonValue]);
+        Assert.Equal(refused, result.Refused);
     }
 
     [Fact]

@@ -180,4 +180,59 @@ public sealed class LokiAnswerTests : IAsyncLifetime
         Assert.Equal(stream, Assert.Single(shipper.RejectedStreams).Labels);
         Assert.Equal(2, _server.Requests.Count);
     }
+
+    [Fact]
+    public async Task A_redirect_to_a_login_page_is_never_followed_nor_taken_for_an_acknowledgement()
+    {
+        using var wal = OpenWal();
+        _server.Enqueue(ScriptedResponse.Redirect(302, "/login"), ScriptedResponse.Redirect(302, "/login"));
+        await using var shipper = new Shipper(wal, Options(_server.BaseAddress));
+        Log(wal, 0, 100);
+        shipper.Start();
+
+        Assert.True(await shipper.FlushAsync(Patience));
+
+        Assert.Equal(new[] { 302, 302, 204 }, _server.Requests.Take(3).Select(r => r.Status));
+        AssertEachStoredOnce(100);
+        Assert.Equal(0, shipper.Metrics.RefusedTotal());
+        Assert.Contains("redirect", shipper.LastError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_redirect_to_another_host_sends_nothing_there()
+    {
+        await using var elsewhere = await TestServer.StartAsync();
+        using var wal = OpenWal();
+        _server.Enqueue(ScriptedResponse.Redirect(307, elsewhere.PushUri.ToString()), ScriptedResponse.Redirect(308, elsewhere.PushUri.ToString()));
+        var options = Options(_server.BaseAddress);
+        options.Loki.Tenant = "team-a";
+        options.Loki.Headers = new Dictionary<string, string> { ["X-Api-Key"] = "secret" };
+        await using var shipper = new Shipper(wal, options);
+        Log(wal, 0, 100);
+        shipper.Start();
+
+        Assert.True(await shipper.FlushAsync(Patience));
+
+        Assert.Empty(elsewhere.Requests);
+        Assert.Equal(0, elsewhere.EntryCount);
+        AssertEachStoredOnce(100);
+        Assert.Contains(elsewhere.BaseAddress.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), shipper.LastError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_300_MB_error_body_is_read_no_further_than_64_KiB_and_acknowledges_nothing()
+    {
+        using var wal = OpenWal();
+        _server.Enqueue(ScriptedResponse.GeneratedBody(400, 300_000_000), ScriptedResponse.GeneratedBody(500, 300_000_000));
+        await using var shipper = new Shipper(wal, Options(_server.BaseAddress));
+        Log(wal, 0, 100);
+        shipper.Start();
+
+        Assert.True(await shipper.FlushAsync(Patience));
+
+        AssertEachStoredOnce(100);
+        Assert.Equal(0, shipper.Metrics.RefusedTotal());
+        // What the server got out before the client closed: socket buffers, not the body.
+        Assert.InRange(_server.GeneratedBodyBytesSent, 1, 32L << 20);
+    }
 }
