@@ -268,4 +268,51 @@ public sealed class PipelineHealthTests : IDisposable
         Assert.Equal(403, shipper.Refusals.LastRefusedStatus);
         Assert.Null(shipper.Refusals.RefusingSince);
     }
+
+    [Fact]
+    public async Task Degraded_while_Loki_answers_260_and_stores_nothing()
+    {
+        var handler = new ScriptedHandler(ScriptedHandler.Status(260, body: "ingestion blocked for user 'fake' until '2030-01-01T00:00:00Z' with status code '260'"));
+        using var pipeline = Open(o =>
+        {
+            o.LokiUrl = "http://127.0.0.1:1";
+            o.HttpHandler = handler;
+        });
+        LogEntries(pipeline, 3, TimeProvider.System);
+
+        // The wait before the next attempt runs to the time Loki named, cut to RetryAfterLimit (10 minutes).
+        await WaitForAsync(() => pipeline.Shipper!.Blocked is not null, "the blocked answer");
+        var report = PipelineHealth.Evaluate(pipeline, _defaults);
+
+        Assert.Equal(1, handler.Calls);
+        Assert.Equal(HealthState.Degraded, report.State);
+        Assert.Contains("HTTP 260", report.Description, StringComparison.Ordinal);
+        Assert.Contains("2030-01-01", report.Description, StringComparison.Ordinal);
+        Assert.Equal(260, report.Data["ingestion_blocked_status"]);
+    }
+
+    [Fact]
+    public async Task Unhealthy_naming_the_limit_while_Loki_refuses_a_stream_for_its_labels_until_it_accepts_it()
+    {
+        const string Refusal = "entry for stream '{pod=\"pod-0\", service_name=\"health\"}' has 3 label names; limit 2";
+        var handler = new ScriptedHandler(ScriptedHandler.Status(400, body: Refusal), ScriptedHandler.Status(400, body: Refusal), ScriptedHandler.Status(204));
+        using var pipeline = Open(o =>
+        {
+            o.LokiUrl = "http://127.0.0.1:1";
+            o.HttpHandler = handler;
+        });
+        LogEntries(pipeline, 3, TimeProvider.System);
+        await handler.WaitForCallsAsync(1);
+        await WaitForAsync(() => pipeline.Shipper!.RejectedStreams.Count == 1, "the stream refused");
+
+        var report = PipelineHealth.Evaluate(pipeline, _defaults);
+
+        Assert.Equal(HealthState.Unhealthy, report.State);
+        Assert.Contains("limit 2", report.Description, StringComparison.Ordinal);
+        Assert.Equal(1, report.Data["refused_streams"]);
+
+        LogEntries(pipeline, 3, TimeProvider.System);
+        await WaitForAsync(() => pipeline.Shipper!.RejectedStreams.Count == 0, "the stream accepted again");
+        Assert.NotEqual(HealthState.Unhealthy, PipelineHealth.Evaluate(pipeline, _defaults).State);
+    }
 }
