@@ -83,7 +83,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     public IngestionBlock? Blocked => _blocked;
 
     /// <summary>Streams whose every entry Loki refuses because of their labels, until one of their entries is accepted again.</summary>
-    public IReadOnlyCollection<StreamRejection> RejectedStreams => (IReadOnlyCollection<StreamRejection>)_rejectedStreams.Values;
+    public IReadOnlyCollection<StreamRejection> RejectedStreams => _rejectedStreams.Values.ToArray();
 
     /// <summary>Whether trace and span ids are currently sent as structured metadata.</summary>
     public bool SendsStructuredMetadata => _sendMetadata;
@@ -173,8 +173,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
                 else
                 {
                     // Loki does not answer yet: ship with metadata in the lines (always accepted) and keep asking.
-                    var asking = Task.Run(() => AskUntilAnsweredAsync(stop), CancellationToken.None);
-                    _sending.TryAdd(asking, 0);
+                    Track(Task.Run(() => AskUntilAnsweredAsync(stop), CancellationToken.None));
                 }
             }
 
@@ -265,9 +264,14 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         await _slots.WaitAsync(stop).ConfigureAwait(false);
         _acks.Add(batch);
         var turn = _order.Enter(batch);
-        var sending = Task.Run(() => SendBatchAsync(batch, turn), CancellationToken.None);
-        _sending.TryAdd(sending, 0);
-        _ = sending.ContinueWith(t => _sending.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        Track(Task.Run(() => SendBatchAsync(batch, turn), CancellationToken.None));
+    }
+
+    /// <summary>Background work that stopping waits for (up to its deadline) and that holds the client until it ends.</summary>
+    private void Track(Task work)
+    {
+        _sending.TryAdd(work, 0);
+        _ = work.ContinueWith(t => _sending.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private async Task SendBatchAsync(Batch batch, Task turn)

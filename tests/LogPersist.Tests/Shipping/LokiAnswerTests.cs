@@ -39,17 +39,21 @@ public sealed class LokiAnswerTests : IAsyncLifetime
         var before = wal.Checkpoint;
         var until = DateTimeOffset.UtcNow.AddMilliseconds(50).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture);
         var blocked = $"ingestion blocked for user 'fake' until '{until}' with status code '260'";
-        _server.Enqueue(ScriptedResponse.Status(260, blocked), ScriptedResponse.Status(260, blocked), ScriptedResponse.Status(260, blocked));
+        var release = new TaskCompletionSource();
+        // Three blocked answers, then the push after them is held until the test has looked.
+        _server.Enqueue(ScriptedResponse.Status(260, blocked), ScriptedResponse.Status(260, blocked), ScriptedResponse.Status(260, blocked), ScriptedResponse.Stall(release.Task));
         await using var shipper = new Shipper(wal, Options(_server.BaseAddress));
         Log(wal, 0, 50);
         shipper.Start();
 
-        await WaitForAsync(() => _server.Requests.Count >= 2, "two blocked pushes");
+        await WaitForAsync(() => _server.Requests.Count >= 3, "three blocked pushes");
         Assert.Equal(before, shipper.Acknowledged);
         Assert.NotNull(shipper.Blocked);
         Assert.Equal(260, shipper.Blocked!.Status);
         Assert.Equal(0, shipper.Metrics.ShippedEntries);
+        Assert.Equal(0, _server.EntryCount);
 
+        release.SetResult();
         Assert.True(await shipper.FlushAsync(Patience));
         Assert.Equal(new[] { 260, 260, 260, 204 }, _server.Requests.Take(4).Select(r => r.Status));
         AssertEachStoredOnce(50);

@@ -110,7 +110,8 @@ public sealed class StreamOrderTests : IAsyncLifetime
         using var wal = WriteAheadLog.Open(Wals.Options(_dir.Path));
         var start = LogEntry.NowNs(TimeProvider.System) - (6 * 60 * Minute);
         Log(wal, 0, 720, s => Entry(s, timestampNs: start + (s * Minute / 2)));
-        _server.Enqueue(ScriptedResponse.Status(503), ScriptedResponse.Status(503), ScriptedResponse.Status(503));
+        // The first push is held until later batches were stored.
+        _server.Enqueue(ScriptedResponse.Stall(_server.WaitForEntriesAsync(200, Patience)));
         var options = Options(_server.BaseAddress);
         options.MaxInFlight = 4;
         options.ConcurrentSpan = TimeSpan.MaxValue;
