@@ -18,9 +18,6 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
 {
     public static readonly TimeSpan DefaultStopTimeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>Unanswered buildinfo requests (transport faults, 5xx) before shipping starts with metadata in the lines while it keeps asking.</summary>
-    public const int BuildInfoAttempts = 4;
-
     private readonly WriteAheadLog _wal;
     private readonly ShipperOptions _options;
     private readonly TimeProvider _time;
@@ -37,11 +34,9 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     private readonly EntryEncoder _markerEncoder = new(512);
     private readonly System.Buffers.ArrayPool<byte> _bodies;
     private readonly StreamOrder _order;
-    private readonly ConcurrentDictionary<string, StreamRejection> _rejectedStreams = new(StringComparer.Ordinal);
-    private volatile IngestionBlock? _blocked;
+    private readonly LokiStanding _standing;
     private Task _loop = Task.CompletedTask;
-    private volatile bool _sendMetadata;
-    private volatile bool _metadataRefused;
+    private readonly MetadataChoice _metadata;
     private long _builderOldest = long.MaxValue;
     private int _started;
     private int _stopped;
@@ -54,7 +49,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         _time = options.TimeProvider;
         _client = new LokiClient(options.Loki, handler);
         Metrics = new ShipperMetrics(LagSeconds, wal.Directory);
-        Refusals = new RefusalWatch(_time);
+        _standing = new LokiStanding(_client.PushUri, _time);
         _pipeline = new PushPipeline(_client, options.Loki, OnRetry);
         _order = new StreamOrder(options.ConcurrentSpan);
         _streams = new StreamResolver(options);
@@ -62,31 +57,31 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         _slots = new SemaphoreSlim(options.MaxInFlight, options.MaxInFlight);
         // Each request in flight holds a body; one more is being encoded (raw protobuf before compression).
         _bodies = System.Buffers.ArrayPool<byte>.Create(maxArrayLength: 16 << 20, maxArraysPerBucket: options.MaxInFlight + 2);
-        _sendMetadata = options.StructuredMetadata == StructuredMetadataMode.On;
+        _metadata = new MetadataChoice(options, _client, wal.FileSystem, wal.Directory, _standing.Unanswered);
     }
 
     public ShipperMetrics Metrics { get; }
 
     /// <summary>Since when Loki has refused every push in a way retrying cannot fix, for the health check.</summary>
-    public RefusalWatch Refusals { get; }
+    public RefusalWatch Refusals => _standing.Refusals;
 
     /// <summary>Why the last push attempt is being retried (status or transport error, free of credentials); null once a push is accepted again.</summary>
-    public string? LastRetryReason { get; private set; }
+    public string? LastRetryReason => _standing.LastRetryReason;
 
     /// <summary>The last reason Loki gave for refusing entries, for diagnostics.</summary>
-    public string? LastRefusalReason { get; private set; }
+    public string? LastRefusalReason => _standing.LastRefusalReason;
 
-    /// <summary>The last configuration-type failure (authentication, wrong URL), for diagnostics.</summary>
-    public string? LastError { get; private set; }
+    /// <summary>The last configuration-type failure (a redirect, authentication, an answer that is not Loki's), for diagnostics.</summary>
+    public string? LastError => _standing.LastError;
 
-    /// <summary>Set while Loki answers 260 (or another 2xx that stores nothing): what it said and since when; null once a push is accepted.</summary>
-    public IngestionBlock? Blocked => _blocked;
+    /// <summary>Set while Loki answers 260 (or another 2xx that stores nothing); null once a push is accepted.</summary>
+    public IngestionBlock? Blocked => _standing.Blocked;
 
     /// <summary>Streams whose every entry Loki refuses because of their labels, until one of their entries is accepted again.</summary>
-    public IReadOnlyCollection<StreamRejection> RejectedStreams => _rejectedStreams.Values.ToArray();
+    public IReadOnlyCollection<StreamRejection> RejectedStreams => _standing.RejectedStreams;
 
     /// <summary>Whether trace and span ids are currently sent as structured metadata.</summary>
-    public bool SendsStructuredMetadata => _sendMetadata;
+    public bool SendsStructuredMetadata => _metadata.Send;
 
     public WalPosition Acknowledged => _acks.Acknowledged;
 
@@ -163,18 +158,9 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     {
         try
         {
-            if (_options.StructuredMetadata == StructuredMetadataMode.Auto)
+            if (await _metadata.DecideAsync(stop).ConfigureAwait(false) is { } asking)
             {
-                if (await DecideMetadataAsync(BuildInfoAttempts, stop).ConfigureAwait(false) is { } decided)
-                {
-                    _sendMetadata = decided;
-                    SaveMetadataDecision(decided);
-                }
-                else
-                {
-                    // Loki does not answer yet: ship with metadata in the lines (always accepted) and keep asking.
-                    Track(Task.Run(() => AskUntilAnsweredAsync(stop), CancellationToken.None));
-                }
+                Track(asking);
             }
 
             // Everything before this position has been handed to a sender; a restarted read resumes here.
@@ -206,7 +192,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         using var builder = new BatchBuilder(_options, _streams) { OnUndecodable = ReportUndecodable };
         while (!stop.IsCancellationRequested)
         {
-            builder.SendMetadata = _sendMetadata;
+            builder.SendMetadata = _metadata.Send;
             var drained = false;
             while (!builder.IsFull)
             {
@@ -340,23 +326,17 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
             {
                 case PushVerdict.Accepted:
                     Metrics.Shipped(entries, Batch.CountLineBytes(part));
-                    Accepted(part);
+                    _standing.Stored(part);
                     break;
                 case PushVerdict.Refused:
                     Metrics.Shipped(Math.Max(0, entries - result.Refused), 0);
                     if (result.Refused >= entries)
                     {
-                        Refusals.Refused(400);
+                        _standing.AllRefused(result.RejectedStreams);
                     }
                     else
                     {
-                        Accepted(part, except: result.RejectedStreams);
-                    }
-
-                    foreach (var rejection in result.RejectedStreams)
-                    {
-                        _rejectedStreams[rejection.Labels] = rejection;
-                        LogPersistEventSource.Log.StreamRefused(_client.PushUri.ToString(), rejection.Labels, rejection.Message);
+                        _standing.Stored(part, result.RejectedStreams);
                     }
 
                     ReportRefused(result.RefusedByReason, result.Reason, CountMarkers(part));
@@ -384,9 +364,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
                 case PushVerdict.MetadataRefused when !rebuilt:
                     // Entries without metadata were stored; the others were refused. Rebuild the whole
                     // range with metadata folded into lines: the stored ones resend identically.
-                    _sendMetadata = false;
-                    _metadataRefused = true;
-                    SaveMetadataDecision(false);
+                    _metadata.Refused();
                     LogPersistEventSource.Log.MetadataFolded(_client.PushUri.ToString());
                     rebuilt = true;
                     parts.Clear();
@@ -411,52 +389,12 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>Called before each retry of a push: records why, and reports blocks and configuration errors loudly.</summary>
+    /// <summary>Called before each retry of a push.</summary>
     private void OnRetry(PushResponse? response, TimeSpan delay)
     {
         Metrics.Retry();
         Metrics.Request(response?.StatusClass ?? "transport");
-        LastRetryReason = response is { Status: > 0 } answer ? $"HTTP {answer.Status} from {_client.PushUri}"
-            : response?.TransportError ?? "no answer from " + _client.PushUri + " (attempt timed out or circuit open)";
-        if (response is not { } r)
-        {
-            return;
-        }
-
-        var classification = ResponseClassifier.Classify(r, []);
-        switch (classification.Verdict)
-        {
-            case PushVerdict.Blocked:
-                var since = _blocked?.Since ?? _time.GetUtcNow();
-                _blocked = new IngestionBlock(r.Status, classification.Reason ?? "", classification.BlockedUntil, since);
-                LogPersistEventSource.Log.PushBlocked(_client.PushUri.ToString(), r.Status, classification.Reason ?? "", (_time.GetUtcNow() + delay).ToString("O", System.Globalization.CultureInfo.InvariantCulture));
-                break;
-            case PushVerdict.Misconfigured:
-                LastError = $"{classification.Reason} (from {_client.PushUri})";
-                Refusals.Refused(r.Status);
-                LogPersistEventSource.Log.PushMisconfigured(_client.PushUri.ToString(), r.Status, classification.Reason ?? "");
-                break;
-        }
-    }
-
-    /// <summary>A push stored entries of <paramref name="part"/>: retries, blocks and refusal streaks end, and its streams are no longer refused.</summary>
-    private void Accepted(List<PushStream> part, IReadOnlyList<StreamRejection>? except = null)
-    {
-        Refusals.Accepted();
-        LastRetryReason = null;
-        _blocked = null;
-        if (_rejectedStreams.IsEmpty)
-        {
-            return;
-        }
-
-        foreach (var stream in part)
-        {
-            if (except is null || !except.Any(r => r.Labels == stream.Labels.Text))
-            {
-                _rejectedStreams.TryRemove(stream.Labels.Text, out _);
-            }
-        }
+        _standing.Retrying(response, delay);
     }
 
     private static int CountMarkers(List<PushStream> part)
@@ -477,7 +415,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     private Batch Rebuild(Batch batch)
     {
         using var reader = _wal.CreateReader(batch.Start);
-        using var builder = new BatchBuilder(_options, _streams) { SendMetadata = _sendMetadata };
+        using var builder = new BatchBuilder(_options, _streams) { SendMetadata = _metadata.Send };
         while (reader.Position < batch.End && reader.TryRead(out var record))
         {
             builder.Add(record);
@@ -494,10 +432,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     private void ReportRefused(int[] byReason, string? lastReason, int markersInPart)
     {
         Metrics.RefusedEntries(byReason);
-        if (lastReason is not null)
-        {
-            LastRefusalReason = lastReason;
-        }
+        _standing.Refused(lastReason);
 
         var total = byReason.Sum();
         LogPersistEventSource.Log.EntriesRefused(_client.PushUri.ToString(), total, string.Join(",", byReason), lastReason ?? "");
@@ -519,81 +454,6 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         lock (_markerEncoder)
         {
             _wal.Append(_markerEncoder.Encode(marker));
-        }
-    }
-
-    /// <summary>
-    /// Whether this WAL's entries carry structured metadata, in <see cref="StructuredMetadataMode.Auto"/>:
-    /// the decision saved with the WAL when there is one (a resend after a restart must carry exactly the
-    /// metadata of the first send: Loki 3.7+ compares it when dropping duplicates), else Loki's buildinfo,
-    /// asked again with backoff while nothing answers (a transport fault, a timeout, 429 or 5xx). Null when
-    /// <paramref name="attempts"/> went unanswered.
-    /// </summary>
-    private async Task<bool?> DecideMetadataAsync(int attempts, CancellationToken stop)
-    {
-        if (StreamDescription.TryLoad(_wal.FileSystem, _wal.Directory, out var saved, out _) && saved.MetadataDecision is { } decided)
-        {
-            return decided;
-        }
-
-        var delay = _options.Loki.RetryBaseDelay;
-        for (var attempt = 1; ; attempt++)
-        {
-            BuildInfo info;
-            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop))
-            {
-                timeout.CancelAfter(_options.Loki.AttemptTimeout);
-                info = await _client.GetBuildInfoAsync(timeout.Token).ConfigureAwait(false);
-            }
-
-            if (info.Answered)
-            {
-                return info.Major >= 3;
-            }
-
-            LastRetryReason = $"no answer from {LokiClient.BuildInfoUri(_client.PushUri)} ({info.Problem ?? "no answer"})";
-            if (attempt >= attempts)
-            {
-                return null;
-            }
-
-            LogPersistEventSource.Log.BuildInfoUnanswered(_wal.Directory, LokiClient.BuildInfoUri(_client.PushUri).ToString(), info.Problem ?? "no answer", delay.TotalMilliseconds);
-            await Task.Delay(delay, _time, stop).ConfigureAwait(false);
-            delay = delay * 2 < _options.Loki.RetryMaxDelay ? delay * 2 : _options.Loki.RetryMaxDelay;
-        }
-    }
-
-    /// <summary>Asks buildinfo at the longest retry delay until it answers, then applies (and saves) the decision for the batches built after it.</summary>
-    private async Task AskUntilAnsweredAsync(CancellationToken stop)
-    {
-        try
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                await Task.Delay(_options.Loki.RetryMaxDelay, _time, stop).ConfigureAwait(false);
-                if (await DecideMetadataAsync(attempts: 1, stop).ConfigureAwait(false) is { } decided)
-                {
-                    // A refusal of metadata meanwhile is the server's own answer and wins.
-                    if (!_metadataRefused)
-                    {
-                        _sendMetadata = decided;
-                        SaveMetadataDecision(decided);
-                    }
-
-                    return;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-        }
-    }
-
-    private void SaveMetadataDecision(bool send)
-    {
-        if (_options.StructuredMetadata == StructuredMetadataMode.Auto)
-        {
-            StreamDescription.SaveMetadataDecision(_wal.FileSystem, _wal.Directory, send);
         }
     }
 
@@ -627,6 +487,3 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         Metrics.Dispose();
     }
 }
-
-/// <summary>Loki answered a push with a 2xx that stores nothing (260: ingestion blocked): what it said, until when, since when.</summary>
-internal sealed record IngestionBlock(int Status, string Reason, DateTimeOffset? Until, DateTimeOffset Since);
