@@ -15,7 +15,7 @@ namespace LogPersist.Entries;
 /// </remarks>
 internal sealed class EntryLimits
 {
-    /// <summary>The default of the entry budget option.</summary>
+    /// <summary>The default of <see cref="LogPersistOptions.MaxEntryBytes"/>.</summary>
     public const int DefaultMaxBytes = 1 << 20;
 
     public const int SmallestMaxBytes = 4 << 10;
@@ -56,7 +56,7 @@ internal sealed class EntryLimits
     public static EntryLimits For(int maxEntryBytes, int maxPayloadBytes) =>
         maxEntryBytes == DefaultMaxBytes && maxPayloadBytes >= DefaultMaxBytes ? Default : new(Math.Min(maxEntryBytes, maxPayloadBytes));
 
-    /// <summary>The problem with a configured the entry budget option, or null.</summary>
+    /// <summary>The problem with a configured <see cref="LogPersistOptions.MaxEntryBytes"/>, or null.</summary>
     public static string? Error(int maxEntryBytes) =>
         maxEntryBytes is < SmallestMaxBytes or > LargestMaxBytes
             ? $"MaxEntryBytes must be between 4 KiB and 1 GiB; it is {maxEntryBytes}."
