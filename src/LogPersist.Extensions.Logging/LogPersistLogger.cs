@@ -40,7 +40,7 @@ internal sealed class LogPersistLogger : ILogger
             return;
         }
 
-        var encoder = ThreadEncoders.Rent();
+        var encoder = ThreadEncoders.Rent(_pipeline.EntryLimits);
         try
         {
             var timestamp = LogEntry.NowNs(_pipeline.Time);
@@ -65,8 +65,7 @@ internal sealed class LogPersistLogger : ILogger
                 var template = templateAt >= 0 ? ((IReadOnlyList<KeyValuePair<string, object?>>)state)[templateAt].Value as string : null;
                 var message = template is null || NeedsRendering(template) ? formatter?.Invoke(state, exception) : null;
                 encoder.Begin(timestamp, (EntryLevel)logLevel, _categoryUtf8, message, template, eventId.Id, eventId.Name, error, trace);
-                var properties = Math.Min(templateAt >= 0 ? count - 1 : count, ushort.MaxValue);
-                encoder.BeginProperties(properties);
+                var properties = encoder.BeginProperties(templateAt >= 0 ? count - 1 : count);
                 for (var i = 0; properties > 0; i++)
                 {
                     if (i != templateAt)
@@ -86,7 +85,7 @@ internal sealed class LogPersistLogger : ILogger
 
             encoder.BeginScopes();
             _provider.Scopes?.ForEachScope(static (scope, e) => e.WriteScope(scope), encoder);
-            _pipeline.Append(encoder.End());
+            _pipeline.Append(encoder);
         }
         catch (Exception e)
         {

@@ -72,6 +72,7 @@ internal static class LogPersistOptionsBinder
         options.LineFormat = binder.Enum(nameof(options.LineFormat), options.LineFormat);
         options.MaxLineBytes = binder.Int32(nameof(options.MaxLineBytes), options.MaxLineBytes);
         options.OversizedLines = binder.Enum(nameof(options.OversizedLines), options.OversizedLines);
+        options.MaxEntryBytes = binder.Int32(nameof(options.MaxEntryBytes), options.MaxEntryBytes);
         options.StructuredMetadata = binder.Enum(nameof(options.StructuredMetadata), options.StructuredMetadata);
         options.FlushTimeout = binder.TimeSpan(nameof(options.FlushTimeout), options.FlushTimeout);
         options.AdoptOrphans = binder.Boolean(nameof(options.AdoptOrphans), options.AdoptOrphans);

@@ -37,10 +37,11 @@ internal sealed class LogPersistSink : ILogEventSink, IDisposable, IAsyncDisposa
         }
 
         var category = Category(logEvent, out var categoryIsProperty);
-        var encoder = ThreadEncoders.Rent();
+        var encoder = ThreadEncoders.Rent(_pipeline.EntryLimits);
         try
         {
-            _pipeline.Append(Encode(encoder, logEvent, level, category, categoryIsProperty));
+            Encode(encoder, logEvent, level, category, categoryIsProperty);
+            _pipeline.Append(encoder);
         }
         catch (Exception e)
         {
@@ -57,7 +58,7 @@ internal sealed class LogPersistSink : ILogEventSink, IDisposable, IAsyncDisposa
 
     public ValueTask DisposeAsync() => _pipeline.DisposeAsync();
 
-    private static ReadOnlySpan<byte> Encode(EntryEncoder encoder, LogEvent logEvent, EntryLevel level, string category, bool categoryIsProperty)
+    private static void Encode(EntryEncoder encoder, LogEvent logEvent, EntryLevel level, string category, bool categoryIsProperty)
     {
         Span<byte> trace = stackalloc byte[EntryEncoder.TraceBytes];
         if (logEvent.TraceId is { } traceId && logEvent.SpanId is { } spanId)
@@ -97,8 +98,7 @@ internal sealed class LogPersistSink : ILogEventSink, IDisposable, IAsyncDisposa
             }
         }
 
-        var count = Math.Min(logEvent.Properties.Count - (categoryIsProperty ? 1 : 0), ushort.MaxValue);
-        encoder.BeginProperties(count);
+        var count = encoder.BeginProperties(logEvent.Properties.Count - (categoryIsProperty ? 1 : 0));
         var written = 0;
         foreach (var (name, value) in logEvent.Properties)
         {
@@ -117,7 +117,6 @@ internal sealed class LogPersistSink : ILogEventSink, IDisposable, IAsyncDisposa
         }
 
         encoder.BeginScopes();
-        return encoder.End();
     }
 
     /// <summary><c>SourceContext</c> when it is a scalar (then it is not repeated as a property), else empty.</summary>

@@ -11,6 +11,12 @@ namespace LogPersist.Serilog;
 /// </summary>
 internal static class PropertyValues
 {
+    // Converted no further than the encoder writes: it keeps MaxItems items and marks the cut after them.
+    private const int MaxItems = EntryLimits.MaxItems + 1;
+
+    // Stands for a value nested deeper than the encoder goes: it marks it as too deep and counts it.
+    private static readonly LogStructure TooDeep = new(null, []);
+
     public static object? ToEntryValue(LogEventPropertyValue? value, int depth = 0)
     {
         if (value is ScalarValue scalar)
@@ -23,15 +29,15 @@ internal static class PropertyValues
             return null;
         }
 
-        if (depth >= EntryFormat.MaxDepth)
+        if (depth >= EntryFormat.MaxDepth && value is StructureValue or SequenceValue or DictionaryValue)
         {
-            return Rendered(value);
+            return TooDeep;
         }
 
         switch (value)
         {
             case StructureValue structure:
-                var properties = new KeyValuePair<string, object?>[structure.Properties.Count];
+                var properties = new KeyValuePair<string, object?>[Math.Min(structure.Properties.Count, MaxItems)];
                 for (var i = 0; i < properties.Length; i++)
                 {
                     var property = structure.Properties[i];
@@ -40,17 +46,23 @@ internal static class PropertyValues
 
                 return new LogStructure(structure.TypeTag, properties);
             case SequenceValue sequence:
-                var items = new List<object?>(sequence.Elements.Count);
-                foreach (var element in sequence.Elements)
+                var count = Math.Min(sequence.Elements.Count, MaxItems);
+                var items = new List<object?>(count);
+                for (var i = 0; i < count; i++)
                 {
-                    items.Add(ToEntryValue(element, depth + 1));
+                    items.Add(ToEntryValue(sequence.Elements[i], depth + 1));
                 }
 
                 return items;
             case DictionaryValue dictionary:
-                var pairs = new List<KeyValuePair<string, object?>>(dictionary.Elements.Count);
+                var pairs = new List<KeyValuePair<string, object?>>(Math.Min(dictionary.Elements.Count, MaxItems));
                 foreach (var (key, item) in dictionary.Elements)
                 {
+                    if (pairs.Count == MaxItems)
+                    {
+                        break;
+                    }
+
                     pairs.Add(new(Key(key), ToEntryValue(item, depth + 1)));
                 }
 

@@ -146,6 +146,17 @@ public sealed class LogPersistOptions
     /// <value>The default is <see cref="OversizedLineMode.Truncate"/>.</value>
     public OversizedLineMode OversizedLines { get; set; } = OversizedLineMode.Truncate;
 
+    /// <summary>
+    /// Most bytes one entry takes in the WAL, between 4 KiB and 1 GiB (and no more than a segment holds).
+    /// A log call that does not fit is cut, never dropped: a text (message, exception, a string value)
+    /// keeps at most a quarter of this; a sequence or map its first 1,000 items; a value that contains
+    /// itself or nests deeper than 16 levels becomes a marker; an entry holds at most 100,000 values; what
+    /// is left once the budget is spent is left out. The line names each cut in its <c>cut</c> field, and
+    /// the <c>logpersist.entry.cut</c> metric counts them by reason.
+    /// </summary>
+    /// <value>The default is 1 MiB.</value>
+    public int MaxEntryBytes { get; set; } = Entries.EntryLimits.DefaultMaxBytes;
+
     /// <summary>Whether trace and span ids travel as Loki structured metadata or in the line.</summary>
     /// <value>The default is <see cref="StructuredMetadataMode.Auto"/>.</value>
     public StructuredMetadataMode StructuredMetadata { get; set; } = StructuredMetadataMode.Auto;

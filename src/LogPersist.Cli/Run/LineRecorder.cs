@@ -22,7 +22,7 @@ internal sealed class LineRecorder
     private readonly LogPipeline _pipeline;
     private readonly string _category;
     private readonly byte[] _categoryUtf8;
-    private readonly EntryEncoder _encoder = new(4096);
+    private readonly EntryEncoder _encoder;
     private long _lastTimestampNs;
 
     public LineRecorder(LogPipeline pipeline, string category)
@@ -30,6 +30,7 @@ internal sealed class LineRecorder
         _pipeline = pipeline;
         _category = category;
         _categoryUtf8 = Utf8.GetBytes(category);
+        _encoder = new EntryEncoder(pipeline.EntryLimits, 4096);
     }
 
     /// <summary>Entries appended to the WAL.</summary>
@@ -48,8 +49,7 @@ internal sealed class LineRecorder
             if (part == 0 && JsonLine.TryParse(line, out var parsed))
             {
                 _encoder.Begin(timestamp, parsed!.Level ?? EntryLevel.Information, _categoryUtf8, parsed.Message, null, 0, null, null, default);
-                var count = Math.Min(parsed.Properties.Count, ushort.MaxValue);
-                _encoder.BeginProperties(count);
+                var count = _encoder.BeginProperties(parsed.Properties.Count);
                 for (var i = 0; i < count; i++)
                 {
                     _encoder.WriteProperty(parsed.Properties[i].Key, parsed.Properties[i].Value);
@@ -74,7 +74,7 @@ internal sealed class LineRecorder
             }
 
             _encoder.BeginScopes();
-            if (_pipeline.Append(_encoder.End()))
+            if (_pipeline.Append(_encoder))
             {
                 Appended++;
             }

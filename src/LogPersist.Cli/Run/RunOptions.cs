@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using LogPersist.Entries;
 
 namespace LogPersist.Cli.Run;
 
@@ -83,6 +84,10 @@ internal sealed class RunOptions
         if (result.GetValue(LineFormat) is { } lineFormat) options.LineFormat = lineFormat;
         if (result.GetValue(FlushTimeout) is { } flushTimeout) options.FlushTimeout = flushTimeout;
         if (result.GetValue(MaxLineBytes) is { } maxLine) options.MaxLineBytes = maxLine;
+
+        // A piece is one entry's message: one text keeps a quarter of the entry budget, and a piece of
+        // invalid UTF-8 grows up to 3 times when its bytes become U+FFFD. Never cut what the child wrote.
+        options.MaxEntryBytes = (int)Math.Clamp(16L * options.MaxLineBytes, EntryLimits.DefaultMaxBytes, EntryLimits.LargestMaxBytes);
 
         sdk.ApplyLoki(result, options, context.Environment);
         return options;

@@ -13,10 +13,13 @@ namespace LogPersist.Entries;
 ///             varint), event name, exception, trace id (16 bytes) + span id (8 bytes)
 ///        2    property count, then each: name, value
 ///        2    scope count, then each: value
+///             when flagged <see cref="EntryFlags.Cut"/>: the cut summary, a map value of reason to count
 /// </code>
 /// A value is a <see cref="ValueTag"/> byte followed by its data: nothing (null, false, true), a
 /// zig-zag varint (integer), a varint (unsigned), 8 bytes (double), a string (string, number text),
 /// a varint count of values (sequence), or a type tag string, varint count and name/value pairs (map).
+/// A count may be a varint padded with continuation bytes (written before its items are known).
+/// Readers of version 1 that predate the cut summary ignore its flag and the bytes after the scopes.
 /// </summary>
 internal static class EntryFormat
 {
@@ -35,6 +38,9 @@ internal enum EntryFlags : byte
     EventName = 8,
     Exception = 16,
     Trace = 32,
+
+    /// <summary>Something was cut to fit the entry's limits: a cut summary follows the scopes.</summary>
+    Cut = 64,
 }
 
 internal enum ValueTag : byte

@@ -39,6 +39,9 @@ internal readonly ref struct EntryView
     /// <summary>The encoded scopes: <see cref="ScopeCount"/> values.</summary>
     public ReadOnlySpan<byte> Scopes { get; init; }
 
+    /// <summary>What was cut to fit the entry's limits, a map value of reason to count; empty when nothing was.</summary>
+    public ReadOnlySpan<byte> Cuts { get; init; }
+
     public bool Has(EntryFlags flag) => (Flags & flag) != 0;
 
     /// <summary>Decodes and validates a payload. False for an unknown format or malformed bytes.</summary>
@@ -109,6 +112,12 @@ internal readonly ref struct EntryView
             }
         }
 
+        var scopesEnd = reader.Position;
+        if ((flags & EntryFlags.Cut) != 0 && !reader.TrySkipValue())
+        {
+            return false;
+        }
+
         var body = payload[EntryFormat.FixedHeaderBytes..];
         view = new EntryView
         {
@@ -125,7 +134,8 @@ internal readonly ref struct EntryView
             PropertyCount = propertyCount,
             Properties = body[propertiesStart..propertiesEnd],
             ScopeCount = scopeCount,
-            Scopes = body[scopesStart..reader.Position],
+            Scopes = body[scopesStart..scopesEnd],
+            Cuts = body[scopesEnd..reader.Position],
         };
         return true;
     }

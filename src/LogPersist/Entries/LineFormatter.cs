@@ -14,8 +14,8 @@ internal sealed class LineFormatter : IDisposable
     private static readonly SearchValues<byte> NeedsQuotes = SearchValues.Create(" =\"\\\n\r\t"u8);
 
     private static readonly byte[][] ReservedJsonNames =
-        ["level"u8.ToArray(), "category"u8.ToArray(), "msg"u8.ToArray(), "template"u8.ToArray(), "event_id"u8.ToArray(),
-         "event_name"u8.ToArray(), "scopes"u8.ToArray(), "exception"u8.ToArray(), "trace_id"u8.ToArray(), "span_id"u8.ToArray()];
+        ["level"u8.ToArray(), "category"u8.ToArray(), "cut"u8.ToArray(), "msg"u8.ToArray(), "template"u8.ToArray(),
+         "event_id"u8.ToArray(), "event_name"u8.ToArray(), "scopes"u8.ToArray(), "exception"u8.ToArray(), "trace_id"u8.ToArray(), "span_id"u8.ToArray()];
 
     private readonly LineFormat _format;
     private readonly ArrayBufferWriter<byte> _line = new(1024);
@@ -86,6 +86,17 @@ internal sealed class LineFormatter : IDisposable
         json.WriteStartObject();
         json.WriteString("level"u8, EntryLevels.Utf8Name(entry.Level));
         json.WriteString("category"u8, entry.Category);
+        if (entry.Has(EntryFlags.Cut))
+        {
+            // Before the message: a line cut at the shipper's limit keeps it.
+            json.WritePropertyName("cut"u8);
+            var cuts = new ValueReader(entry.Cuts);
+            if (!cuts.TryReadValue(out var summary) || !ValueText.WriteJson(json, ref cuts, summary))
+            {
+                json.WriteNullValue();
+            }
+        }
+
         json.WriteString("msg"u8, RenderedMessage(entry));
         if (entry.Has(EntryFlags.Template))
         {
@@ -158,6 +169,13 @@ internal sealed class LineFormatter : IDisposable
     {
         Pair("level"u8, EntryLevels.Utf8Name(entry.Level));
         Pair("category"u8, entry.Category);
+        if (entry.Has(EntryFlags.Cut))
+        {
+            _text.ResetWrittenCount();
+            CutReasons.WriteSummary(_text, entry.Cuts);
+            Pair("cut"u8, _text.WrittenSpan);
+        }
+
         Pair("msg"u8, RenderedMessage(entry));
         if (entry.Has(EntryFlags.Template)) Pair("template"u8, entry.Template);
         if (entry.Has(EntryFlags.EventId))
@@ -205,6 +223,12 @@ internal sealed class LineFormatter : IDisposable
         _line.Write(entry.Category);
         _line.Write(": "u8);
         _line.Write(RenderedMessage(entry));
+        if (entry.Has(EntryFlags.Cut))
+        {
+            _line.Write(" cut="u8);
+            CutReasons.WriteSummary(_line, entry.Cuts);
+        }
+
         if (includeTrace && entry.Has(EntryFlags.Trace))
         {
             Span<byte> hex = stackalloc byte[48];

@@ -16,6 +16,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     private readonly PipelineSettings _settings;
     private readonly LogPersistOptions _options;
     private readonly object _laneLock = new();
+    private readonly EntryCutMetrics _cuts;
     private Lane _lane;
     private OrphanAdopter? _adopter;
     private int _stopped;
@@ -32,6 +33,8 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
         SegmentBytes = options.SegmentBytes;
         FullMode = options.FullMode;
         Destination = destination;
+        EntryLimits = settings.EntryLimits;
+        _cuts = new EntryCutMetrics(lane.Wal.Directory);
     }
 
     /// <summary>The WAL being written now: a new one after this instance was fenced out of its directory.</summary>
@@ -56,6 +59,12 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
 
     /// <summary>The push URL (without credentials), or a note that entries stay in the WAL.</summary>
     public string Destination { get; }
+
+    /// <summary>What one entry may hold (<see cref="LogPersistOptions.MaxEntryBytes"/>): the limits the integrations encode within.</summary>
+    public Entries.EntryLimits EntryLimits { get; }
+
+    /// <summary>What encoding cut to keep entries within <see cref="EntryLimits"/>, by reason.</summary>
+    public EntryCutMetrics Cuts => _cuts;
 
     /// <summary>
     /// Validates the options, opens (creating if needed) and locks the instance's WAL directory and
@@ -269,6 +278,18 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     /// <summary>Appends an encoded entry; false when it was dropped (counted by the WAL). Never throws for I/O faults.</summary>
     public bool Append(ReadOnlySpan<byte> payload) => Wal.Append(payload);
 
+    /// <summary>Finishes the entry <paramref name="encoder"/> holds, counts what it cut, and appends it as <see cref="Append(ReadOnlySpan{byte})"/> does.</summary>
+    public bool Append(Entries.EntryEncoder encoder)
+    {
+        var appended = Wal.Append(encoder.End());
+        if (encoder.HasCuts)
+        {
+            _cuts.Record(encoder.Cuts);
+        }
+
+        return appended;
+    }
+
     /// <summary>
     /// Reports a log call that could not be encoded: counted as dropped (<c>unencodable</c>), reported
     /// to the EventSource, and announced in the stream by a marker entry. Never throws.
@@ -327,6 +348,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
         // process only, so it adds no unbounded device sync to a stop that has a deadline.
         lane.Wal.Dispose();
         await adopterStopped.ConfigureAwait(false);
+        _cuts.Dispose();
         return flushed;
     }
 

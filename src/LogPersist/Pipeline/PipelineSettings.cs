@@ -1,4 +1,5 @@
 using System.IO.Abstractions;
+using LogPersist.Entries;
 using LogPersist.Loki;
 using LogPersist.Shipping;
 using LogPersist.Wal;
@@ -37,6 +38,9 @@ internal sealed class PipelineSettings
 
     /// <summary>New shipping settings with the same destination, for an adopter to fill with an orphan's own labels; null without Loki.</summary>
     public Func<ShipperOptions>? FreshShipping { get; }
+
+    /// <summary>What one entry may hold: <see cref="LogPersistOptions.MaxEntryBytes"/>, at most what a WAL record can carry.</summary>
+    public EntryLimits EntryLimits { get; private init; } = EntryLimits.Default;
 
     /// <summary>Labels left out to stay within <see cref="LogPersistOptions.MaxLabelNames"/>, for the start-up warning.</summary>
     public IReadOnlyList<string> DroppedLabels { get; private init; } = [];
@@ -86,6 +90,11 @@ internal sealed class PipelineSettings
             TimeProvider = options.TimeProvider,
         };
         Collect(errors, wal.Validate);
+
+        if (EntryLimits.Error(options.MaxEntryBytes) is { } entryLimit)
+        {
+            errors.Add(entryLimit);
+        }
 
         if (options.MaxLabelNames is < 1 or > 100)
         {
@@ -140,7 +149,11 @@ internal sealed class PipelineSettings
         }
 
         Func<ShipperOptions>? freshShipping = shipper is null ? null : () => Shipping(options, shipper.Loki.Endpoint);
-        return new PipelineSettings(wal, shipper, stream, rootSource, instance, freshShipping) { DroppedLabels = droppedLabels };
+        return new PipelineSettings(wal, shipper, stream, rootSource, instance, freshShipping)
+        {
+            DroppedLabels = droppedLabels,
+            EntryLimits = EntryLimits.For(options.MaxEntryBytes, wal.MaxPayloadBytes),
+        };
     }
 
     private static Dictionary<string, string?> ConfiguredLabels(LogPersistOptions options, string service, string instance)

@@ -13,15 +13,17 @@ internal static class ThreadEncoders
     [ThreadStatic]
     private static EntryEncoder? t_cached;
 
-    public static EntryEncoder Rent()
+    /// <summary>The thread's encoder, set to encode within <paramref name="limits"/> (a pipeline's).</summary>
+    public static EntryEncoder Rent(EntryLimits limits)
     {
         var encoder = t_cached;
         if (encoder is null)
         {
-            return new EntryEncoder();
+            return new EntryEncoder(limits);
         }
 
         t_cached = null;
+        encoder.Limits = limits;
         return encoder;
     }
 

@@ -56,6 +56,7 @@ public sealed class AotBindingTests : IDisposable
         ["LineFormat"] = "logfmt",
         ["MaxLineBytes"] = "1024",
         ["OversizedLines"] = "Split",
+        ["MaxEntryBytes"] = "0x200000",
         ["StructuredMetadata"] = "Off",
         ["FlushTimeout"] = "00:00:10",
         ["AdoptOrphans"] = "true",
@@ -111,6 +112,7 @@ public sealed class AotBindingTests : IDisposable
         Assert.False(options.InstanceLabel);
         Assert.Equal(LineFormat.Logfmt, options.LineFormat);
         Assert.Equal(OversizedLineMode.Split, options.OversizedLines);
+        Assert.Equal(2 << 20, options.MaxEntryBytes);
         Assert.Equal(StructuredMetadataMode.Off, options.StructuredMetadata);
         Assert.True(options.AdoptOrphans);
     }

@@ -1,3 +1,4 @@
+using LogPersist.Entries;
 using LogPersist.Shipping;
 using LogPersist.Pipeline;
 using LogPersist.Tests.Support;
@@ -157,6 +158,30 @@ public sealed class PipelineSettingsTests : IDisposable
         var options = Options();
         options.MaxLabelNames = limit;
         Assert.Contains("MaxLabelNames", Assert.Throws<ArgumentException>(() => PipelineSettings.Resolve(options)).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(4095)]
+    [InlineData((1 << 30) + 1)]
+    public void An_entry_budget_out_of_range_is_an_error(int maxEntryBytes)
+    {
+        var options = Options();
+        options.MaxEntryBytes = maxEntryBytes;
+        Assert.Contains("MaxEntryBytes must be between 4 KiB and 1 GiB", Assert.Throws<ArgumentException>(() => PipelineSettings.Resolve(options)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_entry_budget_is_at_most_what_a_segment_record_can_carry()
+    {
+        var options = Options();
+        options.SegmentBytes = 64 * 1024;
+        options.MaxDiskBytes = 1 << 20;
+        options.MaxEntryBytes = 1 << 20;
+
+        var settings = PipelineSettings.Resolve(options);
+
+        Assert.Equal(settings.Wal.MaxPayloadBytes, settings.EntryLimits.MaxBytes);
+        Assert.Same(EntryLimits.Default, PipelineSettings.Resolve(Options()).EntryLimits);
     }
 
     private LogPersistOptions Options(Dictionary<string, string>? env = null) => new()

@@ -12,10 +12,16 @@ internal sealed class MeterRecorder : IDisposable
     private readonly ConcurrentDictionary<string, double> _lastGauges = new();
 
     public MeterRecorder(Meter meter)
+        : this(m => ReferenceEquals(m, meter))
+    {
+    }
+
+    /// <summary>Collects the measurements of every meter <paramref name="include"/> picks, now or later created.</summary>
+    public MeterRecorder(Func<Meter, bool> include)
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (ReferenceEquals(instrument.Meter, meter))
+            if (include(instrument.Meter))
             {
                 listener.EnableMeasurementEvents(instrument);
             }
@@ -35,6 +41,10 @@ internal sealed class MeterRecorder : IDisposable
         _listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) => _lastGauges[Key(instrument.Name, tags)] = value);
         _listener.Start();
     }
+
+    /// <summary>Every <c>LogPersist</c> meter of the pipeline writing <paramref name="directory"/>.</summary>
+    public static MeterRecorder ForDirectory(string directory) =>
+        new(m => m.Name == "LogPersist" && m.Tags?.Any(t => t.Key == "logpersist.wal.directory" && Equals(t.Value, directory)) == true);
 
     /// <summary>Sum of a counter's measurements; <paramref name="tag"/> is "name=value" or null for untagged.</summary>
     public long Sum(string instrument, string? tag = null) => _sums.GetValueOrDefault(tag is null ? instrument : $"{instrument}|{tag}");

@@ -1,0 +1,98 @@
+namespace LogPersist.Entries;
+
+/// <summary>
+/// What is left of one entry's <see cref="EntryLimits"/> while it is encoded, and the cuts made so far,
+/// by <see cref="CutReason"/>. Reset for every entry; allocates nothing after construction.
+/// </summary>
+/// <remarks>
+/// A count is the number of values cut or left out for that reason: a text cut, a sequence or map
+/// capped, a reference replaced, a property or scope left out. When the budget runs out inside a value,
+/// that value counts once (the items it leaves out are not counted one by one); each property or scope
+/// left out after it counts once more.
+/// </remarks>
+internal sealed class EntryBudget
+{
+    private readonly int[] _cuts = new int[CutReasons.Count];
+    private int _valueBytes = EntryLimits.Default.ValueBytes;
+    private int _textBytes = EntryLimits.Default.TextBytes;
+    private int _values;
+    private bool _exhausted;
+    private bool _anyCut;
+
+    public bool HasCuts => _anyCut;
+
+    /// <summary>Cuts by <see cref="CutReason"/>, valid until the next <see cref="Reset"/>.</summary>
+    public ReadOnlySpan<int> Cuts => _cuts;
+
+    public void Reset(EntryLimits limits)
+    {
+        _valueBytes = limits.ValueBytes;
+        _textBytes = limits.TextBytes;
+        _values = 0;
+        _exhausted = false;
+        if (_anyCut)
+        {
+            Array.Clear(_cuts);
+            _anyCut = false;
+        }
+    }
+
+    /// <summary>True while another value fits, given the <paramref name="length"/> encoded so far.</summary>
+    public bool HasRoom(int length) => !_exhausted && length <= _valueBytes && _values < EntryLimits.MaxValues;
+
+    /// <summary>Takes one value from the budget; false when there is no room for it (see <see cref="LeaveOut"/>).</summary>
+    public bool TryTakeValue(int length)
+    {
+        if (HasRoom(length))
+        {
+            _values++;
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Counts a value cut or left out because the budget ran out. True the first time in an entry: the
+    /// caller then marks the place, later ones are only counted.
+    /// </summary>
+    public bool LeaveOut()
+    {
+        Cut(CutReason.EntryBudget);
+        if (_exhausted)
+        {
+            return false;
+        }
+
+        _exhausted = true;
+        return true;
+    }
+
+    /// <summary>
+    /// Stops a sequence or map whose next item does not fit. True the first time in an entry (counted
+    /// once, and the caller marks the place); after that the items of the values being closed are not counted.
+    /// </summary>
+    public bool StopItems() => !_exhausted && LeaveOut();
+
+    /// <summary>Room for the next text: a quarter of the budget, less when the budget has less left.</summary>
+    public int TextRoom(int length) => Math.Clamp(_valueBytes - length, 0, _textBytes);
+
+    /// <summary>Counts a text cut in <paramref name="room"/> bytes: too long for any entry, or for what was left of this one.</summary>
+    public void TextCut(int room)
+    {
+        if (room >= _textBytes)
+        {
+            Cut(CutReason.TextTooLong);
+        }
+        else
+        {
+            LeaveOut();
+        }
+    }
+
+    public void Cut(CutReason reason, int count = 1)
+    {
+        _cuts[(int)reason] += count;
+        _anyCut = true;
+    }
+}
