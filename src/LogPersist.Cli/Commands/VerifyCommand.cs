@@ -88,6 +88,7 @@ internal static class VerifyCommand
         SegmentHeaderState.WrongSequence => "names another sequence than its file name",
         SegmentHeaderState.Invalid => "is damaged (magic, version or checksum); its records are checked on their own",
         SegmentHeaderState.Unreadable => "could not be read, so it was not checked (this is not damage)",
+        SegmentHeaderState.NotAFile => "is not a regular file (a link, FIFO, device or directory under a segment's name); it was not opened",
         _ => "missing: the file is too short to be a segment",
     };
 

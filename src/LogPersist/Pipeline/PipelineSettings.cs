@@ -199,12 +199,16 @@ internal sealed class PipelineSettings
             : (fileSystem.Path.Combine(local, "logpersist"), "user data folder (" + MountedRoot + " is not a writable directory)");
     }
 
+    /// <summary>
+    /// Whether a file can be created in <paramref name="directory"/>: an exclusive create of an
+    /// unpredictable name (nothing planted there is opened through), removed at once.
+    /// </summary>
     private static bool CanWrite(IFileSystem fileSystem, string directory)
     {
-        var probe = fileSystem.Path.Combine(directory, ".logpersist-probe-" + System.Environment.ProcessId);
+        var probe = TemporaryFile.PathFor(fileSystem, fileSystem.Path.Combine(directory, ".logpersist-probe"));
         try
         {
-            fileSystem.File.WriteAllBytes(probe, []);
+            TemporaryFile.Create(fileSystem, probe).Dispose();
             fileSystem.File.Delete(probe);
             return true;
         }

@@ -66,6 +66,12 @@ internal static class WalDrain
         {
             shipper = new Shipper(wal, shipping, handler);
         }
+        catch (ArgumentException e)
+        {
+            // Settings taken from the directory that the shipper refuses: this directory fails, no other.
+            wal.Dispose();
+            return new DrainResult(directory, DrainStatus.Failed, 0, 0, 0, TimeSpan.Zero, labels, e.Message);
+        }
         catch
         {
             wal.Dispose();
@@ -150,7 +156,7 @@ internal static class WalDrain
             DrainStatus.Failed => unreadable is not null
                 ? $"a segment could not be read ({unreadable}); it and everything after it stay in the WAL"
                 : "entries are left in the WAL (a segment could not be deleted, or a marker was written while closing); run drain again",
-            _ => null,
+            _ => wal.KeptBecause is { } kept ? "the directory was kept: " + kept : null,
         };
         return new DrainResult(directory, status, entries, metrics.ShippedBytes, refused, time.GetElapsedTime(started), labels, message);
     }

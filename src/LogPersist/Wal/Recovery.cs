@@ -39,13 +39,13 @@ internal static class Recovery
 
             scanned++;
             var path = fileSystem.Path.Combine(directory, SegmentNames.FileName(sequence));
-            using var map = MappedSegment.TryOpenReadOnly(sequence, path, out var failure);
+            using var map = MappedSegment.TryOpenReadOnly(sequence, path, out _, out var unusable);
             if (map is null)
             {
                 // An unreadable segment is reported by the reader that waits on it, not counted as damage.
-                if (failure is null && fileSystem.File.Exists(path))
+                if (unusable is not null)
                 {
-                    Report(new DamagedRange(sequence, 0, fileSystem.FileInfo.New(path).Length, DamageKind.Torn));
+                    Report(new DamagedRange(sequence, 0, SegmentFile.Length(path), DamageKind.Torn));
                     damagedHeaders++;
                 }
 

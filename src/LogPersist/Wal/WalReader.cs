@@ -9,6 +9,7 @@ internal readonly record struct WalRecord(RecordKind Kind, WalPosition Position,
 /// <summary>A damaged byte range the reader skipped.</summary>
 internal readonly record struct DamagedRange(long Segment, long Offset, long Length, DamageKind Kind);
 
+
 /// <summary>
 /// Reads records in order from a position, across segments, including records appended after the
 /// reader started. <see cref="TryRead"/> returns false at the end of committed data; call it again
@@ -114,7 +115,7 @@ internal sealed class WalReader : IDisposable
             }
 
             var path = _fileSystem.Path.Combine(_directory, SegmentNames.FileName(candidate));
-            var map = MappedSegment.TryOpenReadOnly(candidate, path, out var failure);
+            var map = MappedSegment.TryOpenReadOnly(candidate, path, out var failure, out var unusable);
             if (failure is not null)
             {
                 // Not readable now, for a reason unrelated to its contents: stop here and try again on
@@ -127,10 +128,11 @@ internal sealed class WalReader : IDisposable
             LastOpenFailure = null;
             if (map is null)
             {
-                if (_reportedUnusable.Add(candidate) && _fileSystem.File.Exists(path))
+                if (unusable is not null && _reportedUnusable.Add(candidate))
                 {
-                    // Too short to hold even one record: a segment cut off by a crash or truncation.
-                    ReportDamage(new DamagedRange(candidate, 0, _fileSystem.FileInfo.New(path).Length, DamageKind.Torn));
+                    // Too short to hold even one record (cut off by a crash or truncation), or not a
+                    // regular file at all (something planted under a segment's name): damage, not data.
+                    ReportDamage(new DamagedRange(candidate, 0, SegmentFile.Length(path), DamageKind.Torn));
                 }
 
                 continue;
