@@ -336,7 +336,15 @@ internal sealed class OrphanAdopter : IAsyncDisposable
 
         // Above the directory's epoch and every earlier claim of this name, so that no claim is reused.
         epoch = Math.Max(Math.Max(recordEpoch, movedEpoch), AdoptionArea.HighestEpoch(_fileSystem, _area, instance)) + 1;
-        OwnerOnly.CreateDirectory(_fileSystem, _area);
+        try
+        {
+            DirectoryLevels.Prepare(_fileSystem, _serviceDirectory, _area, allowGroupWritable: false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogPersistEventSource.Log.AdoptionDeferred(directory, "the adoption area cannot be used: " + e.Message);
+            return false;
+        }
 
         while (true)
         {

@@ -74,6 +74,8 @@ internal sealed class PipelineSettings
         var wal = new WalOptions
         {
             Directory = directory,
+            Root = root,
+            AllowGroupWritableDirectories = options.AllowGroupWritableDirectories,
             SegmentBytes = options.SegmentBytes,
             MaxDiskBytes = options.MaxDiskBytes,
             FullMode = options.FullMode,

@@ -95,12 +95,16 @@ internal sealed class WriteAheadLog : IDisposable
         var fileSystem = options.FileSystem;
         if (options.Lease.AdoptedEpoch is null && !AdoptionArea.IsAdopted(fileSystem, options.Directory))
         {
-            OwnerOnly.CreateDirectory(fileSystem, options.Directory);
+            DirectoryLevels.Prepare(fileSystem, options.Root, options.Directory, options.AllowGroupWritableDirectories);
         }
         else if (!fileSystem.Directory.Exists(options.Directory))
         {
             // An adopted directory is never created: its absence means another adopter moved it on.
             throw new DirectoryNotFoundException($"The adopted WAL directory '{options.Directory}' no longer exists.");
+        }
+        else
+        {
+            DirectoryLevels.Prepare(fileSystem, root: null, options.Directory, allowGroupWritable: false, create: false);
         }
 
         var directoryLock = DirectoryLock.Acquire(fileSystem, options.Directory);
