@@ -57,6 +57,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
     private readonly Dictionary<string, (string Text, long Since)> _observed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Text, long Since)> _claims = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _resting = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
 
@@ -174,7 +175,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
             }
 
             // A holder may promise a longer lease than this instance uses; it is honoured, up to a bound.
-            if (elapsed <= (record?.HonouredLease ?? TimeSpan.Zero))
+            if (elapsed <= (record?.HonouredLease ?? TimeSpan.Zero) || IsResting(directory))
             {
                 continue;
             }
@@ -300,12 +301,27 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         if (result.Status is not (DrainStatus.Drained or DrainStatus.Empty))
         {
             // Left in the area: its record stops changing, and the next adopter (or this one) resumes it.
+            // One that failed (a segment of a later format, one that cannot be read) is not claimed again
+            // by this instance for a while: claiming and moving it every lease would change nothing.
+            if (result.Status == DrainStatus.Failed)
+            {
+                _resting[instance] = _time.GetTimestamp();
+            }
+
             LogPersistEventSource.Log.AdoptionDeferred(adopted, result.Status + (result.Message is null ? "" : ": " + result.Message));
             return;
         }
 
         Interlocked.Increment(ref _adopted);
         LogPersistEventSource.Log.OrphanShipped(directory, result.Entries, _time.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    /// <summary>Whether this instance failed to ship the directory's instance within the last ten leases.</summary>
+    private bool IsResting(string directory)
+    {
+        var name = _fileSystem.Path.GetFileName(directory);
+        var instance = IsInArea(directory) && AdoptionArea.TryParse(name, out var parsed, out _, out _) ? parsed : name;
+        return _resting.TryGetValue(instance, out var since) && _time.GetElapsedTime(since) < _options.Lease.Duration * 10;
     }
 
     private bool IsInArea(string directory) =>

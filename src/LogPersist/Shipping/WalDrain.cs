@@ -151,6 +151,7 @@ internal static class WalDrain
         var lastError = shipper.LastRetryReason ?? shipper.LastError;
         var message = status switch
         {
+            DrainStatus.Failed when shipper.StoppedAt is { } newer => newer.ToString(),
             DrainStatus.Interrupted when wal.IsFenced => "another holder took the directory over; it ships the rest",
             DrainStatus.Interrupted => "stopped before everything was shipped; run drain again to continue" + (lastError is null ? "" : $" (last error: {lastError})"),
             DrainStatus.Failed => unreadable is not null

@@ -54,6 +54,13 @@ internal static class Recovery
             }
 
             var bytes = map.Bytes;
+            if (SegmentHeader.NewerVersion(bytes) is { } version)
+            {
+                // Written by a later format: not this version's to count, let alone call damage. Readers stop before it.
+                LogPersistEventSource.Log.NewerFormatKept(directory, new NewerFormat(new WalPosition(sequence, 0), "segment " + sequence, version, SegmentHeader.CurrentVersion).ToString());
+                break;
+            }
+
             if (!SegmentHeader.TryRead(bytes, out var header) || header.Sequence != sequence)
             {
                 // The records carry their own checksums; a bad header costs none of them.

@@ -20,6 +20,9 @@ internal enum SegmentHeaderState : byte
     /// <summary>The file could not be opened (permissions, resources); its contents were not checked.</summary>
     Unreadable,
 
+    /// <summary>A valid header of a later format than this version reads: its records are neither read nor judged.</summary>
+    NewerVersion,
+
     /// <summary>Not a regular file (a symbolic link, a FIFO, a device, a directory) under a segment's name: never opened.</summary>
     NotAFile,
 }
@@ -103,6 +106,12 @@ internal static class SegmentInspector
 
             var tooShort = new InspectedDamage(new DamagedRange(sequence, 0, length, DamageKind.Corrupt), null, PastEndOfFile: true);
             return new SegmentInspection(sequence, length, SegmentHeaderState.TooShort, null, 0, 0, 0, [tooShort], null, Vanished: false);
+        }
+
+        if (SegmentHeader.NewerVersion(map.Bytes) is { } newer)
+        {
+            // A later format: its records are not this version's to frame, so neither read nor called damage.
+            return new SegmentInspection(sequence, map.Length, SegmentHeaderState.NewerVersion, newer, 0, 0, 0, [], null, Vanished: false);
         }
 
         var bytes = map.Bytes;

@@ -9,6 +9,16 @@ internal readonly record struct WalRecord(RecordKind Kind, WalPosition Position,
 /// <summary>A damaged byte range the reader skipped.</summary>
 internal readonly record struct DamagedRange(long Segment, long Offset, long Length, DamageKind Kind);
 
+/// <summary>
+/// Where reading stopped because the WAL holds something of a later format than this version reads:
+/// a segment whose header announces a later version, or a record whose entry (or gap marker) does.
+/// Nothing from <see cref="Position"/> on is read, acknowledged or deleted; a later LogPersist ships it.
+/// </summary>
+internal sealed record NewerFormat(WalPosition Position, string What, int Version, int Supported)
+{
+    public override string ToString() =>
+        $"{What} at {Position} is of format version {Version}, newer than this version reads ({Supported}); it and everything after it stay in the WAL for a LogPersist that reads it";
+}
 
 /// <summary>
 /// Reads records in order from a position, across segments, including records appended after the
@@ -50,6 +60,9 @@ internal sealed class WalReader : IDisposable
 
     /// <summary>Why the last attempt to open a segment failed, while it keeps failing; the reader waits there.</summary>
     public string? LastOpenFailure { get; private set; }
+
+    /// <summary>Set when the next segment is of a later format: the reader stays before it for good.</summary>
+    public NewerFormat? StoppedAt { get; private set; }
 
     public long DamagedBytes { get; private set; }
 
@@ -114,6 +127,11 @@ internal sealed class WalReader : IDisposable
                 continue;
             }
 
+            if (StoppedAt is { } stop && candidate >= stop.Position.Segment)
+            {
+                return false;
+            }
+
             var path = _fileSystem.Path.Combine(_directory, SegmentNames.FileName(candidate));
             var map = MappedSegment.TryOpenReadOnly(candidate, path, out var failure, out var unusable);
             if (failure is not null)
@@ -136,6 +154,19 @@ internal sealed class WalReader : IDisposable
                 }
 
                 continue;
+            }
+
+            if (SegmentHeader.NewerVersion(map.Bytes) is { } version)
+            {
+                // Records of a later format may be framed differently: never read, skip or acknowledge them.
+                map.Dispose();
+                if (StoppedAt is null)
+                {
+                    StoppedAt = new NewerFormat(new WalPosition(candidate, 0), "segment " + candidate, version, SegmentHeader.CurrentVersion);
+                    Diagnostics.LogPersistEventSource.Log.NewerFormatKept(_directory, StoppedAt.ToString());
+                }
+
+                return false;
             }
 
             _segment?.Dispose();

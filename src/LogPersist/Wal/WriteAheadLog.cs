@@ -249,9 +249,9 @@ internal sealed class WriteAheadLog : IDisposable
         bool drained;
         using (var reader = new WalReader(_fileSystem, _options.Directory, _checkpoint.Position, long.MaxValue))
         {
-            // A segment that could not be opened may hold anything: that is not "nothing left".
-            drained = !reader.TryRead(out _) && reader.LastOpenFailure is null;
-            unreadable = reader.LastOpenFailure;
+            // A segment that could not be opened, or one of a later format, may hold anything: that is not "nothing left".
+            drained = !reader.TryRead(out _) && reader.LastOpenFailure is null && reader.StoppedAt is null;
+            unreadable = reader.LastOpenFailure ?? reader.StoppedAt?.ToString();
         }
 
         lock (_pathLock)
