@@ -68,9 +68,10 @@ internal static class Recovery
             }
 
             var offset = sequence == checkpoint.Segment ? SegmentScanner.ClampOffset(checkpoint.Offset) : SegmentScanner.FirstRecordOffset;
+            var budget = ChecksumBudget.For(bytes.Length, offset);
             while (true)
             {
-                var step = SegmentScanner.Step(bytes, sequence, offset, live: false);
+                var step = SegmentScanner.Step(bytes, sequence, offset, live: false, ref budget);
                 if (step.Outcome == ScanOutcome.Record)
                 {
                     if (step.Record.Kind == RecordKind.Data)

@@ -125,9 +125,10 @@ internal static class SegmentInspector
         long? inProgress = null;
         var damage = new List<InspectedDamage>();
         var offset = SegmentScanner.ClampOffset(from);
+        var budget = ChecksumBudget.For(bytes.Length, offset);
         while (true)
         {
-            var step = SegmentScanner.Step(bytes, sequence, offset, live);
+            var step = SegmentScanner.Step(bytes, sequence, offset, live, ref budget);
             if (step.Outcome == ScanOutcome.Record)
             {
                 if (step.Record.Kind == RecordKind.Data)

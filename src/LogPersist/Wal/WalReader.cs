@@ -34,6 +34,7 @@ internal sealed class WalReader : IDisposable
     private readonly Action<DamagedRange>? _onDamage;
     private readonly HashSet<long> _reportedUnusable = [];
     private MappedSegment? _segment;
+    private ChecksumBudget _budget;
     private byte[] _buffer = new byte[4096];
     private WalPosition _position;
 
@@ -77,7 +78,7 @@ internal sealed class WalReader : IDisposable
             }
 
             var segment = _segment!;
-            var step = SegmentScanner.Step(segment.Bytes, segment.Sequence, SegmentScanner.ClampOffset(_position.Offset), segment.Sequence >= _liveFrom);
+            var step = SegmentScanner.Step(segment.Bytes, segment.Sequence, SegmentScanner.ClampOffset(_position.Offset), segment.Sequence >= _liveFrom, ref _budget);
             switch (step.Outcome)
             {
                 case ScanOutcome.Record:
@@ -99,7 +100,9 @@ internal sealed class WalReader : IDisposable
                     continue;
 
                 case ScanOutcome.Pending:
+                    // The next read is a new walk from here (the writer may have added records by then).
                     _position = new WalPosition(segment.Sequence, step.Offset);
+                    _budget = ChecksumBudget.For(segment.Bytes.Length, step.Offset);
                     record = default;
                     return false;
 
@@ -171,6 +174,7 @@ internal sealed class WalReader : IDisposable
 
             _segment?.Dispose();
             _segment = map;
+            _budget = ChecksumBudget.For(map.Bytes.Length, SegmentScanner.ClampOffset(candidate == _position.Segment ? _position.Offset : 0));
             if (candidate != _position.Segment)
             {
                 _position = new WalPosition(candidate, SegmentScanner.FirstRecordOffset);
