@@ -76,6 +76,7 @@ internal static class LogPersistOptionsBinder
         options.StructuredMetadata = binder.Enum(nameof(options.StructuredMetadata), options.StructuredMetadata);
         options.FlushTimeout = binder.TimeSpan(nameof(options.FlushTimeout), options.FlushTimeout);
         options.AdoptOrphans = binder.Boolean(nameof(options.AdoptOrphans), options.AdoptOrphans);
+        options.AllowGroupWritableDirectories = binder.Boolean(nameof(options.AllowGroupWritableDirectories), options.AllowGroupWritableDirectories);
 
         binder.ThrowIfFailed();
     }

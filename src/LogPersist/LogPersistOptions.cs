@@ -176,6 +176,18 @@ public sealed class LogPersistOptions
     /// <value>The default is false: each instance ships only its own directory.</value>
     public bool AdoptOrphans { get; set; }
 
+    /// <summary>
+    /// Accept directory levels under <see cref="Directory"/> (<c>{namespace}</c>, <c>{service}</c>) that
+    /// are writable by their group, when that group is one of this process's — a Kubernetes volume whose
+    /// <c>fsGroup</c> handling made them group-writable. Without it, LogPersist refuses to start on a
+    /// level that anyone but its own user can write to (the start-up error names the level), because
+    /// whoever can write there can plant links or files where LogPersist writes. Levels are still never
+    /// followed as links, never world-writable and always owned by this user; the instance directory
+    /// itself is always narrowed to 0700.
+    /// </summary>
+    /// <value>The default is false.</value>
+    public bool AllowGroupWritableDirectories { get; set; } = Wal.WalOptions.DefaultAllowGroupWritableDirectories;
+
     /// <summary>The owner record's lease and heartbeat; tests shorten them.</summary>
     internal TimeSpan LeaseDuration { get; set; } = Wal.LeaseOptions.DefaultDuration;
 

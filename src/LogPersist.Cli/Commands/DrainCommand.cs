@@ -134,7 +134,17 @@ internal static class DrainCommand
             }
 
             stream.ApplyTo(shipping);
-            results.Add(await DrainOneAsync(context, target, shipping, json, stop.Token).ConfigureAwait(false));
+            try
+            {
+                results.Add(await DrainOneAsync(context, target, shipping, json, stop.Token).ConfigureAwait(false));
+            }
+#pragma warning disable CA1031 // One directory's failure is reported in its row; it must not stop the others.
+            catch (Exception e) when (e is not OperationCanceledException || !stop.IsCancellationRequested)
+#pragma warning restore CA1031
+            {
+                // Whatever one directory holds, it fails alone: the others are drained and the summary is printed.
+                results.Add(new DrainResult(target, DrainStatus.Failed, 0, 0, 0, TimeSpan.Zero, stream.Labels.Text, e.GetType().Name + ": " + e.Message));
+            }
         }
 
         if (json)
@@ -164,7 +174,13 @@ internal static class DrainCommand
             return WalDirectories.Under(root, out unreadable);
         }
 
-        // The same recognition, and the same messages, as the read commands.
+        // The same recognition, and the same messages, as the read commands; a link is never followed
+        // to a directory whose files drain would delete.
+        if (Wal.WalFiles.IsLink(new System.IO.Abstractions.FileSystem(), Path.GetFullPath(directory!)))
+        {
+            throw new UsageException($"'{directory}' is a symbolic link; drain never follows links to the directories it deletes. Give the directory itself.");
+        }
+
         return [WalDirectory.Open(directory!).Path];
     }
 

@@ -9,7 +9,8 @@ namespace LogPersist.Cli.Commands;
 /// <summary>
 /// <c>logpersist export DIR --format jsonl|logfmt|text [--out FILE] [--include-shipped]</c>: writes a
 /// WAL's entries as lines for offline analysis (when Loki is out of reach), from the checkpoint or
-/// from the oldest record still on disk. Never changes the WAL. Exit 1 when damaged ranges or
+/// from the oldest record still on disk. Never changes the WAL. The file is owner-only (0600), like
+/// the WAL it comes from. Exit 1 when damaged ranges or
 /// unreadable records had to be left out, so a script knows the export is incomplete.
 /// </summary>
 internal static class ExportCommand
@@ -40,9 +41,7 @@ internal static class ExportCommand
             TextWriter writer;
             try
             {
-                writer = file is null
-                    ? context.Out
-                    : new StreamWriter(new FileStream(file.FullName, FileMode.Create, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
+                writer = file is null ? context.Out : new StreamWriter(OpenOwnerOnly(file.FullName), new UTF8Encoding(false));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -94,6 +93,35 @@ internal static class ExportCommand
             return cancelled || damagedRanges > 0 || entries.Undecodable > 0 ? ExitCodes.Problems : ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>
+    /// Opens (creating or replacing) the export file readable by its owner only, as the WAL it comes
+    /// from is: a new file is created 0600, and an existing one is narrowed to 0600 before anything is written.
+    /// </summary>
+    private static FileStream OpenOwnerOnly(string path)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.Read };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = OwnerOnly.FileMode;
+        }
+
+        var stream = new FileStream(path, options);
+        try
+        {
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(stream.SafeFileHandle, OwnerOnly.FileMode);
+            }
+
+            return stream;
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
     }
 
     private static bool IsInside(string path, string directory)

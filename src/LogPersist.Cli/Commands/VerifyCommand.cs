@@ -74,7 +74,7 @@ internal static class VerifyCommand
 
         if (scan.UndecodableRecords > 0)
         {
-            console.WriteLine($"{CliOutput.Count(scan.UndecodableRecords)} records have a valid checksum but hold no entry this version can read (a newer writer?); the shipper skips them with a marker.");
+            console.WriteLine($"{CliOutput.Count(scan.UndecodableRecords)} records have a valid checksum but hold no entry this version can read; the shipper skips malformed ones with a marker and stops before any of a later format.");
         }
 
         var checkedWhat = $"{scan.Segments.Count} segments, {CliOutput.Count(records)} valid records";
@@ -88,6 +88,8 @@ internal static class VerifyCommand
         SegmentHeaderState.WrongSequence => "names another sequence than its file name",
         SegmentHeaderState.Invalid => "is damaged (magic, version or checksum); its records are checked on their own",
         SegmentHeaderState.Unreadable => "could not be read, so it was not checked (this is not damage)",
+        SegmentHeaderState.NewerVersion => $"is of a later format than this version reads ({SegmentHeader.CurrentVersion}), so its records were not checked; shipping stops before it and keeps it",
+        SegmentHeaderState.NotAFile => "is not a regular file (a link, FIFO, device or directory under a segment's name); it was not opened",
         _ => "missing: the file is too short to be a segment",
     };
 

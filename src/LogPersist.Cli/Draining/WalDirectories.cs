@@ -1,8 +1,6 @@
-using LogPersist.Cli.Reading;
-
 namespace LogPersist.Cli.Draining;
 
-/// <summary>Finds the WAL directories under a root (see <see cref="WalDirectory.IsWal"/>).</summary>
+/// <summary>Finds the WAL directories under a root, by positive evidence (<see cref="Wal.WalFiles.Recognise"/>), never through a link.</summary>
 internal static class WalDirectories
 {
     /// <summary>
@@ -23,9 +21,10 @@ internal static class WalDirectories
 
     private static void Collect(string directory, int depth, List<string> found, List<(string, string)> unreadable)
     {
+        var fileSystem = new System.IO.Abstractions.FileSystem();
         try
         {
-            if (WalDirectory.IsWal(directory))
+            if (Wal.WalFiles.Recognise(fileSystem, directory).IsWal)
             {
                 found.Add(directory);
                 return;
@@ -38,9 +37,17 @@ internal static class WalDirectories
                 return;
             }
 
-            foreach (var child in Directory.EnumerateDirectories(directory))
+            foreach (var child in new DirectoryInfo(directory).EnumerateDirectories())
             {
-                Collect(child, depth + 1, found, unreadable);
+                // Never through a link: it could lead anywhere, and what drain finds there it deletes.
+                // Hidden levels are LogPersist's own (the adoption area, tombstones of removed directories).
+                if (child.Attributes.HasFlag(FileAttributes.ReparsePoint)
+                    || (child.Name.StartsWith('.') && !(depth == 2 && child.Name == Wal.AdoptionArea.DirectoryName)))
+                {
+                    continue;
+                }
+
+                Collect(child.FullName, depth + 1, found, unreadable);
             }
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)

@@ -98,6 +98,8 @@ internal static class CliOutput
         SegmentHeaderState.WrongSequence => "wrongSequence",
         SegmentHeaderState.Invalid => "invalid",
         SegmentHeaderState.Unreadable => "unreadable",
+        SegmentHeaderState.NewerVersion => "newerVersion",
+        SegmentHeaderState.NotAFile => "notAFile",
         _ => "tooShort",
     };
 

@@ -78,21 +78,24 @@ internal sealed class WalDirectory
         }
 
         var checkpointPath = System.IO.Path.Combine(full, Wal.Checkpoint.FileName);
-        if (!IsWal(full, segments))
+        WalRecognition recognition;
+        try
         {
-            throw new UsageException($"'{path}' is not a LogPersist WAL directory: it has no segments (*{SegmentNames.Extension}), no {Wal.Checkpoint.FileName} and no {DirectoryLock.OwnerFileName}.");
+            recognition = WalFiles.Recognise(new System.IO.Abstractions.FileSystem(), full);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"'{path}' cannot be read: {e.Message}");
+        }
+
+        if (!recognition.IsWal)
+        {
+            throw new UsageException($"'{path}' is not a LogPersist WAL directory: {recognition.Reason}.");
         }
 
         var (checkpoint, state) = ReadCheckpoint(checkpointPath);
         return new WalDirectory(full, segments, checkpoint, state, WalHolder.Probe(full));
     }
-
-    /// <summary>A WAL directory holds segments, a checkpoint or an owner record; anything else is not one.</summary>
-    public static bool IsWal(string directory, IReadOnlyCollection<long>? segments = null) =>
-        Directory.Exists(directory)
-        && ((segments ?? ListSegments(directory)).Count > 0
-            || File.Exists(System.IO.Path.Combine(directory, Wal.Checkpoint.FileName))
-            || File.Exists(System.IO.Path.Combine(directory, DirectoryLock.OwnerFileName)));
 
     /// <summary>The segments present now, oldest first (a live shipper deletes, a live writer adds).</summary>
     public static List<long> ListSegments(string directory)
@@ -117,15 +120,15 @@ internal sealed class WalDirectory
         return fromFile ? description : StreamDescription.FromPath(Path);
     }
 
-    /// <summary>The bytes of a small file, read shared so a writer may replace or delete it meanwhile.</summary>
+    /// <summary>
+    /// The bytes of a control file, read like the SDK reads them (<see cref="ControlFile"/>: no link
+    /// followed, no FIFO opened for long, at most 64 KiB); null when it is missing or not usable.
+    /// </summary>
     public static byte[]? ReadShared(string path)
     {
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            return copy.ToArray();
+            return ControlFile.Read(new System.IO.Abstractions.FileSystem(), path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -135,7 +138,7 @@ internal sealed class WalDirectory
 
     private static (WalPosition Position, CheckpointState State) ReadCheckpoint(string path)
     {
-        if (!File.Exists(path))
+        if (!File.Exists(path) && SegmentFile.Kind(path) is null)
         {
             return (WalPosition.Start, CheckpointState.Missing);
         }

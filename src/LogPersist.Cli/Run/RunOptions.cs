@@ -38,6 +38,11 @@ internal sealed class RunOptions
         Description = "Also ship, then delete, the WAL directories that gone instances of the same service left under the root (a shared volume); see 'Running on Kubernetes' in the README.",
     };
 
+    public Option<bool> AllowGroupWritableDirectories { get; } = new("--allow-group-writable-directories")
+    {
+        Description = "Accept namespace and service directories under the root that are writable by one of this process's groups (a volume whose fsGroup makes them so); see the README's security section.",
+    };
+
     public Argument<string[]> Command { get; } = new("command")
     {
         Description = "The command and its arguments, after --.",
@@ -46,7 +51,7 @@ internal sealed class RunOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in (Option[])[Service, Instance, Directory, Labels, Durability, MaxDiskBytes, MaxLineBytes, LineFormat, FlushTimeout, AdoptOrphans])
+        foreach (var option in (Option[])[Service, Instance, Directory, Labels, Durability, MaxDiskBytes, MaxLineBytes, LineFormat, FlushTimeout, AdoptOrphans, AllowGroupWritableDirectories])
         {
             command.Options.Add(option);
         }
@@ -72,6 +77,7 @@ internal sealed class RunOptions
             // shipper must then split that line rather than cut off what the child wrote.
             OversizedLines = OversizedLineMode.Split,
             AdoptOrphans = result.GetValue(AdoptOrphans),
+            AllowGroupWritableDirectories = result.GetValue(AllowGroupWritableDirectories),
         };
         foreach (var label in result.GetValue(Labels) ?? [])
         {

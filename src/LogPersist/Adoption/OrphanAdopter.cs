@@ -57,6 +57,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
     private readonly Dictionary<string, (string Text, long Since)> _observed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Text, long Since)> _claims = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _resting = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
 
@@ -155,23 +156,32 @@ internal sealed class OrphanAdopter : IAsyncDisposable
             }
 
             string text;
+            OwnerRecord? record = null;
             try
             {
+                // A record cut to nothing (a power loss before it was written back) is no record; one
+                // that is not a valid record at all (a link, a huge file, garbage) is left alone.
                 text = OwnerRecord.ReadText(_fileSystem, directory) ?? "";
+                record = text.Length == 0 ? null : OwnerRecord.Parse(text);
+            }
+            catch (UntrustedFileException e)
+            {
+                LogPersistEventSource.Log.AdoptionDeferred(directory, e.Message + " It is not adopted while its owner record is not one.");
+                continue;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 continue;
             }
 
-            // A holder may promise a longer lease than this instance uses; it is honoured.
-            if (elapsed <= OwnerRecord.Parse(text).Lease)
+            // A holder may promise a longer lease than this instance uses; it is honoured, up to a bound.
+            if (elapsed <= (record?.HonouredLease ?? TimeSpan.Zero) || IsResting(directory))
             {
                 continue;
             }
 
             // Claiming and moving are a few file operations, done here in turn; shipping runs apart.
-            if (!TryClaim(directory, key, text, out var adopted, out var epoch))
+            if (!TryClaim(directory, key, text, record?.Epoch ?? 0, out var adopted, out var epoch))
             {
                 continue;
             }
@@ -220,11 +230,11 @@ internal sealed class OrphanAdopter : IAsyncDisposable
             }
         }
 
-        if (_fileSystem.Directory.Exists(_area))
+        if (_fileSystem.Directory.Exists(_area) && !WalFiles.IsLink(_fileSystem, _area))
         {
             foreach (var directory in _fileSystem.Directory.EnumerateDirectories(_area))
             {
-                if (AdoptionArea.TryParse(_fileSystem.Path.GetFileName(directory), out _, out _, out var isClaim) && !isClaim)
+                if (AdoptionArea.TryParse(_fileSystem.Path.GetFileName(directory), out _, out _, out var isClaim) && !isClaim && LooksLikeWal(directory))
                 {
                     yield return directory;
                 }
@@ -232,13 +242,12 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         }
     }
 
+    /// <summary>A WAL directory by positive evidence (<see cref="WalFiles.Recognise"/>), never a link to one.</summary>
     private bool LooksLikeWal(string directory)
     {
         try
         {
-            return _fileSystem.File.Exists(_fileSystem.Path.Combine(directory, DirectoryLock.LockFileName))
-                || _fileSystem.File.Exists(_fileSystem.Path.Combine(directory, OwnerRecord.FileName))
-                || _fileSystem.Directory.EnumerateFiles(directory, SegmentNames.SearchPattern).Any();
+            return WalFiles.Recognise(_fileSystem, directory).IsWal;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -292,12 +301,27 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         if (result.Status is not (DrainStatus.Drained or DrainStatus.Empty))
         {
             // Left in the area: its record stops changing, and the next adopter (or this one) resumes it.
+            // One that failed (a segment of a later format, one that cannot be read) is not claimed again
+            // by this instance for a while: claiming and moving it every lease would change nothing.
+            if (result.Status == DrainStatus.Failed)
+            {
+                _resting[instance] = _time.GetTimestamp();
+            }
+
             LogPersistEventSource.Log.AdoptionDeferred(adopted, result.Status + (result.Message is null ? "" : ": " + result.Message));
             return;
         }
 
         Interlocked.Increment(ref _adopted);
         LogPersistEventSource.Log.OrphanShipped(directory, result.Entries, _time.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    /// <summary>Whether this instance failed to ship the directory's instance within the last ten leases.</summary>
+    private bool IsResting(string directory)
+    {
+        var name = _fileSystem.Path.GetFileName(directory);
+        var instance = IsInArea(directory) && AdoptionArea.TryParse(name, out var parsed, out _, out _) ? parsed : name;
+        return _resting.TryGetValue(instance, out var since) && _time.GetElapsedTime(since) < _options.Lease.Duration * 10;
     }
 
     private bool IsInArea(string directory) =>
@@ -307,7 +331,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
     /// Re-checks the orphan, wins or loses the claim, and moves the directory into the area. False when
     /// another adopter won (its name is reported), the owner came back, or the directory went away.
     /// </summary>
-    private bool TryClaim(string directory, string key, string observed, out string adopted, out long epoch)
+    private bool TryClaim(string directory, string key, string observed, long recordEpoch, out string adopted, out long epoch)
     {
         adopted = "";
         epoch = 0;
@@ -327,8 +351,17 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         }
 
         // Above the directory's epoch and every earlier claim of this name, so that no claim is reused.
-        epoch = Math.Max(Math.Max(OwnerRecord.Parse(observed).Epoch, movedEpoch), AdoptionArea.HighestEpoch(_fileSystem, _area, instance)) + 1;
-        OwnerOnly.CreateDirectory(_fileSystem, _area);
+        epoch = Math.Max(Math.Max(recordEpoch, movedEpoch), AdoptionArea.HighestEpoch(_fileSystem, _area, instance)) + 1;
+        try
+        {
+            DirectoryLevels.Prepare(_fileSystem, _serviceDirectory, _area, allowGroupWritable: false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogPersistEventSource.Log.AdoptionDeferred(directory, "the adoption area cannot be used: " + e.Message);
+            return false;
+        }
+
         while (true)
         {
             claim = _fileSystem.Path.Combine(_area, AdoptionArea.ClaimName(instance, epoch));
@@ -357,7 +390,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
                 string other;
                 try
                 {
-                    other = _fileSystem.File.ReadAllText(claim);
+                    other = AdoptionArea.ReadClaim(_fileSystem, claim);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
@@ -415,6 +448,8 @@ internal sealed class OrphanAdopter : IAsyncDisposable
             return false;
         }
 
+        // The claims this move takes over (an earlier adoption of the name, moved on from) are done with.
+        AdoptionArea.RemoveClaimsBelow(_fileSystem, _area, instance, epoch);
         _observed.Remove(directory);
         return true;
     }
@@ -434,7 +469,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
                 return "another adopter (its claim is already gone)";
             }
 
-            var text = _fileSystem.File.ReadAllText(claims[0].Path);
+            var text = AdoptionArea.ReadClaim(_fileSystem, claims[0].Path);
             return $"{ClaimedBy(text)} claimed epoch {claims[0].Parsed}";
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

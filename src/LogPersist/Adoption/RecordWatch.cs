@@ -39,8 +39,18 @@ internal sealed class RecordWatch
 
                 var now = time.GetTimestamp();
                 var stamp = OwnerRecord.Stamp(fileSystem, directory);
-                if (OwnerRecord.ReadText(fileSystem, directory) is { } text
-                    && OwnerRecord.Parse(text) is { State: not OwnerState.Closed } record)
+                OwnerRecord? record;
+                try
+                {
+                    record = OwnerRecord.Read(fileSystem, directory);
+                }
+                catch (UntrustedFileException)
+                {
+                    // Not a record that can be believed either way: watched for change for the default lease.
+                    record = new OwnerRecord { Token = "?", Lease = LeaseOptions.DefaultDuration };
+                }
+
+                if (record is { State: not OwnerState.Closed })
                 {
                     watch._live[directory] = (stamp, record, now);
                 }
@@ -65,8 +75,7 @@ internal sealed class RecordWatch
         try
         {
             if (OwnerRecord.Stamp(_fileSystem, directory) == stamp
-                || OwnerRecord.ReadText(_fileSystem, directory) is not { } text
-                || OwnerRecord.Parse(text) is not { State: not OwnerState.Closed } now)
+                || OwnerRecord.Read(_fileSystem, directory) is not { State: not OwnerState.Closed } now)
             {
                 return null;
             }
@@ -97,7 +106,8 @@ internal sealed class RecordWatch
             return _quiet.TryGetValue(directory, out var quiet) ? TakenUpSince(directory, quiet) : null;
         }
 
-        var lease = first.Record.Lease > TimeSpan.Zero ? first.Record.Lease : LeaseOptions.DefaultDuration;
+        // Bounded: a record may state any lease, and a drain must not wait a day on its word.
+        var lease = first.Record.Lease > TimeSpan.Zero ? first.Record.HonouredLease : LeaseOptions.DefaultDuration;
         var left = lease - _time.GetElapsedTime(first.Since);
         if (left > TimeSpan.Zero)
         {
@@ -111,7 +121,16 @@ internal sealed class RecordWatch
                 return null;
             }
 
-            var now = OwnerRecord.ReadText(_fileSystem, directory) is { } text ? OwnerRecord.Parse(text) : null;
+            OwnerRecord? now;
+            try
+            {
+                now = OwnerRecord.Read(_fileSystem, directory);
+            }
+            catch (UntrustedFileException e)
+            {
+                return $"its owner record changed during its lease and is not a valid record ({e.Message}); left alone";
+            }
+
             return now is null || now.State == OwnerState.Closed
                 ? null
                 : $"its owner record is renewed by a live holder (pod {now.Pod ?? "?"}{(now.Node is null ? "" : " on node " + now.Node)}, pid {now.ProcessId}); the lock alone cannot show it on a network file system";

@@ -269,6 +269,34 @@ internal sealed class LogPersistEventSource : EventSource
         }
     }
 
+    // 29 is left for the entry encoder's budget.
+    [Event(30, Level = EventLevel.Error, Message = "WAL '{0}': {1}")]
+    public void NewerFormatKept(string directory, string what)
+    {
+        if (Admit(30, directory))
+        {
+            WriteEvent(30, directory, what);
+        }
+    }
+
+    [Event(31, Level = EventLevel.Warning, Message = "'{0}' is not used: {1}")]
+    public void UntrustedFile(string path, string reason)
+    {
+        if (Admit(31, path))
+        {
+            WriteEvent(31, path, reason);
+        }
+    }
+
+    [Event(32, Level = EventLevel.Warning, Message = "WAL directory '{0}' was shipped and emptied of LogPersist's files but kept: it holds {1} entries LogPersist did not write ({2})")]
+    public void DirectoryKept(string directory, int entries, string names)
+    {
+        if (Admit(32, directory))
+        {
+            WriteEvent(32, directory, entries, names);
+        }
+    }
+
     [NonEvent]
     private bool Admit(int eventId, string? scope)
     {

@@ -151,6 +151,12 @@ internal static class PipelineHealth
                 Problem(HealthState.Unhealthy, $"Loki refuses every entry of {rejected.Count} stream(s) because of their labels (each entry is counted and marked), e.g. {first.Labels}: {DiagnosticText.Scrub(first.Message)}. Change the labels (Labels, LabelProperties, LevelLabel) or the server's limits.");
             }
 
+            if (shipper.StoppedAt is { } newer)
+            {
+                data["stopped_at_newer_format"] = newer.Position.ToString();
+                Problem(HealthState.Unhealthy, $"Shipping has stopped: {newer}. Nothing after it is shipped or deleted by this version; run a LogPersist that reads it on this directory.");
+            }
+
             if (lag >= thresholds.MaxShipLag.TotalSeconds)
             {
                 Problem(HealthState.Degraded, string.Create(

@@ -78,6 +78,8 @@ internal sealed class PipelineSettings
         var wal = new WalOptions
         {
             Directory = directory,
+            Root = root,
+            AllowGroupWritableDirectories = options.AllowGroupWritableDirectories,
             SegmentBytes = options.SegmentBytes,
             MaxDiskBytes = options.MaxDiskBytes,
             FullMode = options.FullMode,
@@ -212,12 +214,16 @@ internal sealed class PipelineSettings
             : (fileSystem.Path.Combine(local, "logpersist"), "user data folder (" + MountedRoot + " is not a writable directory)");
     }
 
+    /// <summary>
+    /// Whether a file can be created in <paramref name="directory"/>: an exclusive create of an
+    /// unpredictable name (nothing planted there is opened through), removed at once.
+    /// </summary>
     private static bool CanWrite(IFileSystem fileSystem, string directory)
     {
-        var probe = fileSystem.Path.Combine(directory, ".logpersist-probe-" + System.Environment.ProcessId);
+        var probe = TemporaryFile.PathFor(fileSystem, fileSystem.Path.Combine(directory, ".logpersist-probe"));
         try
         {
-            fileSystem.File.WriteAllBytes(probe, []);
+            TemporaryFile.Create(fileSystem, probe).Dispose();
             fileSystem.File.Delete(probe);
             return true;
         }

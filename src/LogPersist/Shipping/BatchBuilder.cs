@@ -51,6 +51,28 @@ internal sealed class BatchBuilder : IDisposable
 
     public long OldestTimestampNs => _oldest;
 
+    /// <summary>
+    /// Whether <paramref name="record"/> was written by a later format than this version reads: its first
+    /// byte (the entry's or gap marker's format) is above the newest one known here. Its checksum held,
+    /// so this is no damage: such a record is never decoded, skipped or acknowledged. The shipper stops
+    /// before it and keeps it, and everything after it, for a LogPersist that reads it.
+    /// </summary>
+    public static NewerFormat? Newer(in WalRecord record)
+    {
+        var payload = record.Payload.Span;
+        if (payload.IsEmpty)
+        {
+            return null;
+        }
+
+        return record.Kind switch
+        {
+            RecordKind.Data when payload[0] > EntryFormat.Version1 => new NewerFormat(record.Position, "an entry", payload[0], EntryFormat.Version1),
+            RecordKind.Gap when payload[0] > GapMarker.Version => new NewerFormat(record.Position, "a gap marker", payload[0], GapMarker.Version),
+            _ => null,
+        };
+    }
+
     public void Add(in WalRecord record)
     {
         if (!HasContent)

@@ -190,14 +190,30 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         var sealedEnd = getSealedEnd();
         using var reader = _wal.CreateReader(sealedEnd);
         using var builder = new BatchBuilder(_options, _streams) { OnUndecodable = ReportUndecodable };
+
+        // Where reading stopped before a record of a later format: batches end there, never after it.
+        var limit = _stoppedAt?.Position;
         while (!stop.IsCancellationRequested)
         {
             builder.SendMetadata = _metadata.Send;
             var drained = false;
             while (!builder.IsFull)
             {
-                if (!reader.TryRead(out var record))
+                if (_stoppedAt is not null || !reader.TryRead(out var record))
                 {
+                    drained = true;
+                    if (_stoppedAt is null && reader.StoppedAt is { } segment)
+                    {
+                        StopAt(segment);
+                    }
+
+                    break;
+                }
+
+                if (BatchBuilder.Newer(record) is { } newer)
+                {
+                    StopAt(newer);
+                    limit = newer.Position;
                     drained = true;
                     break;
                 }
@@ -205,14 +221,15 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
                 builder.Add(record);
             }
 
+            var end = limit is { } at && at < reader.Position ? at : reader.Position;
             Volatile.Write(ref _builderOldest, builder.OldestTimestampNs);
             var flushing = !_flushes.IsEmpty;
             var due = builder.IsFull
                 || (builder.HasContent && (flushing || _time.GetElapsedTime(builder.StartedAt) >= _options.BatchMaxWait));
-            var movedOn = !builder.HasContent && reader.Position > sealedEnd && (flushing || reader.Position.Segment > sealedEnd.Segment);
+            var movedOn = !builder.HasContent && end > sealedEnd && (flushing || end.Segment > sealedEnd.Segment);
             if (due || movedOn)
             {
-                var batch = builder.Seal(sealedEnd, reader.Position);
+                var batch = builder.Seal(sealedEnd, end);
                 await DispatchAsync(batch, stop).ConfigureAwait(false);
                 sealedEnd = batch.End;
                 setSealedEnd(sealedEnd);
@@ -440,6 +457,26 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         {
             AppendMarker(Markers.Refused(LogEntry.NowNs(_time), byReason, lastReason));
         }
+    }
+
+    /// <summary>
+    /// Set once reading met a segment or record of a later format than this version reads: nothing from
+    /// its position on is read, acknowledged or deleted (health Unhealthy, event 30). Null otherwise.
+    /// </summary>
+    public NewerFormat? StoppedAt => _stoppedAt;
+
+    private volatile NewerFormat? _stoppedAt;
+
+    private void StopAt(NewerFormat newer)
+    {
+        if (_stoppedAt is not null)
+        {
+            return;
+        }
+
+        _stoppedAt = newer;
+        Metrics.StoppedAtNewerFormat();
+        LogPersistEventSource.Log.NewerFormatKept(_wal.Directory, newer.ToString());
     }
 
     private void ReportUndecodable(WalPosition position)

@@ -15,6 +15,7 @@ internal sealed class ShipperMetrics : IDisposable
     private long _shippedBytes;
     private long _retries;
     private long _undecodable;
+    private int _stopped;
 
     public ShipperMetrics(Func<double> lagSeconds, string? directory = null)
     {
@@ -26,6 +27,7 @@ internal sealed class ShipperMetrics : IDisposable
         _refused = _meter.CreateCounter<long>("logpersist.ship.entry.refused", "{entry}", "Entries refused by Loki, or not sent because Loki would refuse them, by reason.");
         _meter.CreateObservableCounter("logpersist.ship.record.skipped", () => Volatile.Read(ref _undecodable), "{record}", "WAL records skipped by the shipper because they are not readable entries.");
         _meter.CreateObservableGauge("logpersist.ship.lag", lagSeconds, "s", "Age of the oldest entry read from the WAL and not yet acknowledged by Loki.");
+        _meter.CreateObservableGauge("logpersist.ship.stopped", () => Volatile.Read(ref _stopped), "{stop}", "1 while shipping is stopped before a segment or record of a later format than this version reads (kept for a later version), else 0.");
     }
 
     public Meter Meter => _meter;
@@ -62,6 +64,8 @@ internal sealed class ShipperMetrics : IDisposable
     public void Retry() => Interlocked.Increment(ref _retries);
 
     public void UndecodableRecord() => Interlocked.Increment(ref _undecodable);
+
+    public void StoppedAtNewerFormat() => Volatile.Write(ref _stopped, 1);
 
     public void RefusedEntries(int[] byReason)
     {

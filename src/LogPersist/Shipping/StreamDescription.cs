@@ -13,7 +13,7 @@ namespace LogPersist.Shipping;
 /// </summary>
 internal sealed record StreamDescription
 {
-    public const string FileName = "stream.json";
+    public const string FileName = WalFiles.StreamDescriptionName;
     private const int CurrentVersion = 1;
 
     /// <summary>The static labels, resolved (instance label included unless turned off).</summary>
@@ -90,8 +90,22 @@ internal sealed record StreamDescription
     public void Save(IFileSystem fileSystem, string directory)
     {
         var path = fileSystem.Path.Combine(directory, FileName);
-        var temporary = path + ".tmp";
-        using (var stream = fileSystem.FileStream.New(temporary, OwnerOnly.NewFile(FileMode.Create)))
+        var temporary = TemporaryFile.PathFor(fileSystem, path);
+        try
+        {
+            Write(fileSystem, temporary);
+            fileSystem.File.Move(temporary, path, overwrite: true);
+        }
+        catch
+        {
+            TemporaryFile.TryDelete(fileSystem, temporary);
+            throw;
+        }
+    }
+
+    private void Write(IFileSystem fileSystem, string temporary)
+    {
+        using (var stream = TemporaryFile.Create(fileSystem, temporary))
         {
             using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
             writer.WriteStartObject();
@@ -125,8 +139,6 @@ internal sealed record StreamDescription
             // if a power loss left it empty; a device sync here would delay the first log call.
             writer.Flush();
         }
-
-        fileSystem.File.Move(temporary, path, overwrite: true);
     }
 
     /// <summary>
@@ -150,45 +162,145 @@ internal sealed record StreamDescription
 
     /// <summary>
     /// Reads the description saved in <paramref name="directory"/>. False when there is none;
-    /// <paramref name="error"/> says why when a file exists but cannot be used.
+    /// <paramref name="error"/> says why when a file exists but cannot be used: it is not a small
+    /// regular file (<see cref="ControlFile"/>), not valid JSON, of a later version, or its content is
+    /// out of bounds (no labels, more than <see cref="MaxLabels"/>, a line limit the shipper refuses, a
+    /// value that names no setting). The caller then ships under the labels the path implies.
     /// </summary>
     public static bool TryLoad(IFileSystem fileSystem, string directory, out StreamDescription description, out string? error)
     {
         description = null!;
         error = null;
         var path = fileSystem.Path.Combine(directory, FileName);
-        if (!fileSystem.File.Exists(path))
-        {
-            return false;
-        }
-
         try
         {
-            using var document = JsonDocument.Parse(fileSystem.File.ReadAllBytes(path));
-            var root = document.RootElement;
-            if (root.GetProperty("version").GetInt32() != CurrentVersion)
+            if (ControlFile.Read(fileSystem, path) is not { } bytes)
             {
-                error = $"'{path}' has version {root.GetProperty("version").GetInt32()}; this version reads {CurrentVersion}.";
                 return false;
             }
 
-            description = new StreamDescription
+            using var document = JsonDocument.Parse(bytes);
+            var problem = TryRead(document.RootElement, out description);
+            if (problem is not null)
             {
-                Labels = LabelSet.Create(root.GetProperty("labels").EnumerateObject().Select(p => new KeyValuePair<string, string?>(p.Name, p.Value.GetString()))),
-                LevelLabel = root.GetProperty("levelLabel").GetBoolean(),
-                LabelProperties = root.GetProperty("labelProperties").EnumerateArray().Select(e => e.GetString() ?? "").Where(s => s.Length > 0).ToArray(),
-                LineFormat = Enum.Parse<LineFormat>(root.GetProperty("lineFormat").GetString()!),
-                MaxLineBytes = root.GetProperty("maxLineBytes").GetInt32(),
-                OversizedLines = Enum.Parse<OversizedLineMode>(root.GetProperty("oversizedLines").GetString()!),
-                StructuredMetadata = Enum.Parse<StructuredMetadataMode>(root.GetProperty("structuredMetadata").GetString()!),
-                MetadataDecision = root.TryGetProperty("sendsStructuredMetadata", out var decision) ? decision.GetBoolean() : null,
-            };
+                error = $"'{path}' is not usable: {problem}";
+                description = null!;
+                return false;
+            }
+
             return true;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException or FormatException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
         {
             error = $"'{path}' is unreadable: {e.Message}";
             return false;
         }
     }
+
+    /// <summary>The most labels a saved description may name (Loki's own limits are far lower).</summary>
+    public const int MaxLabels = 100;
+
+    private static string? TryRead(JsonElement root, out StreamDescription description)
+    {
+        description = null!;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return "it is not a JSON object";
+        }
+
+        if (!root.TryGetProperty("version", out var version) || !version.TryGetInt32(out var number))
+        {
+            return "it has no version";
+        }
+
+        if (number != CurrentVersion)
+        {
+            return $"it has version {number}; this version reads {CurrentVersion}";
+        }
+
+        if (!root.TryGetProperty("labels", out var labels) || labels.ValueKind != JsonValueKind.Object)
+        {
+            return "it has no labels object";
+        }
+
+        var pairs = new List<KeyValuePair<string, string?>>();
+        foreach (var label in labels.EnumerateObject())
+        {
+            if (label.Value.ValueKind != JsonValueKind.String || label.Name.Length == 0)
+            {
+                return $"label '{label.Name}' is not a name with a string value";
+            }
+
+            pairs.Add(new(label.Name, label.Value.GetString()));
+        }
+
+        var set = LabelSet.Create(pairs);
+        if (set.Count == 0 || pairs.Count > MaxLabels)
+        {
+            return $"it names {pairs.Count} labels; a stream needs 1 to {MaxLabels}";
+        }
+
+        var properties = new List<string>();
+        if (root.TryGetProperty("labelProperties", out var list))
+        {
+            if (list.ValueKind != JsonValueKind.Array || list.GetArrayLength() > MaxLabels)
+            {
+                return $"labelProperties is not an array of at most {MaxLabels} names";
+            }
+
+            foreach (var item in list.EnumerateArray())
+            {
+                if (item.ValueKind != JsonValueKind.String)
+                {
+                    return "labelProperties holds something other than names";
+                }
+
+                if (item.GetString() is { Length: > 0 } name)
+                {
+                    properties.Add(name);
+                }
+            }
+        }
+
+        if (!root.TryGetProperty("maxLineBytes", out var limit) || !limit.TryGetInt32(out var maxLineBytes) || ShipperOptions.LineLimitError(maxLineBytes) is not null)
+        {
+            return "maxLineBytes is not a line limit from 256 bytes to 4 MiB";
+        }
+
+        if (Setting<LineFormat>(root, "lineFormat") is not { } lineFormat
+            || Setting<OversizedLineMode>(root, "oversizedLines") is not { } oversized
+            || Setting<StructuredMetadataMode>(root, "structuredMetadata") is not { } metadata)
+        {
+            return "lineFormat, oversizedLines or structuredMetadata names no setting";
+        }
+
+        bool? Flag(string name) => root.TryGetProperty(name, out var value) && value.ValueKind is JsonValueKind.True or JsonValueKind.False ? value.GetBoolean() : null;
+        if (Flag("levelLabel") is not { } levelLabel
+            || (root.TryGetProperty("sendsStructuredMetadata", out var decision) && Flag("sendsStructuredMetadata") is null))
+        {
+            return "levelLabel or sendsStructuredMetadata is not true or false";
+        }
+
+        description = new StreamDescription
+        {
+            Labels = set,
+            LevelLabel = levelLabel,
+            LabelProperties = properties,
+            LineFormat = lineFormat,
+            MaxLineBytes = maxLineBytes,
+            OversizedLines = oversized,
+            StructuredMetadata = metadata,
+            MetadataDecision = decision.ValueKind is JsonValueKind.True or JsonValueKind.False ? decision.GetBoolean() : null,
+        };
+        return null;
+    }
+
+    /// <summary>An enum setting by its name only: a number or an unknown name is no setting.</summary>
+    private static T? Setting<T>(JsonElement root, string name)
+        where T : struct, Enum =>
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+            && value.GetString() is { Length: > 0 } text && char.IsAsciiLetter(text[0])
+            && Enum.TryParse<T>(text, ignoreCase: false, out var parsed) && Enum.IsDefined(parsed)
+            ? parsed
+            : null;
 }

@@ -66,6 +66,12 @@ internal static class WalDrain
         {
             shipper = new Shipper(wal, shipping, handler);
         }
+        catch (ArgumentException e)
+        {
+            // Settings taken from the directory that the shipper refuses: this directory fails, no other.
+            wal.Dispose();
+            return new DrainResult(directory, DrainStatus.Failed, 0, 0, 0, TimeSpan.Zero, labels, e.Message);
+        }
         catch
         {
             wal.Dispose();
@@ -145,12 +151,13 @@ internal static class WalDrain
         var lastError = shipper.LastRetryReason ?? shipper.LastError;
         var message = status switch
         {
+            DrainStatus.Failed when shipper.StoppedAt is { } newer => newer.ToString(),
             DrainStatus.Interrupted when wal.IsFenced => "another holder took the directory over; it ships the rest",
             DrainStatus.Interrupted => "stopped before everything was shipped; run drain again to continue" + (lastError is null ? "" : $" (last error: {lastError})"),
             DrainStatus.Failed => unreadable is not null
                 ? $"a segment could not be read ({unreadable}); it and everything after it stay in the WAL"
                 : "entries are left in the WAL (a segment could not be deleted, or a marker was written while closing); run drain again",
-            _ => null,
+            _ => wal.KeptBecause is { } kept ? "the directory was kept: " + kept : null,
         };
         return new DrainResult(directory, status, entries, metrics.ShippedBytes, refused, time.GetElapsedTime(started), labels, message);
     }

@@ -97,12 +97,39 @@ internal static class AdoptionArea
         }
     }
 
+    /// <summary>
+    /// Removes the claims of <paramref name="instance"/> below <paramref name="epoch"/> whose directory is
+    /// gone: what an adoption that moved the directory on from an earlier one takes over. Never throws.
+    /// </summary>
+    public static void RemoveClaimsBelow(IFileSystem fileSystem, string area, string instance, long epoch)
+    {
+        foreach (var claim in PendingClaims(fileSystem, area, instance, 0))
+        {
+            if (TryParse(fileSystem.Path.GetFileName(claim), out _, out var claimEpoch, out _) && claimEpoch < epoch)
+            {
+                try
+                {
+                    fileSystem.File.Delete(claim);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    Diagnostics.LogPersistEventSource.Log.OperationFailed(area, "removing a claim", e);
+                }
+            }
+        }
+    }
+
+    /// <summary>The text of a claim (who claimed, when): read like every control file (<see cref="ControlFile"/>); empty when it is gone.</summary>
+    public static string ReadClaim(IFileSystem fileSystem, string claim) =>
+        ControlFile.Read(fileSystem, claim) is { } bytes ? System.Text.Encoding.UTF8.GetString(bytes) : "";
+
     private static IEnumerable<(string Name, long Epoch, bool IsClaim)> Entries(IFileSystem fileSystem, string area, string instance)
     {
         string[] names;
         try
         {
-            names = fileSystem.Directory.Exists(area)
+            // An area that is a link to elsewhere is no area: nothing in it is read or removed.
+            names = fileSystem.Directory.Exists(area) && !WalFiles.IsLink(fileSystem, area)
                 ? fileSystem.Directory.EnumerateFileSystemEntries(area, instance + ".*").Select(p => fileSystem.Path.GetFileName(p)).ToArray()
                 : [];
         }

@@ -8,7 +8,8 @@ namespace LogPersist.Wal;
 /// <summary>
 /// The acknowledged position: everything before it has been shipped and may be deleted.
 /// Saved by writing a new file, syncing it and renaming it over the old one, so after any crash
-/// the file holds either the previous or the new position, never a mix, never garbage.
+/// the file holds either the previous or the new position, never a mix, never garbage. Read only
+/// when it is a small regular file (<see cref="ControlFile"/>); anything else counts as no checkpoint.
 /// </summary>
 /// <remarks>
 /// <code>
@@ -25,14 +26,15 @@ namespace LogPersist.Wal;
 internal sealed class Checkpoint
 {
     public const string FileName = "checkpoint";
-    public const string TemporaryFileName = "checkpoint.tmp";
+
+    /// <summary>How the name of the checkpoint's temporary file ends (<see cref="TemporaryFile"/>).</summary>
+    public const string TemporaryFileName = FileName + TemporaryFile.Suffix;
     private const int Size = 32;
     private const uint Magic = 0x4B43_504C; // "LPCK"
     private const ushort Version = 1;
 
     private readonly IFileSystem _fileSystem;
     private readonly string _path;
-    private readonly string _temporaryPath;
     private readonly object _saveLock = new();
     private WalPosition _position;
 
@@ -40,7 +42,6 @@ internal sealed class Checkpoint
     {
         _fileSystem = fileSystem;
         _path = fileSystem.Path.Combine(directory, FileName);
-        _temporaryPath = fileSystem.Path.Combine(directory, TemporaryFileName);
     }
 
     /// <summary>The last position saved or loaded.</summary>
@@ -65,10 +66,9 @@ internal sealed class Checkpoint
         WalPosition position;
         try
         {
-            position = _fileSystem.File.Exists(_path) && TryDecode(_fileSystem.File.ReadAllBytes(_path), out var saved)
-                ? saved
-                : WalPosition.Start;
-            if (position == WalPosition.Start && _fileSystem.File.Exists(_path))
+            var bytes = ControlFile.Read(_fileSystem, _path);
+            position = bytes is not null && TryDecode(bytes, out var saved) ? saved : WalPosition.Start;
+            if (bytes is not null && position == WalPosition.Start)
             {
                 LogPersistEventSource.Log.CheckpointInvalid(_path);
             }
@@ -99,13 +99,23 @@ internal sealed class Checkpoint
 
             Span<byte> bytes = stackalloc byte[Size];
             Encode(position, bytes);
-            using (var stream = _fileSystem.FileStream.New(_temporaryPath, OwnerOnly.NewFile(FileMode.Create)))
+            var temporary = TemporaryFile.PathFor(_fileSystem, _path);
+            try
             {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
+                using (var stream = TemporaryFile.Create(_fileSystem, temporary))
+                {
+                    stream.Write(bytes);
+                    stream.Flush(flushToDisk: true);
+                }
+
+                _fileSystem.File.Move(temporary, _path, overwrite: true);
+            }
+            catch
+            {
+                TemporaryFile.TryDelete(_fileSystem, temporary);
+                throw;
             }
 
-            _fileSystem.File.Move(_temporaryPath, _path, overwrite: true);
             _position = position;
             return true;
         }

@@ -29,6 +29,7 @@ internal sealed class DirectoryLock : IDisposable
     public static DirectoryLock Acquire(IFileSystem fileSystem, string directory)
     {
         var lockPath = fileSystem.Path.Combine(directory, LockFileName);
+        RefuseUntrusted(fileSystem, lockPath);
         Stream stream;
         var deadline = Environment.TickCount64 + (long)ContentionGrace.TotalMilliseconds;
         while (true)
@@ -55,12 +56,35 @@ internal sealed class DirectoryLock : IDisposable
         return new DirectoryLock(stream);
     }
 
+    /// <summary>
+    /// A lock file that is a symbolic link (opening it would create or lock a file elsewhere) or not a
+    /// regular file is refused with a clear error rather than opened.
+    /// </summary>
+    private static void RefuseUntrusted(IFileSystem fileSystem, string lockPath)
+    {
+        FileKind? kind;
+        if (PosixFiles.IsSupported)
+        {
+            kind = PosixFiles.StatNoFollow(lockPath)?.Kind;
+        }
+        else
+        {
+            var info = fileSystem.FileInfo.New(lockPath);
+            kind = info.LinkTarget is not null ? FileKind.SymbolicLink : info.Exists ? FileKind.Regular : null;
+        }
+
+        if (kind is { } found && found != FileKind.Regular)
+        {
+            throw new UntrustedFileException($"'{lockPath}' is {ControlFile.Describe(found)}, not the lock file LogPersist writes; remove it to use this directory.");
+        }
+    }
+
     /// <summary>Reads who holds a directory, as its owner record says; nulls when unknown.</summary>
     private static (int? ProcessId, string? Description) ReadOwner(IFileSystem fileSystem, string directory)
     {
         try
         {
-            return OwnerRecord.ReadText(fileSystem, directory) is { } text && OwnerRecord.Parse(text) is var record
+            return OwnerRecord.Read(fileSystem, directory) is { } record
                 ? (record.ProcessId > 0 ? record.ProcessId : null, record.Description)
                 : (null, null);
         }

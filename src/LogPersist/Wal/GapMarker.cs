@@ -21,7 +21,9 @@ namespace LogPersist.Wal;
 internal readonly record struct GapMarker(WalDropReason Reason, long Records, long Bytes, long FromUnixMs, long ToUnixMs)
 {
     public const int Size = 40;
-    private const byte Version = 1;
+
+    /// <summary>The version this format writes and reads; a later one is kept for a later reader.</summary>
+    public const byte Version = 1;
 
     public void Write(Span<byte> destination)
     {

@@ -9,6 +9,12 @@ internal sealed class LeaseOptions
     public static readonly TimeSpan DefaultDuration = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan DefaultHeartbeat = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// The longest lease an observer honours, whatever an owner record states: a record is a file anyone
+    /// able to write the volume can write, and a lease of a day must not hold a drain or an adoption for a day.
+    /// </summary>
+    public static readonly TimeSpan MaxHonoured = TimeSpan.FromMinutes(2);
+
     /// <summary>How long others must see the record unchanged before they may take this holder for gone.</summary>
     public TimeSpan Duration { get; init; } = DefaultDuration;
 

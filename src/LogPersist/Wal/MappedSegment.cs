@@ -48,15 +48,28 @@ internal sealed unsafe class MappedSegment : IDisposable
     /// the mapping), with <paramref name="failure"/> saying why. Such a segment must not be skipped
     /// as damage: it may hold entries nobody shipped.
     /// </summary>
-    public static MappedSegment? TryOpenReadOnly(long sequence, string path, out string? failure)
+    public static MappedSegment? TryOpenReadOnly(long sequence, string path, out string? failure) => TryOpenReadOnly(sequence, path, out failure, out _);
+
+    /// <inheritdoc cref="TryOpenReadOnly(long, string, out string?)"/>
+    /// <param name="sequence">The segment's sequence.</param>
+    /// <param name="path">The segment file.</param>
+    /// <param name="failure">Why it could not be opened, when that says nothing about its contents.</param>
+    /// <param name="unusable">Why it is not a usable segment (too short, a link, not a regular file); null when it is gone or was mapped.</param>
+    public static MappedSegment? TryOpenReadOnly(long sequence, string path, out string? failure, out string? unusable)
     {
         failure = null;
+        unusable = null;
         try
         {
             return Open(sequence, path, writable: false);
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnusableSegmentException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
+            return null;
+        }
+        catch (UnusableSegmentException e)
+        {
+            unusable = e.Message;
             return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
@@ -68,13 +81,7 @@ internal sealed unsafe class MappedSegment : IDisposable
 
     private static MappedSegment Open(long sequence, string path, bool writable)
     {
-        // Shared with every other opener and deletable while mapped: the writer, readers and
-        // retention work on the same files independently.
-        var stream = new FileStream(
-            path,
-            FileMode.Open,
-            writable ? FileAccess.ReadWrite : FileAccess.Read,
-            FileShare.ReadWrite | FileShare.Delete);
+        var stream = SegmentFile.Open(path, writable);
         try
         {
             var length = stream.Length;

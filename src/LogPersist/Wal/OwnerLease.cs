@@ -172,11 +172,24 @@ internal sealed class OwnerLease : IDisposable
             }
 
             var renewed = _record with { Heartbeat = _record.Heartbeat + 1, LeaseExpires = _time.GetUtcNow() + _options.Duration };
+            var untrusted = false;
             try
             {
-                if (OwnerRecord.ReadText(_fileSystem, _directory) is { } text
-                    && OwnerRecord.Parse(text) is var found
-                    && found.Token != _record.Token)
+                OwnerRecord? found = null;
+                try
+                {
+                    found = OwnerRecord.Read(_fileSystem, _directory);
+                }
+                catch (UntrustedFileException e)
+                {
+                    // Not a record anyone holding this directory wrote (a link, a huge file, garbage): it is
+                    // no sign of another holder, and this holder's own record replaces it (the rename
+                    // replaces a link itself, never what it points to).
+                    untrusted = true;
+                    LogPersistEventSource.Log.UntrustedFile(_fileSystem.Path.Combine(_directory, OwnerRecord.FileName), e.Message + " It is replaced by this holder's record.");
+                }
+
+                if (found is not null && found.Token != _record.Token)
                 {
                     fence = $"another holder wrote the owner record (pod {found.Pod ?? "?"}, pid {found.ProcessId}, epoch {found.Epoch}; this holder has epoch {_record.Epoch})";
                 }
@@ -193,8 +206,13 @@ internal sealed class OwnerLease : IDisposable
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // A full volume refuses the new file: change the record's modification time instead,
-                // which needs no new block, so that observers still see a live holder.
-                Touch(renewed.Heartbeat, e);
+                // which needs no new block, so that observers still see a live holder. Never through
+                // something that is not this holder's own record.
+                if (!untrusted)
+                {
+                    Touch(renewed.Heartbeat, e);
+                }
+
                 Volatile.Write(ref _record, renewed);
             }
 
@@ -243,7 +261,12 @@ internal sealed class OwnerLease : IDisposable
     {
         try
         {
-            return OwnerRecord.ReadText(fileSystem, directory) is { } text ? OwnerRecord.Parse(text) : null;
+            return OwnerRecord.Read(fileSystem, directory);
+        }
+        catch (UntrustedFileException e)
+        {
+            LogPersistEventSource.Log.UntrustedFile(fileSystem.Path.Combine(directory, OwnerRecord.FileName), e.Message);
+            return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -270,7 +293,7 @@ internal sealed class OwnerLease : IDisposable
 
         try
         {
-            return OwnerRecord.ReadText(_fileSystem, _directory) is { } text && OwnerRecord.Parse(text).Token == _record.Token;
+            return OwnerRecord.Read(_fileSystem, _directory)?.Token == _record.Token;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -324,7 +347,7 @@ internal sealed class OwnerLease : IDisposable
         {
             if (!IsFenced)
             {
-                if (OwnerRecord.ReadText(_fileSystem, _directory) is { } text && OwnerRecord.Parse(text).Token == _record.Token)
+                if (OwnerRecord.Read(_fileSystem, _directory)?.Token == _record.Token)
                 {
                     (_record with { State = OwnerState.Closed, Heartbeat = _record.Heartbeat + 1, LeaseExpires = _time.GetUtcNow() }).Write(_fileSystem, _directory);
                 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.IO.Abstractions;
 using System.Text;
@@ -57,6 +58,9 @@ internal sealed record OwnerRecord
     /// <summary>How long observers must see the record unchanged before they may take the holder for gone.</summary>
     public TimeSpan Lease { get; init; }
 
+    /// <summary>The lease an observer waits out for this record: <see cref="Lease"/>, at most <see cref="LeaseOptions.MaxHonoured"/>.</summary>
+    public TimeSpan HonouredLease => Lease < LeaseOptions.MaxHonoured ? Lease : LeaseOptions.MaxHonoured;
+
     /// <summary>The holder's wall clock at the last renewal plus the lease: for people, not for other nodes' decisions.</summary>
     public DateTimeOffset LeaseExpires { get; init; }
 
@@ -95,28 +99,102 @@ internal sealed record OwnerRecord
         return text.ToString();
     }
 
-    /// <summary>Parses a record; fields that are missing or malformed keep their defaults (an older or damaged file).</summary>
-    public static OwnerRecord Parse(string text)
+    /// <summary>The highest epoch a valid record holds: far beyond any number of adoptions, far from overflow.</summary>
+    public const long MaxEpoch = 1L << 40;
+
+    /// <summary>The longest lease a valid record may state; observers honour at most <see cref="LeaseOptions.MaxHonoured"/> of it.</summary>
+    public const long MaxLeaseSeconds = 86_400;
+
+    /// <summary>Parses a record; throws <see cref="UntrustedFileException"/> saying what is wrong when it is not a valid one.</summary>
+    public static OwnerRecord Parse(string text) =>
+        TryParse(text, out var record, out var problem) ? record : throw new UntrustedFileException("The owner record is invalid: " + problem);
+
+    /// <summary>
+    /// Parses a record. Fields that are missing keep their defaults (a record of an earlier version);
+    /// unknown fields are ignored (a later version's). It is invalid — false, with
+    /// <paramref name="problem"/> saying why — without a token, with a line that is not
+    /// <c>key=value</c>, or with a field outside its bounds (a negative or huge epoch, a lease over a
+    /// day, a state that does not exist).
+    /// </summary>
+    public static bool TryParse(string text, [NotNullWhen(true)] out OwnerRecord? record, [NotNullWhen(false)] out string? problem)
     {
+        record = null;
         var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        var number = 0;
         foreach (var line in text.Split('\n'))
         {
+            number++;
             var equals = line.IndexOf('=', StringComparison.Ordinal);
             if (equals > 0)
             {
                 fields[line[..equals]] = line[(equals + 1)..];
             }
+            else if (line.Length > 0)
+            {
+                problem = $"line {number} is not key=value";
+                return false;
+            }
         }
 
         string? Field(string key) => fields.TryGetValue(key, out var value) && value.Length > 0 ? value : null;
-        long Number(string key) => long.TryParse(Field(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : 0;
-        DateTimeOffset Time(string key) =>
-            DateTimeOffset.TryParse(Field(key), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var value) ? value : default;
-
-        return new OwnerRecord
+        string? bad = null;
+        long Number(string key, long min, long max)
         {
-            Token = Field("token") ?? "",
-            ProcessId = (int)Math.Clamp(Number("pid"), 0, int.MaxValue),
+            if (Field(key) is not { } text)
+            {
+                return 0;
+            }
+
+            if (!long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+            {
+                bad ??= $"{key} '{Shorten(text)}' is not a number from {min} to {max}";
+            }
+
+            return Math.Clamp(value, min, max);
+        }
+
+        DateTimeOffset Time(string key)
+        {
+            if (Field(key) is not { } text)
+            {
+                return default;
+            }
+
+            if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var value))
+            {
+                bad ??= $"{key} '{Shorten(text)}' is not a time";
+            }
+
+            return value;
+        }
+
+        var token = Field("token");
+        if (token is null || token.Length > 64 || token.AsSpan().IndexOfAnyExcept(TokenCharacters) >= 0)
+        {
+            problem = token is null ? "it has no token" : $"token '{Shorten(token)}' is not 1 to 64 letters, digits, '-' or '_'";
+            return false;
+        }
+
+        var state = OwnerState.Live;
+        switch (Field("state"))
+        {
+            case null or "live":
+                break;
+            case "closed":
+                state = OwnerState.Closed;
+                break;
+            case "adopting":
+                state = OwnerState.Adopting;
+                break;
+            case var other:
+                bad = $"state '{Shorten(other)}' is none of live, closed, adopting";
+                break;
+        }
+
+        var parsed = new OwnerRecord
+        {
+            Token = token,
+            ProcessId = (int)Number("pid", 0, int.MaxValue),
             Host = Field("host") ?? "",
             Description = Field("owner"),
             Started = Time("started"),
@@ -124,31 +202,39 @@ internal sealed record OwnerRecord
             PodUid = Field("pod_uid"),
             Node = Field("node"),
             BootId = Field("boot_id"),
-            Epoch = Math.Max(0, Number("epoch")),
-            Heartbeat = Number("heartbeat"),
-            Lease = TimeSpan.FromSeconds(Math.Clamp(Number("lease_seconds"), 0, 86_400)),
+            Epoch = Number("epoch", 0, MaxEpoch),
+            Heartbeat = Number("heartbeat", 0, long.MaxValue),
+            Lease = TimeSpan.FromSeconds(Number("lease_seconds", 0, MaxLeaseSeconds)),
             LeaseExpires = Time("lease_expires"),
-            State = Field("state") switch
-            {
-                "closed" => OwnerState.Closed,
-                "adopting" => OwnerState.Adopting,
-                _ => OwnerState.Live,
-            },
+            State = state,
             AdoptedBy = Field("adopted_by"),
         };
+        if (bad is not null)
+        {
+            problem = bad;
+            return false;
+        }
+
+        record = parsed;
+        problem = null;
+        return true;
     }
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
+
+    private static readonly System.Buffers.SearchValues<char> TokenCharacters =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_");
 
     /// <summary>
     /// Reads the raw record of <paramref name="directory"/>: null when there is none. Throws
-    /// <see cref="DirectoryNotFoundException"/> when the directory itself is gone (moved by an adopter).
+    /// <see cref="DirectoryNotFoundException"/> when the directory itself is gone (moved by an adopter),
+    /// and <see cref="UntrustedFileException"/> when the file is a link, not a regular file or larger
+    /// than a control file may be (<see cref="ControlFile"/>).
     /// </summary>
     public static string? ReadText(IFileSystem fileSystem, string directory)
     {
-        try
-        {
-            return fileSystem.File.ReadAllText(fileSystem.Path.Combine(directory, FileName));
-        }
-        catch (FileNotFoundException)
+        var bytes = ControlFile.Read(fileSystem, fileSystem.Path.Combine(directory, FileName));
+        if (bytes is null)
         {
             if (!fileSystem.Directory.Exists(directory))
             {
@@ -157,7 +243,17 @@ internal sealed record OwnerRecord
 
             return null;
         }
+
+        return Encoding.UTF8.GetString(bytes);
     }
+
+    /// <summary>
+    /// The record of <paramref name="directory"/>: null when there is none (or it is empty: a record cut
+    /// to nothing by a power loss is no record). Throws like <see cref="ReadText"/>, and
+    /// <see cref="UntrustedFileException"/> when its content is not a valid record.
+    /// </summary>
+    public static OwnerRecord? Read(IFileSystem fileSystem, string directory) =>
+        ReadText(fileSystem, directory) is { Length: > 0 } text ? Parse(text) : null;
 
     /// <summary>
     /// What observers watch for change, with one <c>stat</c>: the record's modification time and size
@@ -185,10 +281,10 @@ internal sealed record OwnerRecord
     public void Write(IFileSystem fileSystem, string directory)
     {
         var path = fileSystem.Path.Combine(directory, FileName);
-        var temporary = path + "." + Token + ".tmp";
+        var temporary = TemporaryFile.PathFor(fileSystem, path);
         try
         {
-            using (var stream = fileSystem.FileStream.New(temporary, OwnerOnly.NewFile(FileMode.Create)))
+            using (var stream = TemporaryFile.Create(fileSystem, temporary))
             {
                 stream.Write(Encoding.UTF8.GetBytes(Format()));
             }
@@ -197,15 +293,7 @@ internal sealed record OwnerRecord
         }
         catch
         {
-            try
-            {
-                fileSystem.File.Delete(temporary);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Only a leftover; the next opener removes temporaries.
-            }
-
+            TemporaryFile.TryDelete(fileSystem, temporary);
             throw;
         }
     }

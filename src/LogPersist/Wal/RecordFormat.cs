@@ -116,6 +116,16 @@ internal static class RecordFormat
     /// </summary>
     public static RecordRead TryRead(ReadOnlySpan<byte> segmentBytes, long segment, int offset)
     {
+        var unlimited = ChecksumBudget.Unlimited;
+        return TryRead(segmentBytes, segment, offset, ref unlimited);
+    }
+
+    /// <summary>
+    /// Reads the record at <paramref name="offset"/>, checksumming its payload only when
+    /// <paramref name="budget"/> allows it; a record it cannot afford reads as invalid.
+    /// </summary>
+    public static RecordRead TryRead(ReadOnlySpan<byte> segmentBytes, long segment, int offset, ref ChecksumBudget budget)
+    {
         if (offset < 0 || offset + HeaderSize > segmentBytes.Length)
         {
             return RecordRead.Empty;
@@ -138,6 +148,11 @@ internal static class RecordFormat
             return RecordRead.Invalid;
         }
 
+        if (!budget.TrySpend(offset, length))
+        {
+            return RecordRead.Invalid;
+        }
+
         var kind = (RecordKind)kindByte;
         var payload = segmentBytes.Slice(offset + HeaderSize, (int)length);
         if (Checksum(segment, offset, length, kind, payload) != crc)
@@ -154,6 +169,17 @@ internal static class RecordFormat
     /// </summary>
     public static int FindNextValid(ReadOnlySpan<byte> segmentBytes, long segment, int from)
     {
+        var unlimited = ChecksumBudget.Unlimited;
+        return FindNextValid(segmentBytes, segment, from, ref unlimited);
+    }
+
+    /// <inheritdoc cref="FindNextValid(ReadOnlySpan{byte}, long, int)"/>
+    /// <param name="segmentBytes">The segment.</param>
+    /// <param name="segment">Its sequence.</param>
+    /// <param name="from">Where to start looking.</param>
+    /// <param name="budget">Bounds the bytes checksummed, so that crafted bytes cannot make the search quadratic.</param>
+    public static int FindNextValid(ReadOnlySpan<byte> segmentBytes, long segment, int from, ref ChecksumBudget budget)
+    {
         var offset = AlignUp(from);
         while (offset + HeaderSize <= segmentBytes.Length)
         {
@@ -166,7 +192,7 @@ internal static class RecordFormat
             // A record's first non-zero byte lies in its first 8 bytes (length or CRC), so the
             // aligned slot holding that byte is the only candidate in this stretch.
             offset = AlignDown(offset + nonZero);
-            if (TryRead(segmentBytes, segment, offset).Status == RecordStatus.Valid)
+            if (TryRead(segmentBytes, segment, offset, ref budget).Status == RecordStatus.Valid)
             {
                 return offset;
             }

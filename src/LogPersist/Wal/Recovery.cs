@@ -39,13 +39,13 @@ internal static class Recovery
 
             scanned++;
             var path = fileSystem.Path.Combine(directory, SegmentNames.FileName(sequence));
-            using var map = MappedSegment.TryOpenReadOnly(sequence, path, out var failure);
+            using var map = MappedSegment.TryOpenReadOnly(sequence, path, out _, out var unusable);
             if (map is null)
             {
                 // An unreadable segment is reported by the reader that waits on it, not counted as damage.
-                if (failure is null && fileSystem.File.Exists(path))
+                if (unusable is not null)
                 {
-                    Report(new DamagedRange(sequence, 0, fileSystem.FileInfo.New(path).Length, DamageKind.Torn));
+                    Report(new DamagedRange(sequence, 0, SegmentFile.Length(path), DamageKind.Torn));
                     damagedHeaders++;
                 }
 
@@ -54,6 +54,13 @@ internal static class Recovery
             }
 
             var bytes = map.Bytes;
+            if (SegmentHeader.NewerVersion(bytes) is { } version)
+            {
+                // Written by a later format: not this version's to count, let alone call damage. Readers stop before it.
+                LogPersistEventSource.Log.NewerFormatKept(directory, new NewerFormat(new WalPosition(sequence, 0), "segment " + sequence, version, SegmentHeader.CurrentVersion).ToString());
+                break;
+            }
+
             if (!SegmentHeader.TryRead(bytes, out var header) || header.Sequence != sequence)
             {
                 // The records carry their own checksums; a bad header costs none of them.
@@ -61,9 +68,10 @@ internal static class Recovery
             }
 
             var offset = sequence == checkpoint.Segment ? SegmentScanner.ClampOffset(checkpoint.Offset) : SegmentScanner.FirstRecordOffset;
+            var budget = ChecksumBudget.For(bytes.Length, offset);
             while (true)
             {
-                var step = SegmentScanner.Step(bytes, sequence, offset, live: false);
+                var step = SegmentScanner.Step(bytes, sequence, offset, live: false, ref budget);
                 if (step.Outcome == ScanOutcome.Record)
                 {
                     if (step.Record.Kind == RecordKind.Data)

@@ -20,7 +20,9 @@ namespace LogPersist.Wal;
 /// 60     4    CRC-32C of bytes 0..60
 /// </code>
 /// Readers take the sequence from the file name and only use the header to report damage, so a
-/// flipped bit here costs no records.
+/// flipped bit here costs no records. Every later format keeps the magic, the version and the checksum
+/// where they are: a header of a later version is told from a damaged one by its checksum, and a
+/// reader stops before such a segment rather than read (and acknowledge) records it cannot frame.
 /// </remarks>
 internal readonly record struct SegmentHeader(long Sequence, long Size, long CreatedUnixMs)
 {
@@ -60,6 +62,26 @@ internal readonly record struct SegmentHeader(long Sequence, long Size, long Cre
             BinaryPrimitives.ReadInt64LittleEndian(source[32..]));
         return true;
     }
+
+    /// <summary>
+    /// The version of a segment header written by a later format than this one reads: the magic, a
+    /// version above <see cref="CurrentVersion"/> and a checksum that matches. Null for anything else
+    /// (a header of this version, a damaged header, no header at all).
+    /// </summary>
+    public static ushort? NewerVersion(ReadOnlySpan<byte> source)
+    {
+        if (source.Length < Size64 || BinaryPrimitives.ReadUInt64LittleEndian(source) != Magic)
+        {
+            return null;
+        }
+
+        var version = BinaryPrimitives.ReadUInt16LittleEndian(source[8..]);
+        return version > CurrentVersion && BinaryPrimitives.ReadUInt32LittleEndian(source[60..]) == Checksum(source) ? version : null;
+    }
+
+    /// <summary>The version field of anything that starts with the segment magic; null otherwise.</summary>
+    public static ushort? AnnouncedVersion(ReadOnlySpan<byte> source) =>
+        source.Length >= 10 && BinaryPrimitives.ReadUInt64LittleEndian(source) == Magic ? BinaryPrimitives.ReadUInt16LittleEndian(source[8..]) : null;
 
     private static uint Checksum(ReadOnlySpan<byte> header)
     {

@@ -19,6 +19,12 @@ internal enum SegmentHeaderState : byte
 
     /// <summary>The file could not be opened (permissions, resources); its contents were not checked.</summary>
     Unreadable,
+
+    /// <summary>A valid header of a later format than this version reads: its records are neither read nor judged.</summary>
+    NewerVersion,
+
+    /// <summary>Not a regular file (a symbolic link, a FIFO, a device, a directory) under a segment's name: never opened.</summary>
+    NotAFile,
 }
 
 /// <summary>One damaged range found in a segment, with an estimate of the records it cost.</summary>
@@ -67,7 +73,7 @@ internal static class SegmentInspector
     public static SegmentInspection Inspect(string directory, long sequence, bool live, long from = SegmentScanner.FirstRecordOffset, RecordVisitor? visitor = null)
     {
         var path = Path.Combine(directory, SegmentNames.FileName(sequence));
-        using var map = MappedSegment.TryOpenReadOnly(sequence, path, out var failure);
+        using var map = MappedSegment.TryOpenReadOnly(sequence, path, out var failure, out var unusable);
         if (failure is not null)
         {
             long size;
@@ -85,42 +91,44 @@ internal static class SegmentInspector
 
         if (map is null)
         {
-            long length;
-            try
-            {
-                length = new FileInfo(path).Length;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                length = -1;
-            }
-
-            if (length < 0 || !File.Exists(path))
+            if (unusable is null)
             {
                 // Deleted between listing and opening: shipped (or evicted) while we looked.
                 return new SegmentInspection(sequence, 0, SegmentHeaderState.Valid, null, 0, 0, 0, [], null, Vanished: true);
+            }
+
+            var length = SegmentFile.Length(path);
+            if (SegmentFile.Kind(path) is not FileKind.Regular)
+            {
+                // Something planted under a segment's name: never opened, no data of ours.
+                return new SegmentInspection(sequence, length, SegmentHeaderState.NotAFile, null, 0, 0, 0, [], null, Vanished: false, Unreadable: unusable);
             }
 
             var tooShort = new InspectedDamage(new DamagedRange(sequence, 0, length, DamageKind.Corrupt), null, PastEndOfFile: true);
             return new SegmentInspection(sequence, length, SegmentHeaderState.TooShort, null, 0, 0, 0, [tooShort], null, Vanished: false);
         }
 
+        if (SegmentHeader.NewerVersion(map.Bytes) is { } newer)
+        {
+            // A later format: its records are not this version's to frame, so neither read nor called damage.
+            return new SegmentInspection(sequence, map.Length, SegmentHeaderState.NewerVersion, newer, 0, 0, 0, [], null, Vanished: false);
+        }
+
         var bytes = map.Bytes;
         var headerState = SegmentHeader.TryRead(bytes, out var header)
             ? header.Sequence == sequence ? SegmentHeaderState.Valid : SegmentHeaderState.WrongSequence
             : SegmentHeaderState.Invalid;
-        ushort? version = BinaryPrimitives.ReadUInt64LittleEndian(bytes) == BinaryPrimitives.ReadUInt64LittleEndian("LPWALSEG"u8)
-            ? BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..])
-            : null;
+        var version = SegmentHeader.AnnouncedVersion(bytes);
 
         var cut = headerState != SegmentHeaderState.Invalid && header.Size > bytes.Length;
         long records = 0, dataBytes = 0, gaps = 0;
         long? inProgress = null;
         var damage = new List<InspectedDamage>();
         var offset = SegmentScanner.ClampOffset(from);
+        var budget = ChecksumBudget.For(bytes.Length, offset);
         while (true)
         {
-            var step = SegmentScanner.Step(bytes, sequence, offset, live);
+            var step = SegmentScanner.Step(bytes, sequence, offset, live, ref budget);
             if (step.Outcome == ScanOutcome.Record)
             {
                 if (step.Record.Kind == RecordKind.Data)

@@ -8,7 +8,7 @@ internal static class SegmentNames
     public const string Extension = ".wal";
     public const string SearchPattern = "*" + Extension;
 
-    /// <summary>Suffix of a segment that is still being created; such files are removed on open.</summary>
+    /// <summary>Suffix of a segment that is still being created (see <see cref="TemporaryFile"/>); such files are removed on open.</summary>
     public const string TemporarySuffix = ".tmp";
 
     public static string FileName(long sequence) =>

@@ -53,11 +53,17 @@ internal static class SegmentScanner
     /// <summary>
     /// Reads what is at <paramref name="offset"/>. <paramref name="live"/> says whether a writer may still
     /// be appending to this segment: then zeros mean "not yet", and the walk waits instead of ending.
+    /// The work is bounded by <paramref name="budget"/>: a walk costs at most a few times the segment's size.
     /// </summary>
-    public static ScanStep Step(ReadOnlySpan<byte> segment, long sequence, int offset, bool live)
+    /// <param name="segment">The segment's bytes.</param>
+    /// <param name="sequence">The segment's sequence.</param>
+    /// <param name="offset">Where to read.</param>
+    /// <param name="live">Whether a writer may still be appending.</param>
+    /// <param name="budget">The walk's checksum budget (<see cref="ChecksumBudget"/>): one per walk of a segment, passed to every step of it.</param>
+    public static ScanStep Step(ReadOnlySpan<byte> segment, long sequence, int offset, bool live, ref ChecksumBudget budget)
     {
         offset = Math.Max(offset, FirstRecordOffset);
-        var record = RecordFormat.TryRead(segment, sequence, offset);
+        var record = RecordFormat.TryRead(segment, sequence, offset, ref budget);
         if (record.Status == RecordStatus.Valid)
         {
             return record.Kind == RecordKind.SegmentEnd
@@ -74,7 +80,7 @@ internal static class SegmentScanner
         // The header word is stored last, so a zero one means the record was never published: its
         // writer died mid-copy (torn). A published header that fails its checksum is corruption.
         var kind = record.Status == RecordStatus.Empty ? DamageKind.Torn : DamageKind.Corrupt;
-        var next = RecordFormat.FindNextValid(segment, sequence, offset + RecordFormat.Alignment);
+        var next = RecordFormat.FindNextValid(segment, sequence, offset + RecordFormat.Alignment, ref budget);
         if (next >= 0)
         {
             return new ScanStep(ScanOutcome.Damage, default, offset, next - offset, kind);

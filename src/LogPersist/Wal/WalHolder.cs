@@ -40,45 +40,30 @@ internal sealed record WalHolder(HolderState State, int? ProcessId, string? Host
     /// </summary>
     public static WalHolder Probe(string directory)
     {
-        var ownerPath = Path.Combine(directory, DirectoryLock.OwnerFileName);
-        var record = ReadRecord(ownerPath);
+        var record = ReadRecord(directory, out var recordProblem);
 
         // A record marked closed means the last holder closed the WAL: nothing was left behind mid-write.
         var hasOwner = record is { State: not OwnerState.Closed };
         var lockPath = Path.Combine(directory, DirectoryLock.LockFileName);
         HolderState state;
-        if (!File.Exists(lockPath))
+        try
         {
-            state = hasOwner ? HolderState.Stale : HolderState.None;
+            state = IsLocked(lockPath) switch
+            {
+                null => hasOwner ? HolderState.Stale : HolderState.None,
+                true => HolderState.Live,
+                false => hasOwner ? HolderState.Stale : HolderState.Released,
+            };
         }
-        else
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            try
-            {
-                using (new FileStream(lockPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1))
-                {
-                }
-
-                state = hasOwner ? HolderState.Stale : HolderState.Released;
-            }
-            catch (IOException e) when (DirectoryLock.IsHeldElsewhere(e))
-            {
-                state = HolderState.Live;
-            }
-            catch (FileNotFoundException)
-            {
-                state = hasOwner ? HolderState.Stale : HolderState.None;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                state = HolderState.Unknown;
-            }
+            state = HolderState.Unknown;
         }
 
-        if (state == HolderState.Live && record is null)
+        if (state == HolderState.Live && record is null && recordProblem is null)
         {
             // Between taking the lock and writing the owner record: read again.
-            record = ReadRecord(ownerPath);
+            record = ReadRecord(directory, out recordProblem);
         }
 
         return new WalHolder(
@@ -89,20 +74,74 @@ internal sealed record WalHolder(HolderState State, int? ProcessId, string? Host
             record is null || record.Started == default ? null : record.Started)
         {
             Record = record,
+            RecordProblem = recordProblem,
         };
     }
 
-    /// <summary>The owner record, or null when there is none or it cannot be read.</summary>
-    internal static OwnerRecord? ReadRecord(string ownerPath)
+    /// <summary>Why the owner record is there but was not used (a link, not a regular file, too large, invalid); null when it is fine or absent.</summary>
+    public string? RecordProblem { get; init; }
+
+    /// <summary>
+    /// Whether the lock on <paramref name="lockPath"/> is held by a writer: null when there is no lock
+    /// file. On Linux the file is opened without following a link and without blocking, and only a
+    /// regular file is asked (a FIFO planted there must not hang the probe).
+    /// </summary>
+    private static bool? IsLocked(string lockPath)
     {
+        if (PosixFiles.IsSupported)
+        {
+            Microsoft.Win32.SafeHandles.SafeFileHandle handle;
+            try
+            {
+                handle = PosixFiles.OpenNoFollow(lockPath);
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                return null;
+            }
+
+            using (handle)
+            {
+                return PosixFiles.Stat(handle).Kind != FileKind.Regular
+                    ? throw new UntrustedFileException($"'{lockPath}' is not a regular file.")
+                    : !PosixFiles.CanLockShared(handle);
+            }
+        }
+
+        if (!File.Exists(lockPath))
+        {
+            return null;
+        }
+
         try
         {
-            using var stream = new FileStream(ownerPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var reader = new StreamReader(stream);
-            return OwnerRecord.Parse(reader.ReadToEnd());
+            using (new FileStream(lockPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1))
+            {
+            }
+
+            return false;
+        }
+        catch (IOException e) when (DirectoryLock.IsHeldElsewhere(e))
+        {
+            return true;
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The owner record, or null when there is none or it cannot be used (<paramref name="problem"/> then says why).</summary>
+    internal static OwnerRecord? ReadRecord(string directory, out string? problem)
+    {
+        problem = null;
+        try
+        {
+            return OwnerRecord.Read(new System.IO.Abstractions.FileSystem(), directory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            problem = e.Message;
             return null;
         }
     }

@@ -11,6 +11,18 @@ internal sealed class WalOptions
     /// <summary>The instance's WAL directory; created (0700) when missing.</summary>
     public required string Directory { get; init; }
 
+    /// <summary>
+    /// The WAL root above <see cref="Directory"/>, trusted as it is; every level between it and the
+    /// directory is checked (<see cref="DirectoryLevels"/>). Null checks the directory alone.
+    /// </summary>
+    public string? Root { get; init; }
+
+    /// <summary>The default of <see cref="AllowGroupWritableDirectories"/>: no level under the root may be writable by anyone but its owner.</summary>
+    public const bool DefaultAllowGroupWritableDirectories = false;
+
+    /// <summary>Accept group-writable levels between <see cref="Root"/> and the directory when the group is one of this process's. The default is false.</summary>
+    public bool AllowGroupWritableDirectories { get; init; } = DefaultAllowGroupWritableDirectories;
+
     /// <summary>Size of each preallocated segment file. The default is 64 MiB.</summary>
     public long SegmentBytes { get; init; } = 64L << 20;
 

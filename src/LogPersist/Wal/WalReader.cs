@@ -10,6 +10,17 @@ internal readonly record struct WalRecord(RecordKind Kind, WalPosition Position,
 internal readonly record struct DamagedRange(long Segment, long Offset, long Length, DamageKind Kind);
 
 /// <summary>
+/// Where reading stopped because the WAL holds something of a later format than this version reads:
+/// a segment whose header announces a later version, or a record whose entry (or gap marker) does.
+/// Nothing from <see cref="Position"/> on is read, acknowledged or deleted; a later LogPersist ships it.
+/// </summary>
+internal sealed record NewerFormat(WalPosition Position, string What, int Version, int Supported)
+{
+    public override string ToString() =>
+        $"{What} at {Position} is of format version {Version}, newer than this version reads ({Supported}); it and everything after it stay in the WAL for a LogPersist that reads it";
+}
+
+/// <summary>
 /// Reads records in order from a position, across segments, including records appended after the
 /// reader started. <see cref="TryRead"/> returns false at the end of committed data; call it again
 /// later to follow new appends. Damage is skipped, counted and reported, never thrown.
@@ -23,6 +34,7 @@ internal sealed class WalReader : IDisposable
     private readonly Action<DamagedRange>? _onDamage;
     private readonly HashSet<long> _reportedUnusable = [];
     private MappedSegment? _segment;
+    private ChecksumBudget _budget;
     private byte[] _buffer = new byte[4096];
     private WalPosition _position;
 
@@ -50,6 +62,9 @@ internal sealed class WalReader : IDisposable
     /// <summary>Why the last attempt to open a segment failed, while it keeps failing; the reader waits there.</summary>
     public string? LastOpenFailure { get; private set; }
 
+    /// <summary>Set when the next segment is of a later format: the reader stays before it for good.</summary>
+    public NewerFormat? StoppedAt { get; private set; }
+
     public long DamagedBytes { get; private set; }
 
     public bool TryRead(out WalRecord record)
@@ -63,7 +78,7 @@ internal sealed class WalReader : IDisposable
             }
 
             var segment = _segment!;
-            var step = SegmentScanner.Step(segment.Bytes, segment.Sequence, SegmentScanner.ClampOffset(_position.Offset), segment.Sequence >= _liveFrom);
+            var step = SegmentScanner.Step(segment.Bytes, segment.Sequence, SegmentScanner.ClampOffset(_position.Offset), segment.Sequence >= _liveFrom, ref _budget);
             switch (step.Outcome)
             {
                 case ScanOutcome.Record:
@@ -85,7 +100,9 @@ internal sealed class WalReader : IDisposable
                     continue;
 
                 case ScanOutcome.Pending:
+                    // The next read is a new walk from here (the writer may have added records by then).
                     _position = new WalPosition(segment.Sequence, step.Offset);
+                    _budget = ChecksumBudget.For(segment.Bytes.Length, step.Offset);
                     record = default;
                     return false;
 
@@ -113,8 +130,13 @@ internal sealed class WalReader : IDisposable
                 continue;
             }
 
+            if (StoppedAt is { } stop && candidate >= stop.Position.Segment)
+            {
+                return false;
+            }
+
             var path = _fileSystem.Path.Combine(_directory, SegmentNames.FileName(candidate));
-            var map = MappedSegment.TryOpenReadOnly(candidate, path, out var failure);
+            var map = MappedSegment.TryOpenReadOnly(candidate, path, out var failure, out var unusable);
             if (failure is not null)
             {
                 // Not readable now, for a reason unrelated to its contents: stop here and try again on
@@ -127,17 +149,32 @@ internal sealed class WalReader : IDisposable
             LastOpenFailure = null;
             if (map is null)
             {
-                if (_reportedUnusable.Add(candidate) && _fileSystem.File.Exists(path))
+                if (unusable is not null && _reportedUnusable.Add(candidate))
                 {
-                    // Too short to hold even one record: a segment cut off by a crash or truncation.
-                    ReportDamage(new DamagedRange(candidate, 0, _fileSystem.FileInfo.New(path).Length, DamageKind.Torn));
+                    // Too short to hold even one record (cut off by a crash or truncation), or not a
+                    // regular file at all (something planted under a segment's name): damage, not data.
+                    ReportDamage(new DamagedRange(candidate, 0, SegmentFile.Length(path), DamageKind.Torn));
                 }
 
                 continue;
             }
 
+            if (SegmentHeader.NewerVersion(map.Bytes) is { } version)
+            {
+                // Records of a later format may be framed differently: never read, skip or acknowledge them.
+                map.Dispose();
+                if (StoppedAt is null)
+                {
+                    StoppedAt = new NewerFormat(new WalPosition(candidate, 0), "segment " + candidate, version, SegmentHeader.CurrentVersion);
+                    Diagnostics.LogPersistEventSource.Log.NewerFormatKept(_directory, StoppedAt.ToString());
+                }
+
+                return false;
+            }
+
             _segment?.Dispose();
             _segment = map;
+            _budget = ChecksumBudget.For(map.Bytes.Length, SegmentScanner.ClampOffset(candidate == _position.Segment ? _position.Offset : 0));
             if (candidate != _position.Segment)
             {
                 _position = new WalPosition(candidate, SegmentScanner.FirstRecordOffset);

@@ -302,13 +302,13 @@ internal sealed unsafe class WalWriter : IDisposable
     private WalSegment CreateSegment(long sequence)
     {
         var path = _fileSystem.Path.Combine(_options.Directory, SegmentNames.FileName(sequence));
-        var temporary = path + SegmentNames.TemporarySuffix;
+        var temporary = TemporaryFile.PathFor(_fileSystem, path);
         var createdUnixMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         try
         {
             // Blocks are reserved up front (fallocate), so a later write into the mapping cannot hit a
             // full disk, which would kill the process with SIGBUS rather than return an error.
-            using (var stream = _fileSystem.FileStream.New(temporary, OwnerOnly.NewFile(FileMode.Create, preallocationSize: _options.SegmentBytes)))
+            using (var stream = TemporaryFile.Create(_fileSystem, temporary, _options.SegmentBytes))
             {
                 stream.SetLength(_options.SegmentBytes);
                 Span<byte> header = stackalloc byte[SegmentHeader.Size64];

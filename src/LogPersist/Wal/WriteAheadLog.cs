@@ -95,12 +95,16 @@ internal sealed class WriteAheadLog : IDisposable
         var fileSystem = options.FileSystem;
         if (options.Lease.AdoptedEpoch is null && !AdoptionArea.IsAdopted(fileSystem, options.Directory))
         {
-            OwnerOnly.CreateDirectory(fileSystem, options.Directory);
+            DirectoryLevels.Prepare(fileSystem, options.Root, options.Directory, options.AllowGroupWritableDirectories);
         }
         else if (!fileSystem.Directory.Exists(options.Directory))
         {
             // An adopted directory is never created: its absence means another adopter moved it on.
             throw new DirectoryNotFoundException($"The adopted WAL directory '{options.Directory}' no longer exists.");
+        }
+        else
+        {
+            DirectoryLevels.Prepare(fileSystem, root: null, options.Directory, allowGroupWritable: false, create: false);
         }
 
         var directoryLock = DirectoryLock.Acquire(fileSystem, options.Directory);
@@ -118,7 +122,7 @@ internal sealed class WriteAheadLog : IDisposable
             {
                 if (SegmentNames.TryParse(fileSystem.Path.GetFileName(path), out var sequence))
                 {
-                    catalog.Add(sequence, fileSystem.FileInfo.New(path).Length);
+                    catalog.Add(sequence, SegmentFile.Length(path));
                     last = Math.Max(last, sequence);
                 }
             }
@@ -245,9 +249,9 @@ internal sealed class WriteAheadLog : IDisposable
         bool drained;
         using (var reader = new WalReader(_fileSystem, _options.Directory, _checkpoint.Position, long.MaxValue))
         {
-            // A segment that could not be opened may hold anything: that is not "nothing left".
-            drained = !reader.TryRead(out _) && reader.LastOpenFailure is null;
-            unreadable = reader.LastOpenFailure;
+            // A segment that could not be opened, or one of a later format, may hold anything: that is not "nothing left".
+            drained = !reader.TryRead(out _) && reader.LastOpenFailure is null && reader.StoppedAt is null;
+            unreadable = reader.LastOpenFailure ?? reader.StoppedAt?.ToString();
         }
 
         lock (_pathLock)
@@ -273,7 +277,9 @@ internal sealed class WriteAheadLog : IDisposable
     /// either way). While the lock is still held, the directory is renamed to a hidden tombstone beside
     /// it, so an opener waiting for the lock finds its path gone and starts a fresh directory, and no
     /// one ever locks an unlinked lock file at the live path. Nothing is removed when the owner record
-    /// is no longer this holder's (another holder took the directory meanwhile).
+    /// is no longer this holder's (another holder took the directory meanwhile). Only files LogPersist
+    /// writes are ever deleted: a directory that also holds anything else (a subdirectory, a file of
+    /// another name) loses LogPersist's files and is kept, with <see cref="KeptBecause"/> saying why.
     /// </summary>
     private bool RemoveDirectory()
     {
@@ -289,6 +295,29 @@ internal sealed class WriteAheadLog : IDisposable
             if (!ours || IsFenced)
             {
                 LogPersistEventSource.Log.OperationFailed(_options.Directory, "removing the drained directory", "its owner record is no longer this holder's; the directory is left to its new holder");
+                _lock.Dispose();
+                return true;
+            }
+
+            IReadOnlyList<string> unknown;
+            try
+            {
+                unknown = WalFiles.UnknownEntries(_fileSystem, _options.Directory);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                LogPersistEventSource.Log.OperationFailed(_options.Directory, "removing the drained directory", e);
+                _lease.MarkClosed();
+                _lock.Dispose();
+                return true;
+            }
+
+            if (unknown.Count > 0)
+            {
+                // Someone else's files: LogPersist's own go, the directory and what it does not know stay.
+                KeptBecause = $"it holds {unknown.Count} entries LogPersist did not write ({string.Join(", ", unknown.Take(5))}{(unknown.Count > 5 ? ", …" : "")}); only LogPersist's files were deleted";
+                LogPersistEventSource.Log.DirectoryKept(_options.Directory, unknown.Count, string.Join(", ", unknown.Take(5)));
+                DeleteWalFiles(_options.Directory, keepLock: true);
                 _lock.Dispose();
                 return true;
             }
@@ -309,14 +338,7 @@ internal sealed class WriteAheadLog : IDisposable
 
             try
             {
-                foreach (var path in _fileSystem.Directory.EnumerateFiles(tombstone))
-                {
-                    _fileSystem.File.Delete(path);
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                LogPersistEventSource.Log.OperationFailed(tombstone, "removing the drained directory", e);
+                DeleteWalFiles(tombstone, keepLock: false);
             }
             finally
             {
@@ -329,12 +351,36 @@ internal sealed class WriteAheadLog : IDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                // An opener that locked the old lock file in between may still hold it open (a file
-                // left on NFS until it closes); the empty tombstone is harmless and hidden from scans.
+                // An opener that locked the old lock file in between may still hold it open (a file left
+                // on NFS until it closes), or something was put there meanwhile: the tombstone is hidden
+                // from scans, and nothing in it that LogPersist did not write was deleted.
                 LogPersistEventSource.Log.OperationFailed(tombstone, "removing the drained directory", e);
             }
 
             return true;
+        }
+    }
+
+    /// <summary>Why a drained directory was kept rather than removed (it holds files LogPersist did not write); null otherwise.</summary>
+    public string? KeptBecause { get; private set; }
+
+    /// <summary>Deletes the files of <paramref name="directory"/> that LogPersist writes there, and nothing else. Never throws.</summary>
+    private void DeleteWalFiles(string directory, bool keepLock)
+    {
+        try
+        {
+            foreach (var path in _fileSystem.Directory.EnumerateFiles(directory))
+            {
+                var name = _fileSystem.Path.GetFileName(path);
+                if (WalFiles.IsWalFile(name) && !(keepLock && name == DirectoryLock.LockFileName))
+                {
+                    _fileSystem.File.Delete(path);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogPersistEventSource.Log.OperationFailed(directory, "removing the drained directory", e);
         }
     }
 
@@ -360,11 +406,15 @@ internal sealed class WriteAheadLog : IDisposable
         }
     }
 
+    /// <summary>Removes what a crash left while a file was being replaced: temporary files of WAL files only, never anything else.</summary>
     private static void RemoveTemporaries(IFileSystem fileSystem, string directory)
     {
-        foreach (var path in fileSystem.Directory.EnumerateFiles(directory, "*" + SegmentNames.TemporarySuffix))
+        foreach (var path in fileSystem.Directory.EnumerateFiles(directory, "*" + TemporaryFile.Suffix))
         {
-            fileSystem.File.Delete(path);
+            if (TemporaryFile.IsTemporary(fileSystem.Path.GetFileName(path)))
+            {
+                fileSystem.File.Delete(path);
+            }
         }
     }
 

@@ -24,7 +24,7 @@ public sealed class LogPersistEventSourceTests
             }
         }
 
-        var events = listener.Events.Where(e => (string?)e.Payload?[0] == dir.Path).ToList();
+        var events = listener.Events.Where(e => e.Payload?[0] as string == dir.Path).ToList();
         Assert.Contains(events, e => e.EventName == "SegmentCreateFailed" && ((string)e.Payload![2]!).Contains("No space", StringComparison.Ordinal));
         Assert.Contains(events, e => e.EventName == "RecordsDropped" && (string?)e.Payload![1] == "no_space");
     }

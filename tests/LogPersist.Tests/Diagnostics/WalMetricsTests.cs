@@ -96,7 +96,7 @@ public sealed class WalMetricsTests
         };
         listener.Start();
 
-        Assert.Equal(13, instruments.Count);
+        Assert.Equal(14, instruments.Count);
         Assert.All(instruments, i =>
         {
             Assert.False(string.IsNullOrEmpty(i.Unit), i.Name + " has a unit");

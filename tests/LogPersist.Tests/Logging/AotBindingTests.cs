@@ -60,6 +60,7 @@ public sealed class AotBindingTests : IDisposable
         ["StructuredMetadata"] = "Off",
         ["FlushTimeout"] = "00:00:10",
         ["AdoptOrphans"] = "true",
+        ["AllowGroupWritableDirectories"] = "true",
         // Keys that are not options are ignored by both binders.
         ["LogLevel:Default"] = "Warning",
         ["NotAnOption"] = "x",
@@ -115,6 +116,7 @@ public sealed class AotBindingTests : IDisposable
         Assert.Equal(2 << 20, options.MaxEntryBytes);
         Assert.Equal(StructuredMetadataMode.Off, options.StructuredMetadata);
         Assert.True(options.AdoptOrphans);
+        Assert.True(options.AllowGroupWritableDirectories);
     }
 
     [Theory]
@@ -170,6 +172,7 @@ public sealed class AotBindingTests : IDisposable
     [InlineData("MaxInFlight", "99999999999")]
     [InlineData("BatchMaxWait", "soon")]
     [InlineData("AdoptOrphans", "yes")]
+    [InlineData("AllowGroupWritableDirectories", "sure")]
     [InlineData("SegmentBytes", "")]
     public void A_value_that_does_not_convert_fails_as_the_reflection_binder_failed(string key, string value)
     {

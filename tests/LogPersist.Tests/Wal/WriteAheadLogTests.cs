@@ -83,7 +83,7 @@ public sealed class WriteAheadLogTests
     }
 
     [Fact]
-    public void A_segment_that_cannot_be_opened_is_told_apart_from_one_that_is_gone_or_too_short()
+    public void A_segment_that_is_not_a_file_or_too_short_is_unusable_and_told_apart_from_one_that_is_gone()
     {
         using var dir = new TempDirectory();
         var tooShort = dir.Combine(SegmentNames.FileName(1));
@@ -91,12 +91,17 @@ public sealed class WriteAheadLogTests
         var notAFile = dir.Combine(SegmentNames.FileName(2));
         Directory.CreateDirectory(notAFile);
 
-        Assert.Null(MappedSegment.TryOpenReadOnly(1, tooShort, out var shortFailure));
+        Assert.Null(MappedSegment.TryOpenReadOnly(1, tooShort, out var shortFailure, out var shortUnusable));
         Assert.Null(shortFailure);
-        Assert.Null(MappedSegment.TryOpenReadOnly(3, dir.Combine(SegmentNames.FileName(3)), out var goneFailure));
+        Assert.NotNull(shortUnusable);
+        Assert.Null(MappedSegment.TryOpenReadOnly(3, dir.Combine(SegmentNames.FileName(3)), out var goneFailure, out var goneUnusable));
         Assert.Null(goneFailure);
-        Assert.Null(MappedSegment.TryOpenReadOnly(2, notAFile, out var openFailure));
-        Assert.NotNull(openFailure);
+        Assert.Null(goneUnusable);
+
+        // A directory under a segment's name was never written by a writer: unusable (damage), not an open failure to wait on.
+        Assert.Null(MappedSegment.TryOpenReadOnly(2, notAFile, out var openFailure, out var unusable));
+        Assert.Null(openFailure);
+        Assert.NotNull(unusable);
     }
 
     [Fact]
