@@ -22,7 +22,8 @@ public sealed class ControlFileTests : IDisposable
     public static TheoryData<string> Hostile => ["fifo", "huge", "link"];
 
     [LinuxTheory]
-    [MemberData(nameof(Hostile))]
+    [InlineData("fifo")]
+    [InlineData("link")]
     public async Task A_hostile_checkpoint_counts_as_none(string kind)
     {
         var directory = Wal("checkpoint");
@@ -94,7 +95,6 @@ public sealed class ControlFileTests : IDisposable
     [InlineData("""{"version":1,"labels":{"pod":"a"},"levelLabel":false,"labelProperties":[],"lineFormat":"7","maxLineBytes":262144,"oversizedLines":"Truncate","structuredMetadata":"Auto"}""", "lineFormat")]
     [InlineData("""{"version":1,"labels":{"pod":"a"},"levelLabel":false,"labelProperties":[],"lineFormat":"Json","maxLineBytes":-1,"oversizedLines":"Truncate","structuredMetadata":"Auto"}""", "maxLineBytes")]
     [InlineData("""{"version":1,"labels":{"pod":7},"levelLabel":false,"labelProperties":[],"lineFormat":"Json","maxLineBytes":262144,"oversizedLines":"Truncate","structuredMetadata":"Auto"}""", "label")]
-    [InlineData("""{"version":2,"labels":{"pod":"a"}}""", "version 2")]
     [InlineData("""[1,2,3]""", "object")]
     public void A_stream_description_with_invalid_content_is_not_used_and_says_what(string json, string what)
     {
