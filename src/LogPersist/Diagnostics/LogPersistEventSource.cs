@@ -279,7 +279,7 @@ internal sealed class LogPersistEventSource : EventSource
         }
     }
 
-    [Event(31, Level = EventLevel.Warning, Message = "'{0}' is not used: {1}")]
+    [Event(31, Level = EventLevel.Warning, Message = "'{0}' on the volume was not trusted as it was: {1}")]
     public void UntrustedFile(string path, string reason)
     {
         if (Admit(31, path))

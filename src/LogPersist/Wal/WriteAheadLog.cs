@@ -273,13 +273,10 @@ internal sealed class WriteAheadLog : IDisposable
     }
 
     /// <summary>
-    /// Closes a drained WAL and removes its directory, best effort; always true (the entries are gone
-    /// either way). While the lock is still held, the directory is renamed to a hidden tombstone beside
-    /// it, so an opener waiting for the lock finds its path gone and starts a fresh directory, and no
-    /// one ever locks an unlinked lock file at the live path. Nothing is removed when the owner record
-    /// is no longer this holder's (another holder took the directory meanwhile). Only files LogPersist
-    /// writes are ever deleted: a directory that also holds anything else (a subdirectory, a file of
-    /// another name) loses LogPersist's files and is kept, with <see cref="KeptBecause"/> saying why.
+    /// Closes a drained WAL and removes its directory (<see cref="DrainedDirectory"/>), best effort;
+    /// always true (the entries are gone either way). Nothing is removed when the owner record is no
+    /// longer this holder's (another holder took the directory meanwhile); a directory that holds files
+    /// LogPersist did not write is kept, with <see cref="KeptBecause"/> saying why.
     /// </summary>
     private bool RemoveDirectory()
     {
@@ -299,90 +296,13 @@ internal sealed class WriteAheadLog : IDisposable
                 return true;
             }
 
-            IReadOnlyList<string> unknown;
-            try
-            {
-                unknown = WalFiles.UnknownEntries(_fileSystem, _options.Directory);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                LogPersistEventSource.Log.OperationFailed(_options.Directory, "removing the drained directory", e);
-                _lease.MarkClosed();
-                _lock.Dispose();
-                return true;
-            }
-
-            if (unknown.Count > 0)
-            {
-                // Someone else's files: LogPersist's own go, the directory and what it does not know stay.
-                KeptBecause = $"it holds {unknown.Count} entries LogPersist did not write ({string.Join(", ", unknown.Take(5))}{(unknown.Count > 5 ? ", …" : "")}); only LogPersist's files were deleted";
-                LogPersistEventSource.Log.DirectoryKept(_options.Directory, unknown.Count, string.Join(", ", unknown.Take(5)));
-                DeleteWalFiles(_options.Directory, keepLock: true);
-                _lock.Dispose();
-                return true;
-            }
-
-            var parent = _fileSystem.Path.GetDirectoryName(_fileSystem.Path.TrimEndingDirectorySeparator(_options.Directory))!;
-            var tombstone = _fileSystem.Path.Combine(parent, ".removing-" + _fileSystem.Path.GetFileName(_fileSystem.Path.TrimEndingDirectorySeparator(_options.Directory)) + "-" + _lease.Record.Token);
-            try
-            {
-                _fileSystem.Directory.Move(_options.Directory, tombstone);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                LogPersistEventSource.Log.OperationFailed(_options.Directory, "removing the drained directory", e);
-                _lease.MarkClosed();
-                _lock.Dispose();
-                return true;
-            }
-
-            try
-            {
-                DeleteWalFiles(tombstone, keepLock: false);
-            }
-            finally
-            {
-                _lock.Dispose();
-            }
-
-            try
-            {
-                _fileSystem.Directory.Delete(tombstone);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // An opener that locked the old lock file in between may still hold it open (a file left
-                // on NFS until it closes), or something was put there meanwhile: the tombstone is hidden
-                // from scans, and nothing in it that LogPersist did not write was deleted.
-                LogPersistEventSource.Log.OperationFailed(tombstone, "removing the drained directory", e);
-            }
-
+            KeptBecause = DrainedDirectory.Remove(_fileSystem, _options.Directory, _lease.Record.Token, _lock, _lease.MarkClosed);
             return true;
         }
     }
 
     /// <summary>Why a drained directory was kept rather than removed (it holds files LogPersist did not write); null otherwise.</summary>
     public string? KeptBecause { get; private set; }
-
-    /// <summary>Deletes the files of <paramref name="directory"/> that LogPersist writes there, and nothing else. Never throws.</summary>
-    private void DeleteWalFiles(string directory, bool keepLock)
-    {
-        try
-        {
-            foreach (var path in _fileSystem.Directory.EnumerateFiles(directory))
-            {
-                var name = _fileSystem.Path.GetFileName(path);
-                if (WalFiles.IsWalFile(name) && !(keepLock && name == DirectoryLock.LockFileName))
-                {
-                    _fileSystem.File.Delete(path);
-                }
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            LogPersistEventSource.Log.OperationFailed(directory, "removing the drained directory", e);
-        }
-    }
 
     private static void DeleteBefore(IFileSystem fileSystem, string directory, SegmentCatalog catalog, long sequence)
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Abstractions;
 using LogPersist.Adoption;
 using LogPersist.Entries;
@@ -78,12 +77,7 @@ public sealed class AdoptionSafetyTests : IDisposable
 
         await using (var b = LogPipeline.Open(Options("orders-b", server.BaseAddress.ToString(), adopt: true)))
         {
-            var deadline = Stopwatch.StartNew();
-            while (b.Adopter!.Adopted < 1)
-            {
-                Assert.True(deadline.Elapsed < Ship.Patience, "the orphan was not shipped and removed");
-                await Task.Delay(20);
-            }
+            await Ship.WaitForAsync(() => b.Adopter!.Adopted >= 1, "the orphan to be shipped and removed");
         }
 
         var stored = server.Entries.Where(e => e.LabelMap["pod"] == "orders-a").ToList();
