@@ -38,6 +38,7 @@ public sealed class ToolProcessTests : IDisposable
         using var json = JsonDocument.Parse(output);
         Assert.Equal("interrupted", json.RootElement.GetProperty("directories")[0].GetProperty("status").GetString());
         Assert.NotEmpty(Directory.GetFiles(directory, "*.wal"));
+        Resends.AssertNone(server);
     }
 
     [Fact]

@@ -33,6 +33,9 @@ public sealed class CheckpointOrderTests : IAsyncLifetime
         using var wal = WriteAheadLog.Open(Wals.Options(_dir.Path));
         var start = wal.Checkpoint;
         var options = Options(_server.BaseAddress);
+
+        // The held request must not time out and be sent again meanwhile, however slow the machine.
+        options.Loki.AttemptTimeout = TimeSpan.FromMinutes(5);
         await using var shipper = new Shipper(wal, options);
         Log(wal, 0, 1_000);
         shipper.Start();
