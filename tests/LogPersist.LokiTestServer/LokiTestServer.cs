@@ -95,6 +95,9 @@ public sealed class LokiTestServer : IAsyncDisposable
         _scripts.Enqueue(responses);
     }
 
+    /// <summary>Scripted answers not yet taken by a push request. A push takes its answer as soon as its body has arrived.</summary>
+    public int QueuedScripts => _scripts.Count;
+
     /// <summary>True once <see cref="EntryCount"/> reaches <paramref name="count"/>; false when <paramref name="timeout"/> passes first.</summary>
     public Task<bool> WaitForEntriesAsync(int count, TimeSpan timeout) => _store.WaitForCountAsync(count, timeout);
 

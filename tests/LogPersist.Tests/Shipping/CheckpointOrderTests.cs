@@ -37,8 +37,12 @@ public sealed class CheckpointOrderTests : IAsyncLifetime
         // The held request must not time out and be sent again meanwhile, however slow the machine.
         options.Loki.AttemptTimeout = TimeSpan.FromMinutes(5);
         await using var shipper = new Shipper(wal, options);
-        Log(wal, 0, 1_000);
+
+        // The first batch goes out alone, so it is the request the server holds; the later ones follow it.
+        Log(wal, 0, 50);
         shipper.Start();
+        await WaitForAsync(() => _server.QueuedScripts == 0, "the first batch to reach the server and be held");
+        Log(wal, 50, 950);
 
         // The shipper has taken in Loki's answer to the later batch (and recorded it) while the first is still held.
         await WaitForAsync(() => shipper.Metrics.ShippedEntries > 0, "a later batch to be accepted while the first is held");
@@ -57,6 +61,5 @@ public sealed class CheckpointOrderTests : IAsyncLifetime
         Assert.Equal(Enumerable.Range(0, 1_000).Select(i => (long)i), Sequences(_server.Entries).Order());
         Resends.AssertNone(_server);
         Assert.InRange(answeredWhileHeld, 1, options.MaxInFlight - 1);
-
     }
 }
