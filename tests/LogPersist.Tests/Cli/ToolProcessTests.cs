@@ -91,7 +91,7 @@ public sealed class ToolProcessTests : IDisposable
             start.ArgumentList.Add(arg);
         }
 
-        start.Environment.Remove("LOKI_URL");
+        TestEnvironment.Clear(start.Environment);
         foreach (var (name, value) in environment)
         {
             start.Environment[name] = value;
