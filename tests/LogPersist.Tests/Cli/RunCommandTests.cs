@@ -180,14 +180,9 @@ public sealed class RunCommandTests : IDisposable
         Assert.Equal(126, result.ExitCode);
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task Run_starts_the_child_with_SIGPIPE_at_its_default_action_on_Linux()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var result = await RunHarness.ShellAsync(_root.Path, "grep SigIgn /proc/self/status");
 
         Assert.Equal(0, result.ExitCode);
