@@ -21,6 +21,7 @@ public sealed class LokiTestServer : IAsyncDisposable
     private readonly EntryStore _store;
     private readonly RequestLog _requests = new();
     private readonly ScriptQueue _scripts = new();
+    private readonly ConnectionCount _connections = new();
     private readonly PushHandler _push;
     private readonly QueryRangeHandler _queryRange;
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
@@ -70,6 +71,9 @@ public sealed class LokiTestServer : IAsyncDisposable
     /// </summary>
     public long DuplicatesDropped => _store.DuplicatesDropped;
 
+    /// <summary>Client connections open now.</summary>
+    public int OpenConnections => _connections.Open;
+
     /// <summary>Requests to the buildinfo path so far, failed ones included.</summary>
     public int BuildInfoRequests => Volatile.Read(ref _buildInfoRequests);
 
@@ -91,8 +95,17 @@ public sealed class LokiTestServer : IAsyncDisposable
         _scripts.Enqueue(responses);
     }
 
+    /// <summary>Scripted answers not yet taken by a push request. A push takes its answer as soon as its body has arrived.</summary>
+    public int QueuedScripts => _scripts.Count;
+
     /// <summary>True once <see cref="EntryCount"/> reaches <paramref name="count"/>; false when <paramref name="timeout"/> passes first.</summary>
     public Task<bool> WaitForEntriesAsync(int count, TimeSpan timeout) => _store.WaitForCountAsync(count, timeout);
+
+    /// <summary>
+    /// True once no client connection is open; false when <paramref name="timeout"/> passes first. After a client process
+    /// was killed, this is the moment every request it had sent has been answered and recorded.
+    /// </summary>
+    public Task<bool> WaitForNoConnectionsAsync(TimeSpan timeout) => _connections.WaitForNoneAsync(timeout);
 
     /// <summary>Goes down: stops listening (new connections are refused) and drops requests held by a stall.</summary>
     public async Task StopAsync()
@@ -151,7 +164,7 @@ public sealed class LokiTestServer : IAsyncDisposable
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(IPAddress.Loopback, port);
+            kestrel.Listen(IPAddress.Loopback, port, listen => listen.Use(_connections.Track));
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = null;
             kestrel.Limits.MinRequestBodyDataRate = null;

@@ -25,6 +25,8 @@ internal sealed class ChildProcess : IDisposable
             startInfo.ArgumentList.Add(argument);
         }
 
+        // What the program under check learns about where it runs is only what the check tells it.
+        LogPersist.Tests.Support.TestEnvironment.Clear(startInfo.Environment);
         foreach (var (name, value) in environment)
         {
             startInfo.Environment[name] = value;

@@ -71,7 +71,12 @@ internal sealed class AckTracker
         }
     }
 
-    public void Complete(Batch batch)
+    /// <summary>
+    /// Marks <paramref name="batch"/> finished and saves the checkpoint if the contiguous prefix of
+    /// finished batches grew. Returns how many batches left the tracker (0 while an earlier one is
+    /// still pending): only those are no longer held in memory or resent after a crash.
+    /// </summary>
+    public int Complete(Batch batch)
     {
         lock (_lock)
         {
@@ -84,24 +89,26 @@ internal sealed class AckTracker
                 }
             }
 
-            var advanced = false;
+            var left = 0;
             var position = _acknowledged;
             while (_pending.First is { Value.Done: true } first)
             {
                 position = first.Value.Batch.End;
                 _pending.RemoveFirst();
-                advanced = true;
+                left++;
             }
 
             // Saved under the lock so checkpoints are written in order; it happens about once per batch.
             // Loki has these entries whether or not the save worked: a failed save (reported by the WAL)
             // only means a restart sends them again, and the next batch saves a later position anyway.
-            if (advanced)
+            if (left > 0)
             {
                 _acknowledge(position);
                 _acknowledged = position;
                 ReleaseWaiters();
             }
+
+            return left;
         }
     }
 

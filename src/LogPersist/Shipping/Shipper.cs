@@ -9,10 +9,11 @@ namespace LogPersist.Shipping;
 /// <summary>
 /// Ships a WAL to Loki: one loop reads records from the checkpoint on (following new appends),
 /// builds batches and hands each to a sender; up to <see cref="ShipperOptions.MaxInFlight"/> are in
-/// flight. A batch is acknowledged when Loki accepted or finally refused every entry in it, and the
-/// checkpoint only moves over the contiguous prefix of acknowledged batches, so a crash at any
-/// moment resends (identically) rather than loses. Memory is bounded by the batches in flight,
-/// never by the backlog.
+/// flight, counting those Loki accepted that still wait for an earlier one. A batch is acknowledged
+/// when Loki accepted or finally refused every entry in it, and the checkpoint only moves over the
+/// contiguous prefix of acknowledged batches, so a crash at any moment resends (identically, at most
+/// the batches in flight) rather than loses. Memory is bounded by the batches in flight, never by
+/// the backlog.
 /// </summary>
 internal sealed class Shipper : IAsyncDisposable, IDisposable
 {
@@ -280,6 +281,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     private async Task SendBatchAsync(Batch batch, Task turn)
     {
         var token = _stopSending.Token;
+        var acknowledged = 0;
         try
         {
             // Earlier batches of the same streams that this one could push out of Loki's window go first.
@@ -304,7 +306,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
                 }
             }
 
-            _acks.Complete(batch);
+            acknowledged = _acks.Complete(batch);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -313,7 +315,14 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         finally
         {
             _order.Leave(batch);
-            _slots.Release();
+
+            // A batch keeps its slot until the checkpoint has passed it, not just until Loki answered: one
+            // accepted early waits in memory for every batch before it, and a crash would resend it. So
+            // batches held (and resent) never exceed MaxInFlight, however long an earlier one is retried.
+            if (acknowledged > 0)
+            {
+                _slots.Release(acknowledged);
+            }
         }
     }
 

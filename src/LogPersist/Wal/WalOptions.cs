@@ -61,6 +61,9 @@ internal sealed class WalOptions
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
+    /// <summary>How syncs reach the device: the kernel's msync and fsync unless a test records them.</summary>
+    public IDeviceSync DeviceSync { get; init; } = KernelDeviceSync.Instance;
+
     /// <summary>Largest payload a single record can carry with these settings.</summary>
     public int MaxPayloadBytes =>
         (int)(SegmentBytes - SegmentHeader.Size64 - RecordFormat.SegmentEndRecordSize - RecordFormat.HeaderSize) & ~(RecordFormat.Alignment - 1);

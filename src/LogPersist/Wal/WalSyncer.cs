@@ -15,6 +15,7 @@ internal sealed class WalSyncer : IDisposable
     private readonly List<WalSegment> _mapped = [];
     private readonly List<string> _unsyncedClosed = [];
     private readonly WalDurability _durability;
+    private readonly IDeviceSync _device;
     private readonly string _directory;
     private readonly ITimer? _timer;
     private long _started;
@@ -24,6 +25,7 @@ internal sealed class WalSyncer : IDisposable
     public WalSyncer(WalOptions options)
     {
         _durability = options.Durability;
+        _device = options.DeviceSync;
         _directory = options.Directory;
         if (_durability == WalDurability.Interval)
         {
@@ -75,12 +77,12 @@ internal sealed class WalSyncer : IDisposable
             {
                 foreach (var segment in segments)
                 {
-                    segment.Map.Sync();
+                    _device.Sync(segment.Map);
                 }
 
                 foreach (var path in closed)
                 {
-                    FsyncFile(path);
+                    _device.Sync(path);
                 }
             }
             finally
@@ -119,7 +121,7 @@ internal sealed class WalSyncer : IDisposable
                     }
                     else
                     {
-                        segment.Map.Sync();
+                        _device.Sync(segment.Map);
                     }
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -157,19 +159,6 @@ internal sealed class WalSyncer : IDisposable
         {
             // A timer callback must never throw: the fault is reported and the next tick tries again.
             LogPersistEventSource.Log.OperationFailed(_directory, "interval sync", e);
-        }
-    }
-
-    private static void FsyncFile(string path)
-    {
-        try
-        {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
-            stream.Flush(flushToDisk: true);
-        }
-        catch (FileNotFoundException)
-        {
-            // Shipped and deleted meanwhile: nothing left to make durable.
         }
     }
 

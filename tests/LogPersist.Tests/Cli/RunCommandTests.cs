@@ -159,6 +159,7 @@ public sealed class RunCommandTests : IDisposable
         Assert.All(entries, e => Assert.Equal("data", e.LabelMap["team"]));
         Assert.Contains(entries, e => e.Line.Contains("\"msg\":\"hello\"", StringComparison.Ordinal) && e.Line.Contains("\"category\":\"stdout\"", StringComparison.Ordinal));
         Assert.Contains(entries, e => e.Line.Contains("\"msg\":\"world\"", StringComparison.Ordinal) && e.Line.Contains("\"category\":\"stderr\"", StringComparison.Ordinal));
+        Resends.AssertNone(server);
     }
 
     [Fact]
@@ -179,14 +180,9 @@ public sealed class RunCommandTests : IDisposable
         Assert.Equal(126, result.ExitCode);
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task Run_starts_the_child_with_SIGPIPE_at_its_default_action_on_Linux()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var result = await RunHarness.ShellAsync(_root.Path, "grep SigIgn /proc/self/status");
 
         Assert.Equal(0, result.ExitCode);
@@ -219,6 +215,7 @@ public sealed class RunCommandTests : IDisposable
         // Cut short, each piece would keep about 500 of its 768 quotes; split, all 3,000 arrive (plus the JSON's own).
         Assert.All(server.Entries, e => Assert.DoesNotContain("[truncated", e.Line, StringComparison.Ordinal));
         Assert.True(server.Entries.Sum(e => e.Line.Count(c => c == '"')) >= 3000);
+        Resends.AssertNone(server);
     }
 
     [Fact]

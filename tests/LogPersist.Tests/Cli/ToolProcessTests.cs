@@ -38,6 +38,7 @@ public sealed class ToolProcessTests : IDisposable
         using var json = JsonDocument.Parse(output);
         Assert.Equal("interrupted", json.RootElement.GetProperty("directories")[0].GetProperty("status").GetString());
         Assert.NotEmpty(Directory.GetFiles(directory, "*.wal"));
+        Resends.AssertNone(server);
     }
 
     [Fact]
@@ -90,7 +91,7 @@ public sealed class ToolProcessTests : IDisposable
             start.ArgumentList.Add(arg);
         }
 
-        start.Environment.Remove("LOKI_URL");
+        TestEnvironment.Clear(start.Environment);
         foreach (var (name, value) in environment)
         {
             start.Environment[name] = value;

@@ -16,8 +16,10 @@ public sealed class HostIntegrationTests : IAsyncLifetime
 
     public async Task InitializeAsync() => _server = await TestServer.StartAsync();
 
+    /// <summary>Nothing crashes in these tests: each ends with the server having received no entry twice.</summary>
     public async Task DisposeAsync()
     {
+        Resends.AssertNone(_server);
         await _server.DisposeAsync();
         _root.Dispose();
     }

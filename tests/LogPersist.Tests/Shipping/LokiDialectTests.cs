@@ -40,7 +40,7 @@ public sealed class LokiDialectTests : IDisposable
     private static void AssertStored(TestServer server, IEnumerable<long> sequences)
     {
         Assert.Equal(sequences.Order(), Sequences(server.Entries).Order());
-        Assert.Equal(0, server.DuplicatesDropped);
+        Resends.AssertNone(server);
     }
 
     [Theory]
@@ -213,6 +213,7 @@ public sealed class LokiDialectTests : IDisposable
         Assert.Equal(0, shipper.Metrics.RefusedTotal());
         Assert.Equal(401, shipper.Refusals.LastRefusedStatus);
         Assert.NotNull(shipper.Refusals.RefusingSince);
+        Resends.AssertNone(server);
     }
 
     [Fact]
@@ -231,5 +232,6 @@ public sealed class LokiDialectTests : IDisposable
 
         Assert.True(shipper.SendsStructuredMetadata);
         Assert.All(server.Entries, e => Assert.Contains(e.StructuredMetadata, m => m.Key == "trace_id"));
+        Resends.AssertNone(server);
     }
 }

@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.IO.Abstractions;
 using LogPersist.Tests.Support;
+using LogPersist.Wal;
 using Xunit.Abstractions;
 using static LogPersist.Tests.Support.Shipping;
 using TestServer = LogPersist.LokiTestServer.LokiTestServer;
@@ -9,24 +11,28 @@ namespace LogPersist.Tests.Shipping;
 /// <summary>
 /// Kills a child that logs while its shipper pushes to the test server, again and again, then lets
 /// a last clean run drain the WAL: every entry the child reported as logged must be in the server
-/// exactly once.
+/// exactly once, and each kill may cost a resend of only what was in flight when it struck.
 /// </summary>
 public sealed class ShipperCrashTests(ITestOutputHelper output)
 {
     private const int Runs = 20;
     private const long SequencesPerRun = 1_000_000;
 
+    /// <summary>The crash helper's shipper keeps the default: two batches in flight.</summary>
+    private const int MaxInFlight = 2;
+
     [Fact]
-    public async Task Every_logged_entry_reaches_loki_exactly_once_across_repeated_SIGKILL()
+    public async Task Every_logged_entry_reaches_loki_exactly_once_across_repeated_SIGKILL_and_each_kill_resends_only_what_was_in_flight()
     {
         // Loki drops an identical resend only while the first copy is still in the stream's head block (256 KiB
         // of lines) or is the stream's last entry; a resend of a 1 MiB batch after a kill can outrun that. This test
-        // is about the shipper's side (every entry sent until acknowledged, resends identical), so the server here
-        // keeps every entry in its head block; the README says what a real Loki may show.
+        // is about the shipper's side (every entry sent until acknowledged, resends identical and few), so the server
+        // here keeps every entry in its head block and counts every resend; the README says what a real Loki may show.
         await using var server = await TestServer.StartAsync(new LogPersist.LokiTestServer.LokiTestServerOptions { HeadBlockBytes = int.MaxValue });
         using var dir = new TempDirectory();
         var random = new Random(20_261_123);
         var reported = new HashSet<long>();
+        AfterKill? previous = null;
         for (var run = 1; run <= Runs; run++)
         {
             var first = run * SequencesPerRun;
@@ -47,7 +53,10 @@ public sealed class ShipperCrashTests(ITestOutputHelper output)
                 }
             }
 
-            output.WriteLine($"run {run,2}: killed after {count,6} logged entries; server holds {server.EntryCount,7}");
+            var kill = await SettleAsync(server, dir.Path, run);
+            AssertResentOnlyWhatWasInFlight(previous, server, run);
+            previous = kill;
+            output.WriteLine($"run {run,2}: killed after {count,6} logged entries; server holds {server.EntryCount,7}; {kill.InFlight,4} stored but not acknowledged");
         }
 
         using (var drain = CrashHelperProcess.Start("drain", dir.Path, server.BaseAddress))
@@ -56,6 +65,9 @@ public sealed class ShipperCrashTests(ITestOutputHelper output)
             Assert.Contains("DRAINED", drain.Lines);
         }
 
+        Assert.True(await server.WaitForNoConnectionsAsync(Patience), "the drain's connections to close");
+        AssertResentOnlyWhatWasInFlight(previous, server, Runs + 1);
+
         var stored = Sequences(server.Entries);
         var duplicates = stored.GroupBy(s => s).Where(g => g.Count() > 1).Select(g => g.Key).Take(5).ToList();
         Assert.True(duplicates.Count == 0, "stored more than once: " + string.Join(", ", duplicates));
@@ -63,4 +75,36 @@ public sealed class ShipperCrashTests(ITestOutputHelper output)
         Assert.True(missing.Count == 0, $"{reported.Except(stored).Count()} logged entries never arrived, e.g. " + string.Join(", ", missing));
         output.WriteLine($"{reported.Count} reported, {stored.Count} stored, {server.DuplicatesDropped} identical resends dropped by the server");
     }
+
+    /// <summary>
+    /// What a kill left in flight, once the dead child's connections are closed (so every request it sent has been
+    /// answered): the entries the server stored that lie at or after the checkpoint on disk. The next run starts at
+    /// that checkpoint, so these, and only these, are sent again.
+    /// </summary>
+    private static async Task<AfterKill> SettleAsync(TestServer server, string directory, int run)
+    {
+        Assert.True(await server.WaitForNoConnectionsAsync(Patience), $"run {run}: the killed child's connections to close");
+        var checkpoint = new Checkpoint(new FileSystem(), directory).Load();
+        var records = Wals.ReadAll(directory, out var reader, from: checkpoint);
+        reader.Dispose();
+        var stored = Sequences(server.Entries).ToHashSet();
+        var inFlight = records.Count(r => r.Kind == RecordKind.Data && TryReadSequence(r.Payload, out var sequence) && stored.Contains(sequence));
+        var largestRequest = server.Requests.Select(r => r.Entries).DefaultIfEmpty(0).Max();
+
+        // Only batches that were sent and not yet passed by the checkpoint can be stored past it.
+        Assert.True(
+            inFlight <= MaxInFlight * largestRequest,
+            $"run {run}: {inFlight} entries stored past the checkpoint {checkpoint}; at most {MaxInFlight} batches of at most {largestRequest} can be in flight");
+        return new AfterKill(server.DuplicatesDropped, inFlight);
+    }
+
+    /// <summary>The server's duplicate count since the previous kill is what the run after it resent: at most what that kill left in flight.</summary>
+    private static void AssertResentOnlyWhatWasInFlight(AfterKill? previous, TestServer server, int run)
+    {
+        var resent = server.DuplicatesDropped - (previous?.Duplicates ?? 0);
+        var allowed = previous?.InFlight ?? 0;
+        Assert.True(resent <= allowed, $"run {run} resent {resent} entries the server already held; the kill before it left {allowed} in flight");
+    }
+
+    private sealed record AfterKill(long Duplicates, int InFlight);
 }

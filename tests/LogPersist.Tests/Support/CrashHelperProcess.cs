@@ -48,6 +48,7 @@ internal sealed class CrashHelperProcess : IDisposable
             // Never written to: the helper exits when this pipe closes, so it cannot outlive a crashed test host.
             RedirectStandardInput = true,
         };
+        TestEnvironment.Clear(startInfo.Environment);
         startInfo.ArgumentList.Add("exec");
         startInfo.ArgumentList.Add(helper);
         foreach (var argument in arguments)

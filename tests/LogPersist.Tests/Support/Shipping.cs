@@ -71,6 +71,41 @@ internal static class Shipping
         return result;
     }
 
+    /// <summary>
+    /// The "Seq" property of an encoded entry (a WAL payload), read with the format's value reader; false for a
+    /// payload that is not an entry or has no integer Seq.
+    /// </summary>
+    public static bool TryReadSequence(ReadOnlySpan<byte> payload, out long sequence)
+    {
+        sequence = 0;
+        if (!EntryView.TryDecode(payload, out var view))
+        {
+            return false;
+        }
+
+        var reader = new ValueReader(view.Properties);
+        for (var i = 0; i < view.PropertyCount; i++)
+        {
+            if (!reader.TryReadString(out var name) || !reader.TryReadValue(out var value))
+            {
+                return false;
+            }
+
+            if (name.SequenceEqual("Seq"u8) && value.Tag == ValueTag.Integer)
+            {
+                sequence = value.Integer;
+                return true;
+            }
+
+            if (!reader.TrySkipItems(value))
+            {
+                return false;
+            }
+        }
+
+        return false;
+    }
+
     public static async Task WaitForAsync(Func<bool> condition, string what)
     {
         using var timeout = new CancellationTokenSource(Patience);

@@ -120,9 +120,11 @@ public sealed class DiskCapTests
             },
             TaskCreationOptions.LongRunning);
 
-        // The appender is stuck until something is shipped; ship the oldest segment.
-        await Task.WhenAny(blocked, Task.Delay(200));
+        // The appender found the WAL full and, in Block mode, waits rather than drops: nothing is dropped, and it
+        // returns only once the oldest segment is shipped.
+        await Support.Shipping.WaitForAsync(() => wal.Metrics.WriteFailure == WalDropReason.WalFull || blocked.IsCompleted, "the append to find the WAL full");
         Assert.False(blocked.IsCompleted, "the append waits while the WAL is full");
+        Assert.Equal(0, wal.Metrics.DroppedTotal());
         ReadData(reader);
         Assert.True(wal.Acknowledge(reader.Position));
         var results = await blocked.WaitAsync(TimeSpan.FromSeconds(30));

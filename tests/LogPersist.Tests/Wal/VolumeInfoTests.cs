@@ -7,14 +7,9 @@ namespace LogPersist.Tests.Wal;
 
 public sealed class VolumeInfoTests
 {
-    [Fact]
+    [LinuxFact]
     public void Detect_reports_the_magic_and_mount_type_that_stat_and_findmnt_report_for_a_temp_directory()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         using var dir = new TempDirectory();
 
         // stat prints f_type in hex: the same statfs(2) call, made by another program.
@@ -27,14 +22,10 @@ public sealed class VolumeInfoTests
         Assert.Equal(Run("findmnt", "-n", "-o", "FSTYPE", "-T", dir.Path).Split('\n')[^1].Trim(), volume.FileSystemType);
     }
 
-    [Fact]
+    [LinuxFact]
     public void Detect_follows_a_symlink_to_the_volume_it_points_into()
     {
-        if (!OperatingSystem.IsLinux() || !Directory.Exists("/dev/shm"))
-        {
-            return;
-        }
-
+        Assert.True(Directory.Exists("/dev/shm"), "Linux mounts a tmpfs at /dev/shm");
         using var dir = new TempDirectory();
         var target = Directory.CreateDirectory(Path.Combine("/dev/shm", $"logpersist-volume-{Environment.ProcessId}-{Guid.NewGuid():N}"));
         try
@@ -50,16 +41,12 @@ public sealed class VolumeInfoTests
         }
     }
 
-    [Theory]
+    [LinuxTheory]
     [InlineData("/proc", "proc")]
     [InlineData("/dev/shm", "tmpfs")]
     public void Detect_names_special_local_file_systems_as_stat_does(string directory, string expected)
     {
-        if (!OperatingSystem.IsLinux() || !Directory.Exists(directory))
-        {
-            return;
-        }
-
+        Assert.True(Directory.Exists(directory), $"Linux mounts {expected} at {directory}");
         Assert.Equal(expected, Run("stat", "-f", "-c", "%T", directory));
         Assert.Equal(new VolumeInfo(expected, VolumeKind.Local), VolumeInfo.Detect(directory));
     }
