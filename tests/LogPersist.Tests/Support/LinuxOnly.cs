@@ -1,6 +1,6 @@
 namespace LogPersist.Tests.Support;
 
-/// <summary>A fact about Linux (statfs, /proc, signals): elsewhere it is reported as skipped, never as a pass that tested nothing.</summary>
+/// <summary>A fact about Linux (statfs, /proc, signals, no-follow opens, FIFOs, devices): elsewhere it is reported as skipped, never as a pass that tested nothing.</summary>
 public sealed class LinuxFactAttribute : FactAttribute
 {
     public LinuxFactAttribute()
