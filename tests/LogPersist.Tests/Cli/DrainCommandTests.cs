@@ -251,7 +251,7 @@ public sealed class DrainCommandTests : IAsyncLifetime
             for (var beat = 0; !stop.IsCancellationRequested; beat++)
             {
                 new OwnerRecord { Token = "a", Pod = "worker-a", Node = "node-9", Heartbeat = beat, Lease = TimeSpan.FromSeconds(1) }.Write(fileSystem, renewed);
-                await Task.Delay(100);
+                await Task.Delay(20);
             }
         });
 
