@@ -27,6 +27,15 @@ internal sealed record InFlight(WalPosition Checkpoint, int Entries, long Duplic
         return new InFlight(checkpoint, entries, server.DuplicatesDropped);
     }
 
+    /// <summary>How many of the server's entries lie at or after the checkpoint of <paramref name="directory"/> now (it may be in use).</summary>
+    public static int StoredPastCheckpoint(TestServer server, string directory)
+    {
+        var records = Wals.ReadAll(directory, out var reader, from: new Checkpoint(new FileSystem(), directory).Load());
+        reader.Dispose();
+        var held = Shipping.Sequences(server.Entries).ToHashSet();
+        return records.Count(r => r.Kind == RecordKind.Data && Shipping.TryReadSequence(r.Payload, out var sequence) && held.Contains(sequence));
+    }
+
     /// <summary>What was sent again since this kill, by the server's duplicate count: at most what the kill left in flight.</summary>
     public void AssertResentAtMostThis(TestServer server, string who)
     {
