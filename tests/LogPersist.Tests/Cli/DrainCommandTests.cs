@@ -49,17 +49,20 @@ public sealed class DrainCommandTests : IAsyncLifetime
     {
         const int count = 30_000;
         var directory = WriteWal("orders", "orders-1", 0, count);
-        var gate = new TaskCompletionSource();
-        _server.Enqueue(ScriptedResponse.Stall(Task.CompletedTask), ScriptedResponse.Stall(Task.CompletedTask));
-        _server.Enqueue(Enumerable.Repeat(ScriptedResponse.Stall(gate.Task), 50).ToArray());
+        // Two requests are accepted; the next two (the drain's two slots) are held and never answered: a request the
+        // interrupted drain gave up on must not be stored behind its back, or the rerun sends it again.
+        var never = new TaskCompletionSource().Task;
+        _server.Enqueue(ScriptedResponse.Stall(Task.CompletedTask), ScriptedResponse.Stall(Task.CompletedTask), ScriptedResponse.Stall(never), ScriptedResponse.Stall(never));
         using var interrupt = new CancellationTokenSource();
 
         var first = CliRunner.RunAsync(null, ["drain", directory, "--loki", _server.BaseAddress.ToString(), "--json"], cancellation: interrupt.Token);
-        await Ship.WaitForAsync(() => _server.EntryCount > 0, "the first batches");
+
+        // Interrupted with requests held and what Loki accepted acknowledged: a batch accepted but not yet
+        // acknowledged would be sent again by the rerun, and one larger than Loki's head block stored twice.
+        await Ship.WaitForAsync(() => _server.QueuedScripts == 0 && InFlight.StoredPastCheckpoint(_server, directory) == 0, "two batches accepted and acknowledged, the next ones held");
         await interrupt.CancelAsync();
         var interrupted = await first;
         var deliveredBeforeRerun = _server.EntryCount;
-        gate.SetResult();
 
         Assert.Equal(1, interrupted.ExitCode);
         Assert.Equal("interrupted", Status(interrupted.Output));

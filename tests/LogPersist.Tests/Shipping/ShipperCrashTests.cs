@@ -1,7 +1,5 @@
 using System.Globalization;
-using System.IO.Abstractions;
 using LogPersist.Tests.Support;
-using LogPersist.Wal;
 using Xunit.Abstractions;
 using static LogPersist.Tests.Support.Shipping;
 using TestServer = LogPersist.LokiTestServer.LokiTestServer;
@@ -32,7 +30,7 @@ public sealed class ShipperCrashTests(ITestOutputHelper output)
         using var dir = new TempDirectory();
         var random = new Random(20_261_123);
         var reported = new HashSet<long>();
-        AfterKill? previous = null;
+        InFlight? previous = null;
         for (var run = 1; run <= Runs; run++)
         {
             var first = run * SequencesPerRun;
@@ -53,10 +51,16 @@ public sealed class ShipperCrashTests(ITestOutputHelper output)
                 }
             }
 
-            var kill = await SettleAsync(server, dir.Path, run);
-            AssertResentOnlyWhatWasInFlight(previous, server, run);
+            var kill = await InFlight.AfterKillAsync(server, dir.Path);
+            previous?.AssertResentAtMostThis(server, $"run {run}");
+
+            // Only batches that were sent and not yet passed by the checkpoint can be stored past it.
+            var largestRequest = server.Requests.Max(r => r.Entries);
+            Assert.True(
+                kill.Entries <= MaxInFlight * largestRequest,
+                $"run {run}: {kill.Entries} entries stored past the checkpoint {kill.Checkpoint}; at most {MaxInFlight} batches of at most {largestRequest} can be in flight");
             previous = kill;
-            output.WriteLine($"run {run,2}: killed after {count,6} logged entries; server holds {server.EntryCount,7}; {kill.InFlight,4} stored but not acknowledged");
+            output.WriteLine($"run {run,2}: killed after {count,6} logged entries; server holds {server.EntryCount,7}; {kill.Entries,4} stored but not acknowledged");
         }
 
         using (var drain = CrashHelperProcess.Start("drain", dir.Path, server.BaseAddress))
@@ -66,7 +70,7 @@ public sealed class ShipperCrashTests(ITestOutputHelper output)
         }
 
         Assert.True(await server.WaitForNoConnectionsAsync(Patience), "the drain's connections to close");
-        AssertResentOnlyWhatWasInFlight(previous, server, Runs + 1);
+        previous!.AssertResentAtMostThis(server, "the drain");
 
         var stored = Sequences(server.Entries);
         var duplicates = stored.GroupBy(s => s).Where(g => g.Count() > 1).Select(g => g.Key).Take(5).ToList();
@@ -75,36 +79,4 @@ public sealed class ShipperCrashTests(ITestOutputHelper output)
         Assert.True(missing.Count == 0, $"{reported.Except(stored).Count()} logged entries never arrived, e.g. " + string.Join(", ", missing));
         output.WriteLine($"{reported.Count} reported, {stored.Count} stored, {server.DuplicatesDropped} identical resends dropped by the server");
     }
-
-    /// <summary>
-    /// What a kill left in flight, once the dead child's connections are closed (so every request it sent has been
-    /// answered): the entries the server stored that lie at or after the checkpoint on disk. The next run starts at
-    /// that checkpoint, so these, and only these, are sent again.
-    /// </summary>
-    private static async Task<AfterKill> SettleAsync(TestServer server, string directory, int run)
-    {
-        Assert.True(await server.WaitForNoConnectionsAsync(Patience), $"run {run}: the killed child's connections to close");
-        var checkpoint = new Checkpoint(new FileSystem(), directory).Load();
-        var records = Wals.ReadAll(directory, out var reader, from: checkpoint);
-        reader.Dispose();
-        var stored = Sequences(server.Entries).ToHashSet();
-        var inFlight = records.Count(r => r.Kind == RecordKind.Data && TryReadSequence(r.Payload, out var sequence) && stored.Contains(sequence));
-        var largestRequest = server.Requests.Select(r => r.Entries).DefaultIfEmpty(0).Max();
-
-        // Only batches that were sent and not yet passed by the checkpoint can be stored past it.
-        Assert.True(
-            inFlight <= MaxInFlight * largestRequest,
-            $"run {run}: {inFlight} entries stored past the checkpoint {checkpoint}; at most {MaxInFlight} batches of at most {largestRequest} can be in flight");
-        return new AfterKill(server.DuplicatesDropped, inFlight);
-    }
-
-    /// <summary>The server's duplicate count since the previous kill is what the run after it resent: at most what that kill left in flight.</summary>
-    private static void AssertResentOnlyWhatWasInFlight(AfterKill? previous, TestServer server, int run)
-    {
-        var resent = server.DuplicatesDropped - (previous?.Duplicates ?? 0);
-        var allowed = previous?.InFlight ?? 0;
-        Assert.True(resent <= allowed, $"run {run} resent {resent} entries the server already held; the kill before it left {allowed} in flight");
-    }
-
-    private sealed record AfterKill(long Duplicates, int InFlight);
 }
