@@ -150,8 +150,8 @@ public sealed class LogPersistOptions
     /// Most bytes one entry takes in the WAL, between 4 KiB and 1 GiB (and no more than a segment holds).
     /// A log call that does not fit is cut, never dropped: a text (message, exception, a string value)
     /// keeps at most a quarter of this; a sequence or map its first 1,000 items; a value that contains
-    /// itself or nests deeper than 16 levels becomes a marker; an entry holds at most 100,000 values; what
-    /// is left once the budget is spent is left out. The line names each cut in its <c>cut</c> field, and
+    /// itself or nests deeper than 16 levels becomes a marker; the sequences and maps of an entry hold at
+    /// most 100,000 items in all; what is left once the budget is spent is left out. The line names each cut in its <c>cut</c> field, and
     /// the <c>logpersist.entry.cut</c> metric counts them by reason.
     /// </summary>
     /// <value>The default is 1 MiB.</value>

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace LogPersist.Entries;
 
 /// <summary>
@@ -15,7 +17,11 @@ internal sealed class EntryBudget
     private readonly int[] _cuts = new int[CutReasons.Count];
     private int _valueBytes = EntryLimits.Default.ValueBytes;
     private int _textBytes = EntryLimits.Default.TextBytes;
-    private int _values;
+
+    // The length up to which another value is written: _valueBytes, or -1 once the budget ran out or
+    // the entry holds all the items it may. One comparison per value on the log call's path.
+    private int _openBytes = EntryLimits.Default.ValueBytes;
+    private int _items;
     private bool _exhausted;
     private bool _anyCut;
 
@@ -28,7 +34,8 @@ internal sealed class EntryBudget
     {
         _valueBytes = limits.ValueBytes;
         _textBytes = limits.TextBytes;
-        _values = 0;
+        _openBytes = limits.ValueBytes;
+        _items = 0;
         _exhausted = false;
         if (_anyCut)
         {
@@ -38,18 +45,17 @@ internal sealed class EntryBudget
     }
 
     /// <summary>True while another value fits, given the <paramref name="length"/> encoded so far.</summary>
-    public bool HasRoom(int length) => !_exhausted && length <= _valueBytes && _values < EntryLimits.MaxValues;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool HasRoom(int length) => length <= _openBytes;
 
-    /// <summary>Takes one value from the budget; false when there is no room for it (see <see cref="LeaveOut"/>).</summary>
-    public bool TryTakeValue(int length)
+    /// <summary>Counts an item written into a sequence or map; the last one the entry may hold closes the budget.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void CountItem()
     {
-        if (HasRoom(length))
+        if (++_items == EntryLimits.MaxItemsInAll)
         {
-            _values++;
-            return true;
+            _openBytes = -1;
         }
-
-        return false;
     }
 
     /// <summary>
@@ -65,6 +71,7 @@ internal sealed class EntryBudget
         }
 
         _exhausted = true;
+        _openBytes = -1;
         return true;
     }
 
@@ -75,7 +82,8 @@ internal sealed class EntryBudget
     public bool StopItems() => !_exhausted && LeaveOut();
 
     /// <summary>Room for the next text: a quarter of the budget, less when the budget has less left.</summary>
-    public int TextRoom(int length) => Math.Clamp(_valueBytes - length, 0, _textBytes);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int TextRoom(int length) => Math.Max(Math.Min(_valueBytes - length, _textBytes), 0);
 
     /// <summary>Counts a text cut in <paramref name="room"/> bytes: too long for any entry, or for what was left of this one.</summary>
     public void TextCut(int room)

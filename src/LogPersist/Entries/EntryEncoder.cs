@@ -18,7 +18,7 @@ internal sealed class EntryEncoder
     private readonly ValueEncoder _values;
     private int _propertiesAt;
     private int _propertiesAnnounced;
-    private int _propertiesWritten;
+    private int _propertiesLeftOut;
     private int _scopeCountAt;
     private int _scopeCount;
 
@@ -100,35 +100,31 @@ internal sealed class EntryEncoder
 
         _propertiesAt = _out.Length;
         _propertiesAnnounced = announced;
-        _propertiesWritten = 0;
+        _propertiesLeftOut = 0;
         _out.WriteUInt16(announced);
         return announced;
     }
 
-    /// <summary>Adds a property; once the budget has run out it is left out and counted instead.</summary>
+    /// <summary>Adds one of the properties announced; once the budget has run out it is left out and counted instead.</summary>
     public void WriteProperty(string name, object? value)
     {
-        if (_propertiesWritten == _propertiesAnnounced)
-        {
-            return;
-        }
-
         if (!_budget.HasRoom(_out.Length))
         {
+            _propertiesLeftOut++;
             _budget.LeaveOut();
             return;
         }
 
+        // Room is looked at before the name: a name that uses it up still gets its value (a text is cut).
         _values.WriteText(name);
-        _values.Write(value, 0);
-        _propertiesWritten++;
+        _values.WriteValue(value, 0);
     }
 
     public void BeginScopes()
     {
-        if (_propertiesWritten != _propertiesAnnounced)
+        if (_propertiesLeftOut > 0)
         {
-            _out.PatchUInt16(_propertiesAt, _propertiesWritten);
+            _out.PatchUInt16(_propertiesAt, _propertiesAnnounced - _propertiesLeftOut);
         }
 
         _scopeCountAt = _out.Length;
@@ -163,13 +159,13 @@ internal sealed class EntryEncoder
             }
             else
             {
-                _values.Write(SafeToString(value), 0);
+                _values.WriteValue(SafeToString(value), 0);
             }
 
             return;
         }
 
-        _values.Write(value, 0);
+        _values.WriteValue(value, 0);
     }
 
     /// <summary>Finishes the entry; the span is valid until the next <see cref="Begin"/> or <see cref="Encode"/>.</summary>

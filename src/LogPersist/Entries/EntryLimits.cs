@@ -10,8 +10,9 @@ namespace LogPersist.Entries;
 /// a value's <c>ToString</c>, a name) keeps at most a quarter of it, so that one text cannot starve the
 /// rest of the entry: with the default budget that is 256 KiB, Loki's default <c>max_line_size</c>, so a
 /// longer text could not be shipped in one line anyway. A sequence or map keeps its first
-/// <see cref="MaxItems"/> items and is enumerated no further than one item past them, and an entry holds
-/// at most <see cref="MaxValues"/> values, which bounds the work on values that are small in bytes.
+/// <see cref="MaxItems"/> items and is enumerated no further than one item past them, and the sequences
+/// and maps of an entry hold at most <see cref="MaxItemsInAll"/> items in all, which bounds the work on
+/// values that are small in bytes (properties and scopes are bounded by their count, 65,535 each).
 /// </remarks>
 internal sealed class EntryLimits
 {
@@ -25,8 +26,8 @@ internal sealed class EntryLimits
     /// <summary>Items a sequence or map keeps (a byte array is text, see <see cref="TextBytes"/>).</summary>
     public const int MaxItems = 1000;
 
-    /// <summary>Values an entry holds, nested ones included.</summary>
-    public const int MaxValues = 100_000;
+    /// <summary>Items the sequences and maps of an entry hold in all, at every depth.</summary>
+    public const int MaxItemsInAll = 100_000;
 
     /// <summary>
     /// Room kept below <see cref="MaxBytes"/> for what is written after the budget runs out: a cut

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Buffers.Text;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Unicode;
 
@@ -31,14 +32,17 @@ internal sealed class PayloadWriter
 
     public void Reset() => _length = 0;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void WriteTag(ValueTag tag) => Reserve(1)[0] = (byte)tag;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void WriteVarint(ulong value)
     {
         EnsureCapacity(10);
         _length += WriteVarintTo(_buffer.AsSpan(_length), value);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void WriteUInt16(int value) => BinaryPrimitives.WriteUInt16LittleEndian(Reserve(2), (ushort)value);
 
     public void PatchUInt16(int at, int value) => BinaryPrimitives.WriteUInt16LittleEndian(_buffer.AsSpan(at), (ushort)value);
@@ -60,6 +64,7 @@ internal sealed class PayloadWriter
         _buffer[at + 1] = (byte)(count >> 7);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Span<byte> Reserve(int count)
     {
         EnsureCapacity(count);
@@ -75,24 +80,15 @@ internal sealed class PayloadWriter
     /// </summary>
     public int WriteString(string value, int maxBytes)
     {
-        var max = Utf8Encoding.GetMaxByteCount(value.Length);
+        // At most 3 bytes per UTF-16 char, U+FFFD for an invalid one included.
+        var max = 3 * (long)value.Length;
         if (max <= 1024 && max <= maxBytes)
         {
-            EnsureCapacity(5 + max);
-            var written = Utf8Encoding.GetBytes(value, _buffer.AsSpan(_length + 5));
-            CloseString(written);
+            WriteShortString(value, (int)max);
             return 0;
         }
 
-        if (max <= maxBytes)
-        {
-            var count = Utf8Encoding.GetByteCount(value);
-            WriteVarint((ulong)count);
-            Utf8Encoding.GetBytes(value, Reserve(count));
-            return 0;
-        }
-
-        return WriteCutString(value, Math.Max(maxBytes, 0));
+        return WriteLongString(value, maxBytes);
     }
 
     /// <summary>Writes UTF-8 text as a string in at most <paramref name="maxBytes"/> bytes; returns the bytes cut.</summary>
@@ -105,6 +101,12 @@ internal sealed class PayloadWriter
             return 0;
         }
 
+        return WriteCutUtf8(utf8, maxBytes);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int WriteCutUtf8(ReadOnlySpan<byte> utf8, int maxBytes)
+    {
         var keep = Utf8Boundary(utf8, maxBytes - SuffixBytes);
         EnsureCapacity(5 + keep + SuffixBytes);
         utf8[..keep].CopyTo(_buffer.AsSpan(_length + 5));
@@ -138,6 +140,53 @@ internal sealed class PayloadWriter
         {
             _buffer = new byte[Math.Min(maxRetainedBytes, 1024)];
         }
+    }
+
+    /// <summary>
+    /// A string of at most 1,024 bytes, encoded where it belongs: its length takes one byte when it is
+    /// under 128 bytes whatever the text, else two, and only a shorter text than that foresaw moves.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void WriteShortString(string value, int max)
+    {
+        if (max < 0x80)
+        {
+            EnsureCapacity(1 + max);
+            var written = Utf8Encoding.GetBytes(value, _buffer.AsSpan(_length + 1));
+            _buffer[_length] = (byte)written;
+            _length += 1 + written;
+            return;
+        }
+
+        EnsureCapacity(2 + max);
+        var count = Utf8Encoding.GetBytes(value, _buffer.AsSpan(_length + 2));
+        if (count >= 0x80)
+        {
+            _buffer[_length] = (byte)(count | 0x80);
+            _buffer[_length + 1] = (byte)(count >> 7);
+            _length += 2 + count;
+        }
+        else
+        {
+            _buffer.AsSpan(_length + 2, count).CopyTo(_buffer.AsSpan(_length + 1));
+            _buffer[_length] = (byte)count;
+            _length += 1 + count;
+        }
+    }
+
+    /// <summary>A string that may not fit: kept out of <see cref="WriteString"/>, whose common case is a short one.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int WriteLongString(string value, int maxBytes)
+    {
+        if (3 * (long)value.Length <= maxBytes)
+        {
+            var count = Utf8Encoding.GetByteCount(value);
+            WriteVarint((ulong)count);
+            Utf8Encoding.GetBytes(value, Reserve(count));
+            return 0;
+        }
+
+        return WriteCutString(value, Math.Max(maxBytes, 0));
     }
 
     private int WriteCutString(string value, int maxBytes)
@@ -220,11 +269,15 @@ internal sealed class PayloadWriter
         return n;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void EnsureCapacity(int count)
     {
         if (_length + count > _buffer.Length)
         {
-            Array.Resize(ref _buffer, Math.Max(_length + count, _buffer.Length * 2));
+            Grow(count);
         }
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Grow(int count) => Array.Resize(ref _buffer, Math.Max(_length + count, _buffer.Length * 2));
 }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Collections;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace LogPersist.Entries;
 
@@ -26,6 +27,7 @@ internal sealed class ValueEncoder
     }
 
     /// <summary>Writes a text (a string value, a name, a message) in the room the budget leaves for it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void WriteText(string text)
     {
         var room = _budget.TextRoom(_out.Length);
@@ -36,6 +38,7 @@ internal sealed class ValueEncoder
     }
 
     /// <summary>Writes UTF-8 text in the room the budget leaves for it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void WriteText(ReadOnlySpan<byte> utf8)
     {
         var room = _budget.TextRoom(_out.Length);
@@ -45,23 +48,12 @@ internal sealed class ValueEncoder
         }
     }
 
-    public void Write(object? value, int depth)
+    /// <summary>
+    /// Writes a value whose room the caller looked at: a property or scope (<see cref="EntryBudget.HasRoom"/>)
+    /// or an item of a sequence or map (<see cref="MayWriteItem"/>).
+    /// </summary>
+    public void WriteValue(object? value, int depth)
     {
-        if (!_budget.TryTakeValue(_out.Length))
-        {
-            // A value must stand here (a name was written for it): the marker the first time, else null.
-            if (_budget.LeaveOut())
-            {
-                WriteMarker(CutReason.EntryBudget);
-            }
-            else
-            {
-                _out.WriteTag(ValueTag.Null);
-            }
-
-            return;
-        }
-
         switch (value)
         {
             case null:
@@ -105,17 +97,8 @@ internal sealed class ValueEncoder
                 _out.WriteTag(ValueTag.Number);
                 WriteText(m.ToString(CultureInfo.InvariantCulture));
                 return;
-            case byte[] bytes:
-                WriteBytes(bytes);
-                return;
-            case ReadOnlyMemory<byte> memory:
-                WriteBytes(memory.Span);
-                return;
-            case Memory<byte> memory:
-                WriteBytes(memory.Span);
-                return;
-            case ArraySegment<byte> segment:
-                WriteBytes(segment);
+            case byte[] or ReadOnlyMemory<byte> or Memory<byte> or ArraySegment<byte>:
+                WriteBytes(value);
                 return;
             case LogStructure or IEnumerable<KeyValuePair<string, object?>> or IDictionary or (IEnumerable and not IFormattable):
                 WriteNested(value, depth);
@@ -158,8 +141,16 @@ internal sealed class ValueEncoder
 
     public static ulong ZigZag(long value) => (ulong)((value << 1) ^ (value >> 63));
 
-    private void WriteBytes(ReadOnlySpan<byte> bytes)
+    /// <summary>Writes a byte array or a memory of bytes (kept out of <see cref="WriteValue"/>, whose scalars need no span).</summary>
+    private void WriteBytes(object value)
     {
+        ReadOnlySpan<byte> bytes = value switch
+        {
+            byte[] array => array,
+            ReadOnlyMemory<byte> memory => memory.Span,
+            Memory<byte> memory => memory.Span,
+            _ => (ArraySegment<byte>)value,
+        };
         _out.WriteTag(ValueTag.String);
         var room = _budget.TextRoom(_out.Length);
         if (_out.WriteBase64(bytes, room) > 0)
@@ -223,7 +214,7 @@ internal sealed class ValueEncoder
                 break;
             }
 
-            Write(item, depth + 1);
+            WriteValue(item, depth + 1);
             written++;
         }
 
@@ -251,7 +242,7 @@ internal sealed class ValueEncoder
                 }
 
                 WriteText(list[i].Key);
-                Write(list[i].Value, depth + 1);
+                WriteValue(list[i].Value, depth + 1);
                 written++;
             }
         }
@@ -265,7 +256,7 @@ internal sealed class ValueEncoder
                 }
 
                 WriteText(pair.Key);
-                Write(pair.Value, depth + 1);
+                WriteValue(pair.Value, depth + 1);
                 written++;
             }
         }
@@ -285,7 +276,7 @@ internal sealed class ValueEncoder
             while (items.MoveNext() && MayWriteItem(ref written, named: true))
             {
                 WriteText(SafeToString(items.Key));
-                Write(items.Value, depth + 1);
+                WriteValue(items.Value, depth + 1);
                 written++;
             }
         }
@@ -312,6 +303,7 @@ internal sealed class ValueEncoder
         }
         else if (_budget.HasRoom(_out.Length))
         {
+            _budget.CountItem();
             return true;
         }
         else if (_budget.StopItems())

@@ -35,7 +35,7 @@ public class EntryLimitTests
     }
 
     [Fact]
-    public void A_wide_value_without_cycles_stops_at_the_value_budget_and_is_marked_once()
+    public void A_wide_value_without_cycles_stops_at_the_item_budget_and_is_marked_once()
     {
         // 3^15 leaves, each reached through a different path: no cycle, only breadth.
         object value = 1;
@@ -49,7 +49,8 @@ public class EntryLimitTests
         Assert.InRange(payload.Length, 1, EntryLimits.DefaultMaxBytes);
         Assert.Equal(1, line.GetProperty("cut").GetProperty("entry_budget").GetInt32());
         Assert.Contains("\"…[cut: entry_budget]\"", line.GetProperty("V").GetRawText(), StringComparison.Ordinal);
-        Assert.Equal(EntryLimits.MaxValues + 1, CountLeaves(line.GetProperty("V")) + CountArrays(line.GetProperty("V")));
+        // The outer list, the items it holds at every depth, and the marker after them.
+        Assert.Equal(1 + EntryLimits.MaxItemsInAll + 1, CountLeaves(line.GetProperty("V")) + CountArrays(line.GetProperty("V")));
     }
 
     [Fact]
