@@ -249,14 +249,20 @@ public sealed class DrainCommandTests : IAsyncLifetime
         var record = new OwnerRecord { Token = "b", Pod = "worker-b", Lease = TimeSpan.FromSeconds(1) };
         record.Write(fileSystem, dead);
         using var stop = new CancellationTokenSource();
-        var heartbeat = Task.Run(async () =>
-        {
-            for (var beat = 0; !stop.IsCancellationRequested; beat++)
+        // A thread of its own, beating every 20 ms against a 3 s lease: a pool thread starved by a loaded
+        // machine could miss a whole lease and read as a gone holder.
+        var heartbeat = Task.Factory.StartNew(
+            () =>
             {
-                new OwnerRecord { Token = "a", Pod = "worker-a", Node = "node-9", Heartbeat = beat, Lease = TimeSpan.FromSeconds(1) }.Write(fileSystem, renewed);
-                await Task.Delay(20);
-            }
-        });
+                for (var beat = 0; !stop.IsCancellationRequested; beat++)
+                {
+                    new OwnerRecord { Token = "a", Pod = "worker-a", Node = "node-9", Heartbeat = beat, Lease = TimeSpan.FromSeconds(3) }.Write(fileSystem, renewed);
+                    stop.Token.WaitHandle.WaitOne(20);
+                }
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
 
         while (!File.ReadAllText(Path.Combine(renewed, OwnerRecord.FileName)).Contains("token=a", StringComparison.Ordinal))
         {
