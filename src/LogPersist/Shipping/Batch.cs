@@ -58,7 +58,7 @@ internal sealed class Batch
         return (first, second);
     }
 
-    private readonly Lock _gate = new();
+    private readonly object _gate = new();
     private List<Batch>? _rebuilt;
 
     /// <summary>
