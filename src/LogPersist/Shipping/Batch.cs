@@ -6,8 +6,8 @@ namespace LogPersist.Shipping;
 /// <summary>
 /// The entries read from one WAL range [<see cref="Start"/>, <see cref="End"/>), grouped by stream.
 /// The range is acknowledged as a whole once every entry in it was accepted or finally refused.
-/// Its lines live in <see cref="Lines"/>, pooled: <see cref="Release"/> hands them back once no request
-/// of the batch (a resend, a split half) can be encoded any more; the timestamps stay readable.
+/// Its lines live in <see cref="Lines"/> and its entries in pooled arrays: <see cref="Release"/> hands
+/// them back once no request of the batch (a resend, a split half) can be encoded any more.
 /// </summary>
 internal sealed class Batch
 {
@@ -60,6 +60,7 @@ internal sealed class Batch
 
     private readonly object _gate = new();
     private List<Batch>? _rebuilt;
+    private int _released;
 
     /// <summary>
     /// Returns the lines' buffers to their pool, and those of the batches rebuilt from its range. Call
@@ -67,7 +68,17 @@ internal sealed class Batch
     /// </summary>
     public void Release()
     {
+        if (Interlocked.Exchange(ref _released, 1) != 0)
+        {
+            return;
+        }
+
         Lines.Release();
+        foreach (var stream in Streams)
+        {
+            stream.Entries.Release();
+        }
+
         List<Batch>? rebuilt;
         lock (_gate)
         {
@@ -87,5 +98,17 @@ internal sealed class Batch
         }
     }
 
-    public static long CountLineBytes(IReadOnlyList<PushStream> streams) => streams.Sum(s => s.Entries.Sum(e => (long)e.LineBytes));
+    public static long CountLineBytes(IReadOnlyList<PushStream> streams)
+    {
+        long bytes = 0;
+        foreach (var stream in streams)
+        {
+            foreach (var entry in stream.Entries)
+            {
+                bytes += entry.LineBytes;
+            }
+        }
+
+        return bytes;
+    }
 }

@@ -16,7 +16,7 @@ internal sealed class LineArena
     /// Chunks shared by every shipper: bounded (a few batches' worth), lock-protected and not tied to
     /// threads, where the shared pool would keep arrays per thread that ever returned one.
     /// </summary>
-    internal static readonly ArrayPool<byte> Pool = ArrayPool<byte>.Create(ChunkBytes, 96);
+    internal static readonly ArrayPool<byte> Pool = ArrayPool<byte>.Create(ChunkBytes, 64);
 
     private readonly List<byte[]> _chunks = [];
     private byte[]? _current;

@@ -125,6 +125,11 @@ public class BatchLinesTests
 
         Assert.True(batch.Lines.IsReleased);
         Assert.Equal(0, batch.Lines.Rented);
+        Assert.Empty(batch.Streams.Single().Entries);
+
+        // The halves are their own lists: still whole, still enumerable, though their lines must not be read now.
+        Assert.Equal(500, first.Single().Entries.Count + second.Single().Entries.Count);
+        Assert.Equal(first.Single().Entries.AsSpan().ToArray(), first.Single().Entries.ToArray());
     }
 
     [Fact]
