@@ -15,11 +15,9 @@ namespace LogPersist.Shipping;
 internal sealed class BatchBuilder : IDisposable
 {
     private const int EntryOverheadBytes = 24;
-    private static readonly byte[] MarkerCategory = Encoding.UTF8.GetBytes(Markers.Category);
     private readonly ShipperOptions _options;
     private readonly StreamResolver _streams;
     private readonly LineFormatter _formatter;
-    private readonly EntryEncoder _markerEncoder = new(256);
     private readonly Dictionary<LabelSet, PushStream> _byLabels = new(ReferenceEqualityComparer.Instance);
     private List<PushStream> _current = [];
     private LineArena _lines = new();
@@ -147,7 +145,7 @@ internal sealed class BatchBuilder : IDisposable
         var labels = _streams.Resolve(entry);
         var trace = SendMetadata && entry.Has(EntryFlags.Trace) ? TraceMetadata(entry.Trace) : null;
         var line = _formatter.Format(entry, includeTrace: trace is null);
-        AddLine(labels, entry.TimestampNs, line, WithStatic(trace), marker: entry.Category.SequenceEqual(MarkerCategory));
+        AddLine(labels, entry.TimestampNs, line, WithStatic(trace), marker: entry.Category.SequenceEqual(Markers.CategoryUtf8));
     }
 
     private void AddLine(LabelSet labels, long timestampNs, ReadOnlySpan<byte> line, KeyValuePair<string, string>[]? metadata, bool marker)
@@ -206,11 +204,8 @@ internal sealed class BatchBuilder : IDisposable
 
     private void AddGapMarker(in GapMarker gap)
     {
-        var marker = Markers.Dropped(gap);
-        if (EntryView.TryDecode(_markerEncoder.Encode(marker), out var view))
-        {
-            AddLine(_streams.Static, marker.TimestampNs, _formatter.Format(view, includeTrace: true), WithStatic(null), marker: true);
-        }
+        var marker = Markers.Dropped(gap.Records, gap.Bytes, gap.FromUnixMs, gap.ToUnixMs, gap.Reason.TagValue());
+        AddLine(_streams.Static, marker.TimestampNs, _formatter.FormatMarker(marker), WithStatic(null), marker: true);
     }
 
     /// <summary>

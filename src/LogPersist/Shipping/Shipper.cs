@@ -466,7 +466,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         LogPersistEventSource.Log.EntriesRefused(_client.PushUri.ToString(), total, string.Join(",", byReason), lastReason ?? "");
         if (total > markersInPart)
         {
-            AppendMarker(Markers.Refused(LogEntry.NowNs(_time), byReason, lastReason));
+            AppendMarker(Markers.Refused(LogEntry.NowNs(_time), byReason, ResponseClassifier.ReasonNames, lastReason));
         }
     }
 
