@@ -42,6 +42,8 @@ internal static class ShippingHarness
                 LabelProperties = streams > 1 ? ["Shard"] : [],
             };
 
+            // LOGPERSIST_ALLOCATION_TYPES=1 names the types allocated while shipping (sampled; costs some CPU).
+            using var sampling = Environment.GetEnvironmentVariable("LOGPERSIST_ALLOCATION_TYPES") == "1" ? new AllocationSampler() : null;
             var process = Process.GetCurrentProcess();
             GC.Collect();
             GC.WaitForPendingFinalizers();
@@ -79,6 +81,10 @@ internal static class ShippingHarness
                 $"shipper CPU {cpu.TotalSeconds:F2} s = {cpu.TotalMilliseconds * 1000 / shipped:F2} µs/entry ({cpu.TotalSeconds * 1_000_000 / shipped:F2} CPU-s per million); " +
                 $"allocated {allocated / (double)shipped:F0} B/entry, {GC.CollectionCount(0) - gcBefore} gen0 GCs, peak managed heap {Interlocked.Read(ref peakHeap) >> 20} MiB, {Interlocked.Read(ref peakAfterGc) >> 20} MiB after a collection (before shipping: {baseline >> 20} MiB); " +
                 $"server CPU {serverCpu.TotalSeconds:F2} s"));
+            if (sampling is not null)
+            {
+                Console.WriteLine($"  allocation ticks (about 100 KB each): {sampling.Top(12)}");
+            }
         }
         finally
         {

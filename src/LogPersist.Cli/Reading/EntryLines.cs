@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using LogPersist.Entries;
-using LogPersist.Shipping;
 using LogPersist.Wal;
 
 namespace LogPersist.Cli.Reading;
@@ -11,14 +10,13 @@ internal readonly record struct EntryLine(long TimestampNs, EntryLevel Level, bo
 
 /// <summary>
 /// Turns WAL records into the lines the shipper sends, through the same <see cref="LineFormatter"/>;
-/// a gap record becomes the marker entry the shipper would send for it (<see cref="Markers.Dropped"/>).
+/// a gap record becomes the marker line the shipper would send for it (<see cref="Markers.Dropped"/>).
 /// Loki keeps an entry's timestamp beside its line, so for reading offline each line is led by it:
 /// a <c>ts</c> field first in JSON, <c>ts=</c> first in logfmt, the timestamp then a space in text.
 /// </summary>
 internal sealed class EntryLines : IDisposable
 {
     private readonly LineFormatter _formatter;
-    private readonly EntryEncoder _markerEncoder = new(256);
 
     public EntryLines(LineFormat format)
     {
@@ -38,17 +36,12 @@ internal sealed class EntryLines : IDisposable
         switch (kind)
         {
             case RecordKind.Data when EntryView.TryDecode(payload, out var entry):
-                line = Make(entry, entry.Category.SequenceEqual("LogPersist"u8));
+                line = Make(entry.TimestampNs, entry.Level, entry.Category.SequenceEqual(Markers.CategoryUtf8), _formatter.Format(entry, includeTrace: true));
                 return true;
             case RecordKind.Gap when GapMarker.TryRead(payload, out var gap):
-                var marker = Markers.Dropped(gap);
-                if (EntryView.TryDecode(_markerEncoder.Encode(marker), out var view))
-                {
-                    line = Make(view, isMarker: true);
-                    return true;
-                }
-
-                break;
+                var marker = Markers.Dropped(gap.Records, gap.Bytes, gap.FromUnixMs, gap.ToUnixMs, gap.Reason.TagValue());
+                line = Make(marker.TimestampNs, marker.Level, isMarker: true, _formatter.FormatMarker(marker));
+                return true;
             case RecordKind.SegmentEnd:
                 return false;
         }
@@ -57,10 +50,10 @@ internal sealed class EntryLines : IDisposable
         return false;
     }
 
-    private EntryLine Make(in EntryView entry, bool isMarker)
+    private EntryLine Make(long timestampNs, EntryLevel level, bool isMarker, ReadOnlySpan<byte> line)
     {
-        var formatted = Encoding.UTF8.GetString(_formatter.Format(entry, includeTrace: true));
-        var ts = Timestamp(entry.TimestampNs);
+        var formatted = Encoding.UTF8.GetString(line);
+        var ts = Timestamp(timestampNs);
         var text = Format switch
         {
             LineFormat.Json when formatted.StartsWith('{') => formatted.Length > 2
@@ -70,7 +63,7 @@ internal sealed class EntryLines : IDisposable
             LineFormat.Logfmt => "ts=" + ts + " " + formatted,
             _ => ts + " " + formatted,
         };
-        return new EntryLine(entry.TimestampNs, entry.Level, isMarker, text);
+        return new EntryLine(timestampNs, level, isMarker, text);
     }
 
     /// <summary>RFC 3339 in UTC with nanoseconds, as Loki shows entry timestamps.</summary>

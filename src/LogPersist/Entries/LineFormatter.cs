@@ -67,6 +67,76 @@ internal sealed class LineFormatter : IDisposable
         return _line.WrittenSpan;
     }
 
+    /// <summary>
+    /// Formats a marker straight into a line: byte for byte the line of an entry of the marker's level,
+    /// category <see cref="Markers.Category"/>, message, and its fields as properties in order. Valid
+    /// until the next call.
+    /// </summary>
+    public ReadOnlySpan<byte> FormatMarker(MarkerLine marker)
+    {
+        _line.ResetWrittenCount();
+        _text.ResetWrittenCount();
+        System.Text.Encoding.UTF8.GetBytes(marker.Message, _text);
+        switch (_format)
+        {
+            case LineFormat.Logfmt:
+                Pair("level"u8, EntryLevels.Utf8Name(marker.Level));
+                Pair("category"u8, Markers.CategoryUtf8);
+                Pair("msg"u8, _text.WrittenSpan);
+                foreach (var field in marker.Fields)
+                {
+                    var name = System.Text.Encoding.UTF8.GetBytes(field.Name);
+                    _scratchBuffer.ResetWrittenCount();
+                    if (field.Text is { } text)
+                    {
+                        System.Text.Encoding.UTF8.GetBytes(text, _scratchBuffer);
+                    }
+                    else
+                    {
+                        var digits = _scratchBuffer.GetSpan(24);
+                        System.Buffers.Text.Utf8Formatter.TryFormat(field.Number, digits, out var n);
+                        _scratchBuffer.Advance(n);
+                    }
+
+                    Pair(name, _scratchBuffer.WrittenSpan, IsReserved(name));
+                }
+
+                break;
+            case LineFormat.Text:
+                _line.Write(EntryLevels.Utf8Name(marker.Level));
+                _line.Write(" "u8);
+                _line.Write(Markers.CategoryUtf8);
+                _line.Write(": "u8);
+                _line.Write(_text.WrittenSpan);
+                break;
+            default:
+                var json = _json;
+                json.Reset(_line);
+                json.WriteStartObject();
+                json.WriteString("level"u8, EntryLevels.Utf8Name(marker.Level));
+                json.WriteString("category"u8, Markers.CategoryUtf8);
+                json.WriteString("msg"u8, _text.WrittenSpan);
+                foreach (var field in marker.Fields)
+                {
+                    json.WritePropertyName(IsReserved(System.Text.Encoding.UTF8.GetBytes(field.Name)) ? "_" + field.Name : field.Name);
+                    if (field.Text is { } text)
+                    {
+                        json.WriteStringValue(text);
+                    }
+                    else
+                    {
+                        json.WriteNumberValue(field.Number);
+                    }
+                }
+
+                json.WriteEndObject();
+                json.Flush();
+                break;
+        }
+
+        return _line.WrittenSpan;
+    }
+
     private ReadOnlySpan<byte> RenderedMessage(in EntryView entry)
     {
         if (entry.Has(EntryFlags.Message) || !entry.Has(EntryFlags.Template))

@@ -18,12 +18,16 @@ internal sealed class LabelSet
     {
         Labels = labels;
         Text = Format(labels);
+        Utf8Text = Encoding.UTF8.GetBytes(Text);
     }
 
     public IReadOnlyList<KeyValuePair<string, string>> Labels { get; }
 
     /// <summary>The label-set string, e.g. <c>{pod="api-0", service_name="api"}</c>.</summary>
     public string Text { get; }
+
+    /// <summary><see cref="Text"/> as UTF-8, encoded once for every request that carries the stream.</summary>
+    public byte[] Utf8Text { get; }
 
     public int Count => Labels.Count;
 

@@ -300,7 +300,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
         {
             Wal.Metrics.RecordsDropped(WalDropReason.Unencodable, 1);
             LogPersistEventSource.Log.EntryFailed(category, error.GetType().Name + ": " + error.Message);
-            Append(new Entries.EntryEncoder(256).Encode(Markers.Unencodable(Entries.LogEntry.NowNs(Time), category, error)));
+            Append(new Entries.EntryEncoder(256).Encode(Entries.Markers.Unencodable(Entries.LogEntry.NowNs(Time), category, error)));
         }
         catch (Exception)
         {

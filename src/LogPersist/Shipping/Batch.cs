@@ -6,6 +6,8 @@ namespace LogPersist.Shipping;
 /// <summary>
 /// The entries read from one WAL range [<see cref="Start"/>, <see cref="End"/>), grouped by stream.
 /// The range is acknowledged as a whole once every entry in it was accepted or finally refused.
+/// Its lines live in <see cref="Lines"/> and its entries in pooled arrays: <see cref="Release"/> hands
+/// them back once no request of the batch (a resend, a split half) can be encoded any more.
 /// </summary>
 internal sealed class Batch
 {
@@ -14,6 +16,9 @@ internal sealed class Batch
     public required WalPosition End { get; init; }
 
     public required List<PushStream> Streams { get; init; }
+
+    /// <summary>Where the entries' lines live; empty for a batch built without lines.</summary>
+    public LineArena Lines { get; init; } = new();
 
     public int Entries { get; init; }
 
@@ -53,5 +58,57 @@ internal sealed class Batch
         return (first, second);
     }
 
-    public static long CountLineBytes(IReadOnlyList<PushStream> streams) => streams.Sum(s => s.Entries.Sum(e => (long)e.LineBytes));
+    private readonly object _gate = new();
+    private List<Batch>? _rebuilt;
+    private int _released;
+
+    /// <summary>
+    /// Returns the lines' buffers to their pool, and those of the batches rebuilt from its range. Call
+    /// once the batch will never be encoded again; later calls do nothing.
+    /// </summary>
+    public void Release()
+    {
+        if (Interlocked.Exchange(ref _released, 1) != 0)
+        {
+            return;
+        }
+
+        Lines.Release();
+        foreach (var stream in Streams)
+        {
+            stream.Entries.Release();
+        }
+
+        List<Batch>? rebuilt;
+        lock (_gate)
+        {
+            rebuilt = _rebuilt;
+            _rebuilt = null;
+        }
+
+        rebuilt?.ForEach(b => b.Release());
+    }
+
+    /// <summary>Ties <paramref name="rebuilt"/> (this range built again) to this batch: released with it.</summary>
+    public void ReleaseWith(Batch rebuilt)
+    {
+        lock (_gate)
+        {
+            (_rebuilt ??= []).Add(rebuilt);
+        }
+    }
+
+    public static long CountLineBytes(IReadOnlyList<PushStream> streams)
+    {
+        long bytes = 0;
+        foreach (var stream in streams)
+        {
+            foreach (var entry in stream.Entries)
+            {
+                bytes += entry.LineBytes;
+            }
+        }
+
+        return bytes;
+    }
 }

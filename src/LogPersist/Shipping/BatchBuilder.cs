@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Unicode;
 using LogPersist.Entries;
 using LogPersist.Loki;
 using LogPersist.Wal;
@@ -9,17 +10,17 @@ namespace LogPersist.Shipping;
 /// Turns WAL records into push entries, grouped by stream, until the batch is full. Data records
 /// become lines; a gap record becomes a marker entry saying how many entries were lost and why.
 /// Everything is derived from the record alone, so rebuilding a range gives identical entries.
+/// Lines stay the formatter's UTF-8, copied once into the batch's pooled <see cref="LineArena"/>.
 /// </summary>
 internal sealed class BatchBuilder : IDisposable
 {
     private const int EntryOverheadBytes = 24;
-    private static readonly byte[] MarkerCategory = Encoding.UTF8.GetBytes(Markers.Category);
     private readonly ShipperOptions _options;
     private readonly StreamResolver _streams;
     private readonly LineFormatter _formatter;
-    private readonly EntryEncoder _markerEncoder = new(256);
     private readonly Dictionary<LabelSet, PushStream> _byLabels = new(ReferenceEqualityComparer.Instance);
     private List<PushStream> _current = [];
+    private LineArena _lines = new();
     private int[] _refused = new int[ResponseClassifier.ReasonNames.Length];
     private int _entries;
     private long _bytes;
@@ -116,11 +117,13 @@ internal sealed class BatchBuilder : IDisposable
             Start = start,
             End = end,
             Streams = _current,
+            Lines = _lines,
             Entries = _entries,
             OldestTimestampNs = _oldest,
             RefusedBeforeSend = _refused,
         };
         _current = [];
+        _lines = new LineArena();
         _byLabels.Clear();
         _refused = new int[ResponseClassifier.ReasonNames.Length];
         _entries = 0;
@@ -142,7 +145,7 @@ internal sealed class BatchBuilder : IDisposable
         var labels = _streams.Resolve(entry);
         var trace = SendMetadata && entry.Has(EntryFlags.Trace) ? TraceMetadata(entry.Trace) : null;
         var line = _formatter.Format(entry, includeTrace: trace is null);
-        AddLine(labels, entry.TimestampNs, line, WithStatic(trace), marker: entry.Category.SequenceEqual(MarkerCategory));
+        AddLine(labels, entry.TimestampNs, line, WithStatic(trace), marker: entry.Category.SequenceEqual(Markers.CategoryUtf8));
     }
 
     private void AddLine(LabelSet labels, long timestampNs, ReadOnlySpan<byte> line, KeyValuePair<string, string>[]? metadata, bool marker)
@@ -187,7 +190,10 @@ internal sealed class BatchBuilder : IDisposable
 
     private void Append(PushStream stream, long timestampNs, ReadOnlySpan<byte> line, KeyValuePair<string, string>[]? metadata, bool marker)
     {
-        stream.Entries.Add(new PushEntry(timestampNs, Encoding.UTF8.GetString(line), line.Length, metadata, marker));
+        // Malformed UTF-8 (a producer's raw bytes in logfmt or text) is sent with U+FFFD in place of each
+        // bad sequence, as a .NET string would carry it: a line resent by any version stays identical.
+        var bytes = Utf8.IsValid(line) ? _lines.Add(line) : _lines.Add(Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(line)));
+        stream.Entries.Add(new PushEntry(timestampNs, bytes, metadata, marker));
         _entries++;
         _bytes += line.Length + EntryOverheadBytes + (metadata is null ? 0 : 80);
         if (timestampNs < _oldest)
@@ -198,11 +204,8 @@ internal sealed class BatchBuilder : IDisposable
 
     private void AddGapMarker(in GapMarker gap)
     {
-        var marker = Markers.Dropped(gap);
-        if (EntryView.TryDecode(_markerEncoder.Encode(marker), out var view))
-        {
-            AddLine(_streams.Static, marker.TimestampNs, _formatter.Format(view, includeTrace: true), WithStatic(null), marker: true);
-        }
+        var marker = Markers.Dropped(gap.Records, gap.Bytes, gap.FromUnixMs, gap.ToUnixMs, gap.Reason.TagValue());
+        AddLine(_streams.Static, marker.TimestampNs, _formatter.FormatMarker(marker), WithStatic(null), marker: true);
     }
 
     /// <summary>
@@ -249,5 +252,10 @@ internal sealed class BatchBuilder : IDisposable
         return cut == 0 ? max : cut;
     }
 
-    public void Dispose() => _formatter.Dispose();
+    /// <summary>Ends the builder; lines added and never sealed into a batch go back to the pool.</summary>
+    public void Dispose()
+    {
+        _lines.Release();
+        _formatter.Dispose();
+    }
 }

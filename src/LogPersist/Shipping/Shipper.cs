@@ -315,6 +315,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         finally
         {
             _order.Leave(batch);
+            batch.Release();
 
             // A batch keeps its slot until the checkpoint has passed it, not just until Loki answered: one
             // accepted early waits in memory for every batch before it, and a crash would resend it. So
@@ -395,6 +396,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
                     rebuilt = true;
                     parts.Clear();
                     var again = Rebuild(batch);
+                    batch.ReleaseWith(again);
                     if (again.Entries > 0)
                     {
                         parts.Enqueue(again.Streams);
@@ -464,7 +466,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         LogPersistEventSource.Log.EntriesRefused(_client.PushUri.ToString(), total, string.Join(",", byReason), lastReason ?? "");
         if (total > markersInPart)
         {
-            AppendMarker(Markers.Refused(LogEntry.NowNs(_time), byReason, lastReason));
+            AppendMarker(Markers.Refused(LogEntry.NowNs(_time), byReason, ResponseClassifier.ReasonNames, lastReason));
         }
     }
 

@@ -20,7 +20,7 @@ public class ResponseClassifierTests
             var stream = new PushStream(LabelSet.Create([new("service_name", "api"), new("pod", s.Pod)]));
             for (var i = 0; i < s.Entries; i++)
             {
-                stream.Entries.Add(new PushEntry(1_700_000_000_000_000_000 + i, "line " + i, 6, null));
+                stream.Entries.Add(new PushEntry(1_700_000_000_000_000_000 + i, System.Text.Encoding.UTF8.GetBytes("line " + i), null));
             }
 
             return stream;
@@ -123,7 +123,7 @@ public class ResponseClassifierTests
         var stream = new PushStream(LabelSet.Create([new("service_name", "api"), new("pod", "a")]));
         for (var i = 0; i < 10; i++)
         {
-            stream.Entries.Add(new PushEntry(1_700_000_000_000_000_000 + (i * 1_000_000_000L), new string('x', 100 + i), 100 + i, null));
+            stream.Entries.Add(new PushEntry(1_700_000_000_000_000_000 + (i * 1_000_000_000L), System.Text.Encoding.UTF8.GetBytes(new string('x', 100 + i)), null));
         }
 
         var result = ResponseClassifier.Classify(new PushResponse(400, string.Format(System.Globalization.CultureInfo.InvariantCulture, template, PodA) + "\n", null, null), [stream]);
@@ -173,7 +173,7 @@ public class ResponseClassifierTests
         var stream = new PushStream(LabelSet.Create([new("service_name", "api"), new("pod", "parser; 5 errors like: has timestamp too old: couldn't parse labels: ")]));
         for (var i = 0; i < 4; i++)
         {
-            stream.Entries.Add(new PushEntry(i, "x", 1, null));
+            stream.Entries.Add(new PushEntry(i, "x"u8.ToArray(), null));
         }
 
         var body = $"max entry size '262144' bytes exceeded for stream '{stream.Labels.Text}' while adding an entry with length '300000' bytes\n";

@@ -32,8 +32,8 @@ public sealed class StreamOrderTests : IAsyncLifetime
         foreach (var (pod, from, to) in streams)
         {
             var stream = new PushStream(LabelSet.Create([new("pod", pod)]));
-            stream.Entries.Add(new PushEntry(from, "a", 1, null));
-            stream.Entries.Add(new PushEntry(to, "b", 1, null));
+            stream.Entries.Add(new PushEntry(from, "a"u8.ToArray(), null));
+            stream.Entries.Add(new PushEntry(to, "b"u8.ToArray(), null));
             list.Add(stream);
         }
 
