@@ -4,6 +4,7 @@ using LogPersist.Benchmarks;
 // BenchmarkDotNet benchmarks:     dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- --filter '*WalAppend*'
 // Logging call vs peer loggers:  dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- --filter '*LoggingHotPath*'
 // Encoding hostile entries:      dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- --filter '*HostileEntry*'
+// Encoding one logger call:     dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- --filter '*LoggerCallEncode*' --launchCount 3
 // Wall-clock throughput:         dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- throughput THREADS RECORDS_PER_THREAD [MODE]
 // End-to-end shipping:           dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- ship [ENTRIES [ROUNDS [STREAMS [SPAN_MINUTES]]]]
 // adoption of a gone WAL:       dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- adopt [ENTRIES [ROUNDS]]
