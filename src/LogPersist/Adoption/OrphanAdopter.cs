@@ -30,6 +30,9 @@ internal sealed class AdoptionOptions
     /// <summary>Directories adopted at the same time. The default is 2.</summary>
     public int MaxConcurrent { get; init; } = 2;
 
+    /// <summary>How long a stop waits for the scan and the adoptions in progress to end. The default is 5 seconds.</summary>
+    public TimeSpan StopTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     public IFileSystem FileSystem { get; init; } = new FileSystem();
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
@@ -288,7 +291,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         {
             var before = Interlocked.Read(ref _shippedEntries);
             var progress = new Progress(done => Interlocked.Exchange(ref _shippedEntries, before + done));
-            result = await WalDrain.RunAsync(adopted, shipping, _options.Handler, _time, progress, ProgressInterval, stop, "adopted by " + _options.AdoptedBy, lease, settle: _options.Lease.Duration, removeDirectory: true).ConfigureAwait(false);
+            result = await WalDrain.RunAsync(_fileSystem, adopted, shipping, _options.Handler, _time, progress, ProgressInterval, stop, "adopted by " + _options.AdoptedBy, lease, settle: _options.Lease.Duration, removeDirectory: true).ConfigureAwait(false);
             Interlocked.Exchange(ref _shippedEntries, before + result.Entries);
             if (result.Status != DrainStatus.Held || _time.GetElapsedTime(heldUntil) > _options.Lease.Duration)
             {
@@ -522,18 +525,34 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         public void Report(DrainProgress value) => report(value.Done);
     }
 
-    /// <summary>Stops scanning and interrupts adoptions in progress; what they did not ship stays for the next adopter.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Stops scanning and interrupts adoptions in progress, waiting for them at most <paramref name="timeout"/>;
+    /// what they did not ship stays for the next adopter. True when everything ended in time; an
+    /// adoption still ending after that is already cancelled and finishes on its own. Never throws.
+    /// </summary>
+    public async Task<bool> StopAsync(TimeSpan timeout)
     {
+        var started = _time.GetTimestamp();
         await _stop.CancelAsync().ConfigureAwait(false);
         try
         {
             // The loop first: a scan in progress may still start an adoption, which is then awaited too.
-            await _loop.ConfigureAwait(false);
-            await Task.WhenAll(_running.Values.Distinct()).ConfigureAwait(false);
+            await _loop.WaitAsync(timeout, _time).ConfigureAwait(false);
+            var left = timeout - _time.GetElapsedTime(started);
+            await Task.WhenAll(_running.Values.Distinct()).WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, _time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            LogPersistEventSource.Log.AdoptionDeferred(_area, string.Create(CultureInfo.InvariantCulture, $"adoptions in progress did not end within {timeout.TotalSeconds:0.#} s of the stop; they end on their own"));
+            return false;
         }
         catch (OperationCanceledException)
         {
         }
+
+        return true;
     }
+
+    /// <summary>Stops as <see cref="StopAsync"/> does, with <see cref="AdoptionOptions.StopTimeout"/>.</summary>
+    public async ValueTask DisposeAsync() => await StopAsync(_options.StopTimeout).ConfigureAwait(false);
 }
