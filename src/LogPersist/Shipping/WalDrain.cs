@@ -1,3 +1,4 @@
+using System.IO.Abstractions;
 using LogPersist.Loki;
 using LogPersist.Wal;
 
@@ -21,6 +22,7 @@ internal static class WalDrain
     private static readonly TimeSpan FlushSlice = TimeSpan.FromHours(1);
 
     public static async Task<DrainResult> RunAsync(
+        IFileSystem fileSystem,
         string directory,
         ShipperOptions shipping,
         HttpMessageHandler? handler,
@@ -49,6 +51,7 @@ internal static class WalDrain
                 FullMode = WalFullMode.DropNewest,
                 OwnerDescription = ownerDescription,
                 Lease = lease ?? new LeaseOptions(),
+                FileSystem = fileSystem,
                 TimeProvider = time,
             });
         }
@@ -132,7 +135,7 @@ internal static class WalDrain
                 drained = wal.DisposeIfDrained(removeDirectory, out unreadable);
                 if (drained && removeDirectory)
                 {
-                    AdoptionArea.RemoveClaimsOf(new System.IO.Abstractions.FileSystem(), directory);
+                    AdoptionArea.RemoveClaimsOf(fileSystem, directory);
                 }
             }
             else
