@@ -1,4 +1,5 @@
 using System.IO.Abstractions;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Cli.Draining;
 
@@ -33,7 +34,7 @@ internal static class WalDirectories
 
             // Instance directories sit at depth 3; below that only the adoption area of a service holds
             // WALs (adoptions a gone pod left unfinished).
-            if (depth >= 3 && !(depth == 3 && fileSystem.Path.GetFileName(directory) == Wal.AdoptionArea.DirectoryName))
+            if (depth >= 3 && !(depth == 3 && fileSystem.Path.GetFileName(directory) == AdoptionArea.DirectoryName))
             {
                 return;
             }
@@ -43,7 +44,7 @@ internal static class WalDirectories
                 // Never through a link: it could lead anywhere, and what drain finds there it deletes.
                 // Hidden levels are LogPersist's own (the adoption area, tombstones of removed directories).
                 if (child.Attributes.HasFlag(FileAttributes.ReparsePoint)
-                    || (child.Name.StartsWith('.') && !(depth == 2 && child.Name == Wal.AdoptionArea.DirectoryName)))
+                    || (child.Name.StartsWith('.') && !(depth == 2 && child.Name == AdoptionArea.DirectoryName)))
                 {
                     continue;
                 }

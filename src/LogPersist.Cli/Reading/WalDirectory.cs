@@ -1,6 +1,7 @@
 using System.IO.Abstractions;
 using LogPersist.Shipping;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Cli.Reading;
 

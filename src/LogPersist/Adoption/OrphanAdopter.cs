@@ -4,6 +4,7 @@ using System.IO.Abstractions;
 using LogPersist.Diagnostics;
 using LogPersist.Shipping;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Adoption;
 

@@ -2,6 +2,7 @@ using LogPersist.Adoption;
 using LogPersist.Diagnostics;
 using LogPersist.Shipping;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Pipeline;
 
@@ -203,7 +204,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
                         break;
                     }
 
-                    if (!_options.FileSystem.Directory.Exists(fenced.Wal.Directory) || closed && ReleasedByOtherHolder(fenced.Wal.Directory))
+                    if (!_options.FileSystem.Directory.Exists(fenced.Wal.Directory) || closed && WalHolder.IsReleased(_options.FileSystem, fenced.Wal.Directory))
                     {
                         try
                         {
@@ -256,21 +257,6 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     }
 
     private static readonly TimeSpan MaxReopenDelay = TimeSpan.FromSeconds(30);
-
-    /// <summary>The holder that took the path closed its WAL (a drain that finished, a twin that stopped): the path is free again.</summary>
-    private bool ReleasedByOtherHolder(string directory)
-    {
-        try
-        {
-            return OwnerRecord.ReadText(_options.FileSystem, directory) is { } text
-                && OwnerRecord.Parse(text).State == OwnerState.Closed
-                && WalHolder.Probe(directory).State != HolderState.Live;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
 
     private static void SaveStreamDescription(WriteAheadLog wal, StreamDescription stream, System.IO.Abstractions.IFileSystem fileSystem)
     {

@@ -1,6 +1,7 @@
 using System.IO.Abstractions;
 using LogPersist.Loki;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Shipping;
 

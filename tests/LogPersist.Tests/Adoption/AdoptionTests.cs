@@ -5,6 +5,7 @@ using LogPersist.LokiTestServer;
 using LogPersist.Pipeline;
 using LogPersist.Tests.Support;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;

@@ -3,6 +3,7 @@ using LogPersist.Entries;
 using LogPersist.Pipeline;
 using LogPersist.Tests.Support;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 using Microsoft.Extensions.Time.Testing;
 
 namespace LogPersist.Tests.Pipeline;

@@ -2,6 +2,7 @@ using System.IO.Abstractions;
 using LogPersist.Shipping;
 using LogPersist.Tests.Support;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Tests.Security;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.IO.Abstractions;
 
-namespace LogPersist.Wal;
+namespace LogPersist.Wal.Ownership;
 
 /// <summary>
 /// The adoption area of a service, <c>{root}/{namespace}/{service}/.adoption</c>: where an adopter
