@@ -369,65 +369,53 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         while (true)
         {
             claim = _fileSystem.Path.Combine(_area, AdoptionArea.ClaimName(instance, epoch));
-            var text = string.Create(CultureInfo.InvariantCulture, $"adopted_by={_options.AdoptedBy}\npid={Environment.ProcessId}\nhost={Environment.MachineName}\nfrom={directory}\nepoch={epoch}\nclaimed={_time.GetUtcNow():O}\n");
-            try
+            if (new AdoptionClaim(_options.AdoptedBy, directory, epoch, _time.GetUtcNow()).TryCreate(_fileSystem, claim, out var writeFailure))
             {
-                var stream = _fileSystem.FileStream.New(claim, OwnerOnly.NewFile(FileMode.CreateNew));
-                try
-                {
-                    stream.Write(System.Text.Encoding.UTF8.GetBytes(text));
-                    stream.Dispose();
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    // Created but not written (a full volume): an empty claim must not stand in anyone's way.
-                    stream.Dispose();
-                    TryDelete(claim);
-                    LogPersistEventSource.Log.AdoptionDeferred(directory, "writing the claim failed: " + e.Message);
-                    return false;
-                }
-
                 break;
             }
-            catch (IOException) when (_fileSystem.File.Exists(claim))
+
+            if (writeFailure is not null)
             {
-                string other;
-                try
-                {
-                    other = AdoptionArea.ReadClaim(_fileSystem, claim);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    other = "(unreadable claim)";
-                }
-
-                var winner = ClaimedBy(other);
-                var movedThere = _fileSystem.Path.Combine(_area, AdoptionArea.AdoptedName(instance, epoch));
-                var now = _time.GetTimestamp();
-                if (!_fileSystem.Directory.Exists(movedThere)
-                    && _claims.TryGetValue(claim, out var seen) && seen.Text == other
-                    && _time.GetElapsedTime(seen.Since) > _options.Lease.Duration)
-                {
-                    // Claimed a lease ago and never moved: that adopter died between its claim and its move.
-                    epoch++;
-                    continue;
-                }
-
-                if (!_claims.TryGetValue(claim, out var known) || known.Text != other)
-                {
-                    _claims[claim] = (other, now);
-                }
-
-                LogPersistEventSource.Log.OrphanTakenByOther(directory, $"{winner} claimed epoch {epoch}");
+                LogPersistEventSource.Log.AdoptionDeferred(directory, "writing the claim failed: " + writeFailure.Message);
                 return false;
             }
+
+            string other;
+            try
+            {
+                other = AdoptionClaim.Read(_fileSystem, claim);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                other = "(unreadable claim)";
+            }
+
+            var winner = AdoptionClaim.ClaimedBy(other);
+            var movedThere = _fileSystem.Path.Combine(_area, AdoptionArea.AdoptedName(instance, epoch));
+            var now = _time.GetTimestamp();
+            if (!_fileSystem.Directory.Exists(movedThere)
+                && _claims.TryGetValue(claim, out var seen) && seen.Text == other
+                && _time.GetElapsedTime(seen.Since) > _options.Lease.Duration)
+            {
+                // Claimed a lease ago and never moved: that adopter died between its claim and its move.
+                epoch++;
+                continue;
+            }
+
+            if (!_claims.TryGetValue(claim, out var known) || known.Text != other)
+            {
+                _claims[claim] = (other, now);
+            }
+
+            LogPersistEventSource.Log.OrphanTakenByOther(directory, $"{winner} claimed epoch {epoch}");
+            return false;
         }
 
         // Both sides write first and look second: a returning owner rewrote its record before it looked
         // for claims, so either it sees this claim and waits, or this re-read sees its record.
         if (!StillOrphaned(directory, key, observed))
         {
-            TryDelete(claim);
+            AdoptionClaim.Remove(_fileSystem, claim);
             return false;
         }
 
@@ -438,7 +426,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            TryDelete(claim);
+            AdoptionClaim.Remove(_fileSystem, claim);
             if (!_fileSystem.Directory.Exists(directory))
             {
                 // Another adopter's claim (under another epoch) moved it first: say whose.
@@ -473,8 +461,8 @@ internal sealed class OrphanAdopter : IAsyncDisposable
                 return "another adopter (its claim is already gone)";
             }
 
-            var text = AdoptionArea.ReadClaim(_fileSystem, claims[0].Path);
-            return $"{ClaimedBy(text)} claimed epoch {claims[0].Parsed}";
+            var text = AdoptionClaim.Read(_fileSystem, claims[0].Path);
+            return $"{AdoptionClaim.ClaimedBy(text)} claimed epoch {claims[0].Parsed}";
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -500,23 +488,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         return WalHolder.Probe(directory).State != HolderState.Live;
     }
 
-    private void TryDelete(string path)
-    {
-        try
-        {
-            _fileSystem.File.Delete(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            LogPersistEventSource.Log.OperationFailed(_area, "removing a claim", e);
-        }
-    }
-
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
-
-    /// <summary>The adopter a claim file names.</summary>
-    private static string ClaimedBy(string claim) =>
-        claim.Split('\n').FirstOrDefault(l => l.StartsWith("adopted_by=", StringComparison.Ordinal))?["adopted_by=".Length..] ?? "?";
 
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(200);
 
