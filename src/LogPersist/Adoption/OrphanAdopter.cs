@@ -25,8 +25,10 @@ internal sealed class AdoptionOptions
     /// <summary>The lease this instance honours (at least; a longer one in an owner record wins) and uses for what it adopts.</summary>
     public LeaseOptions Lease { get; init; } = new();
 
+    public static readonly TimeSpan DefaultScanInterval = TimeSpan.FromSeconds(10);
+
     /// <summary>How often the siblings are looked at, give or take a fifth. The default is 10 seconds.</summary>
-    public TimeSpan ScanInterval { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan ScanInterval { get; init; } = DefaultScanInterval;
 
     /// <summary>Directories adopted at the same time. The default is 2.</summary>
     public int MaxConcurrent { get; init; } = 2;
