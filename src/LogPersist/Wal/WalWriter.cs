@@ -22,6 +22,7 @@ internal sealed unsafe class WalWriter : IDisposable
     private readonly WalOptions _options;
     private readonly IFileSystem _fileSystem;
     private readonly SegmentCatalog _catalog;
+    private readonly Retention _retention;
     private readonly WalMetrics _metrics;
     private readonly WalSyncer _syncer;
     private readonly TimeProvider _time;
@@ -40,8 +41,9 @@ internal sealed unsafe class WalWriter : IDisposable
 
     private readonly Checkpoint _checkpoint;
 
-    public WalWriter(WalOptions options, SegmentCatalog catalog, Checkpoint checkpoint, WalMetrics metrics, long firstSequence)
+    public WalWriter(WalOptions options, SegmentCatalog catalog, Retention retention, Checkpoint checkpoint, WalMetrics metrics, long firstSequence)
     {
+        _retention = retention;
         _checkpoint = checkpoint;
         _options = options;
         _fileSystem = options.FileSystem;
@@ -331,50 +333,20 @@ internal sealed unsafe class WalWriter : IDisposable
         }
     }
 
-    /// <summary>Deletes the oldest segment to stay under the cap, counting its records as dropped. Runs under <c>_rollLock</c>.</summary>
+    /// <summary>Deletes the oldest segment to stay under the cap (<see cref="Retention"/>), counting its unshipped records as dropped. Runs under <c>_rollLock</c>.</summary>
     private bool EvictOldest()
     {
-        if (!_catalog.TryGetOldest(out var oldest))
-        {
-            return false;
-        }
-
-        var path = _fileSystem.Path.Combine(_options.Directory, SegmentNames.FileName(oldest));
-        long records = 0, bytes = 0, fromUnixMs = 0;
         var carried = new List<GapMarker>();
-        using (var map = MappedSegment.TryOpenReadOnly(oldest, path))
+        if (!_retention.TryEvictOldest(_checkpoint.Position, carried, out var lost))
         {
-            if (map is not null)
-            {
-                // Records before the checkpoint were shipped already; only the rest is lost.
-                var shipped = _checkpoint.Position;
-                var from = shipped.Segment == oldest ? (int)Math.Min(shipped.Offset, map.Length) : 0;
-                (records, bytes) = SegmentScanner.CountRecordsQuickly(map.Bytes, from, carried);
-                if (SegmentHeader.TryRead(map.Bytes, out var header))
-                {
-                    fromUnixMs = header.CreatedUnixMs;
-                }
-            }
-        }
-
-        try
-        {
-            _fileSystem.File.Delete(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            LogPersistEventSource.Log.OperationFailed(_options.Directory, "evicting segment " + oldest, e);
             return false;
         }
 
-        if (!_catalog.Remove(oldest))
+        if (lost is { } eviction)
         {
-            // Shipped and deleted by retention while we looked at it: nothing was lost.
-            return true;
+            var nowUnixMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            AddGap(WalDropReason.OldestEvicted, eviction.Records, eviction.Bytes, eviction.FromUnixMs == 0 ? nowUnixMs : eviction.FromUnixMs, nowUnixMs);
         }
-
-        var nowUnixMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        AddGap(WalDropReason.OldestEvicted, records, bytes, fromUnixMs == 0 ? nowUnixMs : fromUnixMs, nowUnixMs);
 
         // Markers of earlier losses inside the evicted segment move forward, so the stream never forgets a gap.
         foreach (var gap in carried)
