@@ -28,14 +28,12 @@ internal sealed unsafe class WalWriter : IDisposable
     private readonly TimeProvider _time;
     private readonly int _maxPayload;
     private readonly object _rollLock = new();
-    private readonly object _gapLock = new();
-    private readonly Dictionary<WalDropReason, GapMarker> _pendingGaps = [];
+    private readonly GapLedger _gaps = new();
     private WalSegment? _active;
     private long _nextSequence;
     private long _retryAfterTimestamp;
     private long _removalsAtFailure = -1;
     private WalDropReason _failure;
-    private int _hasPendingGaps;
     private int _disposed;
     private int _fenced;
 
@@ -351,7 +349,7 @@ internal sealed unsafe class WalWriter : IDisposable
         // Markers of earlier losses inside the evicted segment move forward, so the stream never forgets a gap.
         foreach (var gap in carried)
         {
-            AddPending(gap);
+            _gaps.Add(gap);
         }
 
         return true;
@@ -380,41 +378,16 @@ internal sealed unsafe class WalWriter : IDisposable
             return;
         }
 
-        AddPending(new GapMarker(reason, records, bytes, fromUnixMs, toUnixMs));
-    }
-
-    /// <summary>Adds a loss to the markers still to be written, merged per reason.</summary>
-    private void AddPending(GapMarker gap)
-    {
-        lock (_gapLock)
-        {
-            _pendingGaps[gap.Reason] = _pendingGaps.TryGetValue(gap.Reason, out var other)
-                ? other with
-                {
-                    Records = other.Records + gap.Records,
-                    Bytes = other.Bytes + gap.Bytes,
-                    FromUnixMs = Math.Min(other.FromUnixMs, gap.FromUnixMs),
-                    ToUnixMs = Math.Max(other.ToUnixMs, gap.ToUnixMs),
-                }
-                : gap;
-            Volatile.Write(ref _hasPendingGaps, 1);
-        }
+        _gaps.Add(new GapMarker(reason, records, bytes, fromUnixMs, toUnixMs));
     }
 
     /// <summary>Appends a gap marker for every drop not yet marked in the WAL.</summary>
     private void WritePendingGaps()
     {
-        if (Volatile.Read(ref _hasPendingGaps) == 0)
+        var gaps = _gaps.TakeAll();
+        if (gaps.Length == 0)
         {
             return;
-        }
-
-        GapMarker[] gaps;
-        lock (_gapLock)
-        {
-            gaps = [.. _pendingGaps.Values];
-            _pendingGaps.Clear();
-            Volatile.Write(ref _hasPendingGaps, 0);
         }
 
         Span<byte> payload = stackalloc byte[GapMarker.Size];
@@ -424,7 +397,7 @@ internal sealed unsafe class WalWriter : IDisposable
             if (!TryAppendToOpenSegment(RecordKind.Gap, payload))
             {
                 // The segment filled up meanwhile: keep the marker for the next roll.
-                AddPending(gap);
+                _gaps.Add(gap);
             }
         }
     }
@@ -500,7 +473,7 @@ internal sealed unsafe class WalWriter : IDisposable
         lock (_rollLock)
         {
             WritePendingGaps();
-            if (Volatile.Read(ref _hasPendingGaps) != 0)
+            if (_gaps.HasPending)
             {
                 // A marker did not fit the last segment: it gets a segment of its own rather than be lost.
                 TryRoll(Volatile.Read(ref _active), out _);
