@@ -103,11 +103,8 @@ internal sealed unsafe class WalWriter : IDisposable
                 continue;
             }
 
-            var offset = segment.Reserve(size);
-            if (offset + size <= segment.DataLimit)
+            if (TryWrite(segment, kind, payload, size, out var offset))
             {
-                RecordFormat.Write(segment.Map.Pointer + offset, segment.Sequence, offset, kind, payload);
-                segment.Release();
                 if (WalSegment.CrossesPretouchStep(offset, offset + size))
                 {
                     segment.SchedulePretouch();
@@ -126,13 +123,6 @@ internal sealed unsafe class WalWriter : IDisposable
                 return true;
             }
 
-            if (offset <= segment.DataLimit)
-            {
-                // This reservation is the first past the limit: close the segment where valid data ends.
-                segment.Seal(offset);
-            }
-
-            segment.Release();
             var spin = new SpinWait();
             while (!segment.IsSealed && ReferenceEquals(Volatile.Read(ref _active), segment))
             {
@@ -411,8 +401,18 @@ internal sealed unsafe class WalWriter : IDisposable
             return false;
         }
 
-        var size = RecordFormat.AlignedSize(payload.Length);
-        var offset = segment.Reserve(size);
+        return TryWrite(segment, kind, payload, RecordFormat.AlignedSize(payload.Length), out _);
+    }
+
+    /// <summary>
+    /// The one reserve-write-publish routine: reserves <paramref name="size"/> bytes with one atomic add,
+    /// copies the record and publishes its header, and releases the reservation. False when the
+    /// reservation crossed the end of the segment; the first one to cross seals it where valid data ends.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static bool TryWrite(WalSegment segment, RecordKind kind, ReadOnlySpan<byte> payload, int size, out long offset)
+    {
+        offset = segment.Reserve(size);
         if (offset + size <= segment.DataLimit)
         {
             RecordFormat.Write(segment.Map.Pointer + offset, segment.Sequence, offset, kind, payload);
@@ -422,6 +422,7 @@ internal sealed unsafe class WalWriter : IDisposable
 
         if (offset <= segment.DataLimit)
         {
+            // This reservation is the first past the limit: close the segment where valid data ends.
             segment.Seal(offset);
         }
 
