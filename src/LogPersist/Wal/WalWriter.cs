@@ -22,13 +22,14 @@ internal sealed unsafe class WalWriter : IDisposable
     private readonly WalOptions _options;
     private readonly IFileSystem _fileSystem;
     private readonly SegmentCatalog _catalog;
+    private readonly Checkpoint _checkpoint;
     private readonly Retention _retention;
+    private readonly GapLedger _gaps = new();
     private readonly WalMetrics _metrics;
     private readonly WalSyncer _syncer;
     private readonly TimeProvider _time;
     private readonly int _maxPayload;
     private readonly object _rollLock = new();
-    private readonly GapLedger _gaps = new();
     private WalSegment? _active;
     private long _nextSequence;
     private long _retryAfterTimestamp;
@@ -36,8 +37,6 @@ internal sealed unsafe class WalWriter : IDisposable
     private WalDropReason _failure;
     private int _disposed;
     private int _fenced;
-
-    private readonly Checkpoint _checkpoint;
 
     public WalWriter(WalOptions options, SegmentCatalog catalog, Retention retention, Checkpoint checkpoint, WalMetrics metrics, long firstSequence)
     {
