@@ -1,3 +1,4 @@
+using System.IO.Abstractions;
 using System.Runtime.InteropServices;
 using Spectre.Console;
 
@@ -23,6 +24,9 @@ internal sealed class CliContext
 
     /// <summary>Environment variables (LOKI_URL, LOKI_TENANT, …); replaceable in tests.</summary>
     public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
+
+    /// <summary>The WAL directories' files, read and (by drain) deleted through it; replaceable in tests.</summary>
+    public IFileSystem FileSystem { get; init; } = new FileSystem();
 
     /// <summary>The clock for rates and ship lag; replaceable in tests.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;

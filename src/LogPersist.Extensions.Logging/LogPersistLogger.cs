@@ -55,7 +55,16 @@ internal sealed class LogPersistLogger : ILogger
                 trace = default;
             }
 
-            var error = exception is null ? null : EntryEncoder.SafeToString(exception);
+            var header = new EntryHeader
+            {
+                TimestampNs = timestamp,
+                Level = (EntryLevel)logLevel,
+                CategoryUtf8 = _categoryUtf8,
+                EventId = eventId.Id,
+                EventName = eventId.Name,
+                Exception = exception is null ? null : EntryEncoder.SafeToString(exception),
+                Trace = trace,
+            };
             // Cast at each use rather than once into a local: for a struct state (what LoggerMessage
             // generates) the JIT then calls the interface on the value without boxing it.
             if (state is IReadOnlyList<KeyValuePair<string, object?>>)
@@ -64,7 +73,7 @@ internal sealed class LogPersistLogger : ILogger
                 var templateAt = TemplateIndex(state, count);
                 var template = templateAt >= 0 ? ((IReadOnlyList<KeyValuePair<string, object?>>)state)[templateAt].Value as string : null;
                 var message = template is null || NeedsRendering(template) ? formatter?.Invoke(state, exception) : null;
-                encoder.Begin(timestamp, (EntryLevel)logLevel, _categoryUtf8, message, template, eventId.Id, eventId.Name, error, trace);
+                encoder.Begin(header with { Message = message, Template = template });
                 var properties = encoder.BeginProperties(templateAt >= 0 ? count - 1 : count);
                 for (var i = 0; properties > 0; i++)
                 {
@@ -79,7 +88,7 @@ internal sealed class LogPersistLogger : ILogger
             else
             {
                 var message = formatter is null ? EntryEncoder.SafeToString(state) : formatter(state, exception);
-                encoder.Begin(timestamp, (EntryLevel)logLevel, _categoryUtf8, message, null, eventId.Id, eventId.Name, error, trace);
+                encoder.Begin(header with { Message = message });
                 encoder.BeginProperties(0);
             }
 

@@ -1,4 +1,4 @@
-using LogPersist.Diagnostics;
+using LogPersist.Pipeline;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 

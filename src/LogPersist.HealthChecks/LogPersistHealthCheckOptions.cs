@@ -1,4 +1,3 @@
-using LogPersist.Diagnostics;
 using LogPersist.Pipeline;
 
 namespace LogPersist.HealthChecks;

@@ -79,16 +79,16 @@ internal sealed class LogPersistSink : ILogEventSink, IDisposable, IAsyncDisposa
         try
         {
             categoryUtf8 = categoryUtf8[..Encoding.UTF8.GetBytes(category, categoryUtf8)];
-            encoder.Begin(
-                TimestampNs(logEvent.Timestamp),
-                level,
-                categoryUtf8,
-                RenderedMessage(logEvent),
-                logEvent.MessageTemplate.Text,
-                eventId: 0,
-                eventName: null,
-                ExceptionText(logEvent.Exception),
-                trace);
+            encoder.Begin(new EntryHeader
+            {
+                TimestampNs = TimestampNs(logEvent.Timestamp),
+                Level = level,
+                CategoryUtf8 = categoryUtf8,
+                Message = RenderedMessage(logEvent),
+                Template = logEvent.MessageTemplate.Text,
+                Exception = ExceptionText(logEvent.Exception),
+                Trace = trace,
+            });
         }
         finally
         {

@@ -30,11 +30,11 @@ public sealed class LogPersistOptions
 
     /// <summary>Size of each preallocated WAL segment file, a multiple of 8 between 4 KiB and 1 GiB.</summary>
     /// <value>The default is 64 MiB.</value>
-    public long SegmentBytes { get; set; } = 64L << 20;
+    public long SegmentBytes { get; set; } = Wal.WalOptions.DefaultSegmentBytes;
 
     /// <summary>Cap on the WAL's disk use; at least two segments.</summary>
     /// <value>The default is 1 GiB.</value>
-    public long MaxDiskBytes { get; set; } = 1L << 30;
+    public long MaxDiskBytes { get; set; } = Wal.WalOptions.DefaultMaxDiskBytes;
 
     /// <summary>What happens when the WAL reaches <see cref="MaxDiskBytes"/> or the disk is full. Every dropped entry is counted and marked in the stream.</summary>
     /// <value>The default is <see cref="WalFullMode.DropOldest"/>.</value>
@@ -42,7 +42,7 @@ public sealed class LogPersistOptions
 
     /// <summary>How long a log call waits for space in <see cref="WalFullMode.Block"/> mode; above zero and at most one minute.</summary>
     /// <value>The default is 1 second.</value>
-    public TimeSpan BlockTimeout { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan BlockTimeout { get; set; } = Wal.WalOptions.DefaultBlockTimeout;
 
     /// <summary>How far an entry has travelled when the log call returns.</summary>
     /// <value>The default is <see cref="WalDurability.PageCache"/>: it survives the death of the process.</value>
@@ -50,7 +50,7 @@ public sealed class LogPersistOptions
 
     /// <summary>Period of the background sync in <see cref="WalDurability.Interval"/> mode.</summary>
     /// <value>The default is 200 ms.</value>
-    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+    public TimeSpan FlushInterval { get; set; } = Wal.WalOptions.DefaultFlushInterval;
 
     /// <summary>Entries below this level are not written.</summary>
     /// <value>The default is <see cref="EntryLevel.Trace"/>: whatever the logging framework's own filters let through.</value>
@@ -100,11 +100,11 @@ public sealed class LogPersistOptions
 
     /// <summary>Uncompressed size at which a batch is sent; between 1 KiB and 4 MiB.</summary>
     /// <value>The default is 1 MiB.</value>
-    public int BatchMaxBytes { get; set; } = 1 << 20;
+    public int BatchMaxBytes { get; set; } = Shipping.ShipperOptions.DefaultBatchMaxBytes;
 
     /// <summary>Longest time the first entry of a batch waits for more.</summary>
     /// <value>The default is 1 second.</value>
-    public TimeSpan BatchMaxWait { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan BatchMaxWait { get; set; } = Shipping.ShipperOptions.DefaultBatchMaxWait;
 
     /// <summary>Push requests sent concurrently; between 1 and 64.</summary>
     /// <value>The default is 2.</value>
@@ -194,7 +194,7 @@ public sealed class LogPersistOptions
     internal TimeSpan HeartbeatInterval { get; set; } = Wal.LeaseOptions.DefaultHeartbeat;
 
     /// <summary>How often siblings are looked at for adoption; tests shorten it.</summary>
-    internal TimeSpan AdoptionScanInterval { get; set; } = TimeSpan.FromSeconds(10);
+    internal TimeSpan AdoptionScanInterval { get; set; } = Adoption.AdoptionOptions.DefaultScanInterval;
 
     /// <summary>Tells a local volume from a network one at start-up; tests stand in a network volume here.</summary>
     internal Func<string, Wal.VolumeInfo> VolumeDetector { get; set; } = Wal.VolumeInfo.Detect;

@@ -73,7 +73,7 @@ internal static class DrainCommand
             throw new UsageException(e.Message);
         }
 
-        var directories = Targets(directory, root, out var unreadable);
+        var directories = Targets(context.FileSystem, directory, root, out var unreadable);
         foreach (var (path, error) in unreadable)
         {
             await context.Error.WriteLineAsync($"{path}: cannot be searched for WAL directories: {error}").ConfigureAwait(false);
@@ -94,7 +94,7 @@ internal static class DrainCommand
         // A lock that can be taken does not prove its holder dead on a network file system: a record
         // that says live must also stay unchanged for its lease. One look at all of them now, so the
         // wait is one lease at most in all.
-        var watch = RecordWatch.Start(new System.IO.Abstractions.FileSystem(), directories, context.Time);
+        var watch = RecordWatch.Start(context.FileSystem, directories, context.Time);
         if (watch.Watched > 0)
         {
             await context.Error.WriteLineAsync($"{watch.Watched} of {directories.Count} directories have an owner record that says live; waiting out its lease (30 s by default) before taking them.").ConfigureAwait(false);
@@ -127,7 +127,7 @@ internal static class DrainCommand
             }
 
             var shipping = PipelineSettings.Resolve(options).Shipper!;
-            if (!StreamDescription.TryLoad(new System.IO.Abstractions.FileSystem(), target, out var stream, out var error))
+            if (!StreamDescription.TryLoad(context.FileSystem, target, out var stream, out var error))
             {
                 stream = StreamDescription.FromPath(target);
                 await context.Error.WriteLineAsync($"{target}: {error ?? "no " + StreamDescription.FileName} — shipping under the labels its path implies: {stream.Labels.Text}").ConfigureAwait(false);
@@ -161,27 +161,27 @@ internal static class DrainCommand
         return failed ? ExitCodes.Problems : ExitCodes.Ok;
     }
 
-    private static IReadOnlyList<string> Targets(string? directory, string? root, out IReadOnlyList<(string Directory, string Error)> unreadable)
+    private static IReadOnlyList<string> Targets(System.IO.Abstractions.IFileSystem fileSystem, string? directory, string? root, out IReadOnlyList<(string Directory, string Error)> unreadable)
     {
         unreadable = [];
         if (root is not null)
         {
-            if (!Directory.Exists(root))
+            if (!fileSystem.Directory.Exists(root))
             {
                 throw new UsageException($"'{root}' does not exist.");
             }
 
-            return WalDirectories.Under(root, out unreadable);
+            return WalDirectories.Under(fileSystem, root, out unreadable);
         }
 
         // The same recognition, and the same messages, as the read commands; a link is never followed
         // to a directory whose files drain would delete.
-        if (Wal.WalFiles.IsLink(new System.IO.Abstractions.FileSystem(), Path.GetFullPath(directory!)))
+        if (Wal.WalFiles.IsLink(fileSystem, fileSystem.Path.GetFullPath(directory!)))
         {
             throw new UsageException($"'{directory}' is a symbolic link; drain never follows links to the directories it deletes. Give the directory itself.");
         }
 
-        return [WalDirectory.Open(directory!).Path];
+        return [WalDirectory.Open(fileSystem, directory!).Path];
     }
 
     private static async Task<DrainResult> DrainOneAsync(CliContext context, string directory, ShipperOptions shipping, bool json, CancellationToken cancellationToken)
@@ -196,7 +196,7 @@ internal static class DrainCommand
                 {
                     var task = progress.AddTask(Markup.Escape(Path.GetFileName(directory)), maxValue: 1);
                     var reporter = new LiveProgress(task, directory, context.Time);
-                    result = await WalDrain.RunAsync(directory, shipping, context.HttpHandler, context.Time, reporter, TimeSpan.FromMilliseconds(250), cancellationToken, removeDirectory: true).ConfigureAwait(false);
+                    result = await WalDrain.RunAsync(context.FileSystem, directory, shipping, context.HttpHandler, context.Time, reporter, TimeSpan.FromMilliseconds(250), cancellationToken, removeDirectory: true).ConfigureAwait(false);
                     task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(directory)}: {result.Status.ToString().ToLowerInvariant()}, {result.Entries:N0} entries, {result.Bytes / 1048576.0:0.0} MiB, {result.EntriesPerSecond:N0}/s"));
                     task.Value = task.MaxValue;
                     task.StopTask();
@@ -205,7 +205,7 @@ internal static class DrainCommand
         }
 
         var plain = new PlainProgress(context.Error, directory, context.Time);
-        return await WalDrain.RunAsync(directory, shipping, context.HttpHandler, context.Time, plain, PlainProgressInterval, cancellationToken, removeDirectory: true).ConfigureAwait(false);
+        return await WalDrain.RunAsync(context.FileSystem, directory, shipping, context.HttpHandler, context.Time, plain, PlainProgressInterval, cancellationToken, removeDirectory: true).ConfigureAwait(false);
     }
 
     private static void WriteTable(IAnsiConsole console, IReadOnlyList<DrainResult> results)

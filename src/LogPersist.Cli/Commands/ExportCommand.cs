@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.IO.Abstractions;
 using System.Text;
 using LogPersist.Cli.Reading;
 using LogPersist.Wal;
@@ -29,7 +28,7 @@ internal static class ExportCommand
         command.Options.Add(includeShipped);
         command.SetAction(async (result, cancellation) =>
         {
-            var wal = WalDirectory.Open(result.GetValue(directory)!);
+            var wal = WalDirectory.Open(context.FileSystem, result.GetValue(directory)!);
             var lineFormat = LineFilter.ParseFormat(result.GetValue(format)!);
             var file = result.GetValue(output);
             if (file is not null && IsInside(file.FullName, wal.Path))
@@ -53,7 +52,7 @@ internal static class ExportCommand
             using var entries = new EntryLines(lineFormat);
             try
             {
-                using var reader = new WalReader(new FileSystem(), wal.Path, start, wal.LiveFrom, onDamage: damage =>
+                using var reader = new WalReader(context.FileSystem, wal.Path, start, wal.LiveFrom, onDamage: damage =>
                 {
                     damagedRanges++;
                     damagedBytes += damage.Length;

@@ -21,7 +21,7 @@ internal static class InspectCommand
         command.Options.Add(json);
         command.SetAction((result, cancellation) =>
         {
-            var wal = WalDirectory.Open(result.GetValue(directory)!);
+            var wal = WalDirectory.Open(context.FileSystem, result.GetValue(directory)!);
             var scan = WalScan.Run(wal, cancellation);
             var stream = wal.LoadStream(out var streamFromFile, out var streamError);
             var now = context.Time.GetUtcNow();

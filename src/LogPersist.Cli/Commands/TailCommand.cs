@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.IO.Abstractions;
 using LogPersist.Cli.Reading;
 using LogPersist.Wal;
 
@@ -40,7 +39,7 @@ internal static class TailCommand
             }
 
             var filter = new LineFilter(result.GetValue(level) is { } name ? LineFilter.ParseLevel(name) : EntryLevel.Trace, result.GetValue(grep));
-            var wal = WalDirectory.Open(result.GetValue(directory)!);
+            var wal = WalDirectory.Open(context.FileSystem, result.GetValue(directory)!);
             var lineFormat = result.GetValue(format) is { } chosen
                 ? LineFilter.ParseFormat(chosen)
                 : wal.LoadStream(out _, out _).LineFormat;
@@ -116,7 +115,7 @@ internal static class TailCommand
 
     private static async Task FollowAsync(CliContext context, WalDirectory wal, EntryLines entries, LineFilter filter, WalPosition resume, CancellationToken cancellation)
     {
-        using var reader = new WalReader(new FileSystem(), wal.Path, resume, wal.LiveFrom, onDamage: damage =>
+        using var reader = new WalReader(context.FileSystem, wal.Path, resume, wal.LiveFrom, onDamage: damage =>
             context.Error.WriteLine($"tail: skipped {(damage.Kind == DamageKind.Torn ? "torn" : "corrupt")} range in segment {damage.Segment} at offset {damage.Offset} ({damage.Length} bytes)."));
         while (!cancellation.IsCancellationRequested)
         {

@@ -23,7 +23,7 @@ internal static class VerifyCommand
         command.Options.Add(json);
         command.SetAction((result, cancellation) =>
         {
-            var wal = WalDirectory.Open(result.GetValue(directory)!);
+            var wal = WalDirectory.Open(context.FileSystem, result.GetValue(directory)!);
             var scan = WalScan.Run(wal, cancellation);
             if (result.GetValue(json))
             {

@@ -1,3 +1,6 @@
+using System.IO.Abstractions;
+using LogPersist.Wal.Ownership;
+
 namespace LogPersist.Cli.Draining;
 
 /// <summary>Finds the WAL directories under a root, by positive evidence (<see cref="Wal.WalFiles.Recognise"/>), never through a link.</summary>
@@ -9,19 +12,18 @@ internal static class WalDirectories
     /// areas (<c>{namespace}/{service}/.adoption/{instance}.{epoch}</c>), in name order.
     /// </summary>
     /// <remarks><paramref name="unreadable"/> lists directories it could not look into (other than <c>lost+found</c>): a WAL may be in there.</remarks>
-    public static IReadOnlyList<string> Under(string root, out IReadOnlyList<(string Directory, string Error)> unreadable)
+    public static IReadOnlyList<string> Under(IFileSystem fileSystem, string root, out IReadOnlyList<(string Directory, string Error)> unreadable)
     {
         var found = new List<string>();
         var failed = new List<(string, string)>();
-        Collect(Path.GetFullPath(root), depth: 0, found, failed);
+        Collect(fileSystem, fileSystem.Path.GetFullPath(root), depth: 0, found, failed);
         found.Sort(StringComparer.Ordinal);
         unreadable = failed;
         return found;
     }
 
-    private static void Collect(string directory, int depth, List<string> found, List<(string, string)> unreadable)
+    private static void Collect(IFileSystem fileSystem, string directory, int depth, List<string> found, List<(string, string)> unreadable)
     {
-        var fileSystem = new System.IO.Abstractions.FileSystem();
         try
         {
             if (Wal.WalFiles.Recognise(fileSystem, directory).IsWal)
@@ -32,28 +34,28 @@ internal static class WalDirectories
 
             // Instance directories sit at depth 3; below that only the adoption area of a service holds
             // WALs (adoptions a gone pod left unfinished).
-            if (depth >= 3 && !(depth == 3 && Path.GetFileName(directory) == Wal.AdoptionArea.DirectoryName))
+            if (depth >= 3 && !(depth == 3 && fileSystem.Path.GetFileName(directory) == AdoptionArea.DirectoryName))
             {
                 return;
             }
 
-            foreach (var child in new DirectoryInfo(directory).EnumerateDirectories())
+            foreach (var child in fileSystem.DirectoryInfo.New(directory).EnumerateDirectories())
             {
                 // Never through a link: it could lead anywhere, and what drain finds there it deletes.
                 // Hidden levels are LogPersist's own (the adoption area, tombstones of removed directories).
                 if (child.Attributes.HasFlag(FileAttributes.ReparsePoint)
-                    || (child.Name.StartsWith('.') && !(depth == 2 && child.Name == Wal.AdoptionArea.DirectoryName)))
+                    || (child.Name.StartsWith('.') && !(depth == 2 && child.Name == AdoptionArea.DirectoryName)))
                 {
                     continue;
                 }
 
-                Collect(child.FullName, depth + 1, found, unreadable);
+                Collect(fileSystem, child.FullName, depth + 1, found, unreadable);
             }
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
             // lost+found of a fresh volume is never ours; anything else may hide a WAL.
-            if (Path.GetFileName(directory) != "lost+found")
+            if (fileSystem.Path.GetFileName(directory) != "lost+found")
             {
                 unreadable.Add((directory, e.Message));
             }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
@@ -105,10 +106,10 @@ internal static class CliOutput
 
     public static string HolderState(HolderState state) => state switch
     {
-        Wal.HolderState.Live => "live",
-        Wal.HolderState.Stale => "stale",
-        Wal.HolderState.Released => "released",
-        Wal.HolderState.None => "none",
+        Wal.Ownership.HolderState.Live => "live",
+        Wal.Ownership.HolderState.Stale => "stale",
+        Wal.Ownership.HolderState.Released => "released",
+        Wal.Ownership.HolderState.None => "none",
         _ => "unknown",
     };
 
@@ -175,10 +176,10 @@ internal static class CliOutput
             : $" (pid {holder.ProcessId?.ToString(CultureInfo.InvariantCulture) ?? "?"} on {holder.Host ?? "?"}{(holder.Instance is null ? "" : ", " + holder.Instance)})";
         return holder.State switch
         {
-            Wal.HolderState.Live => "held by a live process" + who,
-            Wal.HolderState.Stale => "not held; left by a process that ended without closing" + who,
-            Wal.HolderState.Released => "not held (closed cleanly)",
-            Wal.HolderState.None => "not held (never opened by a writer)",
+            Wal.Ownership.HolderState.Live => "held by a live process" + who,
+            Wal.Ownership.HolderState.Stale => "not held; left by a process that ended without closing" + who,
+            Wal.Ownership.HolderState.Released => "not held (closed cleanly)",
+            Wal.Ownership.HolderState.None => "not held (never opened by a writer)",
             _ => "unknown (wal.lock cannot be opened)" + who,
         };
     }

@@ -1,5 +1,7 @@
+using System.IO.Abstractions;
 using LogPersist.Shipping;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Cli.Reading;
 
@@ -24,8 +26,11 @@ internal enum CheckpointState
 /// </summary>
 internal sealed class WalDirectory
 {
-    private WalDirectory(string path, IReadOnlyList<long> segments, WalPosition checkpoint, CheckpointState checkpointState, WalHolder holder)
+    private readonly IFileSystem _fileSystem;
+
+    private WalDirectory(IFileSystem fileSystem, string path, IReadOnlyList<long> segments, WalPosition checkpoint, CheckpointState checkpointState, WalHolder holder)
     {
+        _fileSystem = fileSystem;
         Path = path;
         Segments = segments;
         Checkpoint = checkpoint;
@@ -54,15 +59,15 @@ internal sealed class WalDirectory
     public bool IsLive(long sequence) => sequence >= LiveFrom;
 
     /// <summary>Opens <paramref name="path"/>; a path that does not exist or is not a WAL directory is a <see cref="UsageException"/>.</summary>
-    public static WalDirectory Open(string path)
+    public static WalDirectory Open(IFileSystem fileSystem, string path)
     {
-        var full = System.IO.Path.GetFullPath(path);
-        if (File.Exists(full))
+        var full = fileSystem.Path.GetFullPath(path);
+        if (fileSystem.File.Exists(full))
         {
             throw new UsageException($"'{path}' is a file, not a WAL directory.");
         }
 
-        if (!Directory.Exists(full))
+        if (!fileSystem.Directory.Exists(full))
         {
             throw new UsageException($"'{path}' does not exist.");
         }
@@ -70,18 +75,18 @@ internal sealed class WalDirectory
         List<long> segments;
         try
         {
-            segments = ListSegments(full);
+            segments = ListSegments(fileSystem, full);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new UsageException($"'{path}' cannot be read: {e.Message}");
         }
 
-        var checkpointPath = System.IO.Path.Combine(full, Wal.Checkpoint.FileName);
+        var checkpointPath = fileSystem.Path.Combine(full, Wal.Checkpoint.FileName);
         WalRecognition recognition;
         try
         {
-            recognition = WalFiles.Recognise(new System.IO.Abstractions.FileSystem(), full);
+            recognition = WalFiles.Recognise(fileSystem, full);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -93,17 +98,17 @@ internal sealed class WalDirectory
             throw new UsageException($"'{path}' is not a LogPersist WAL directory: {recognition.Reason}.");
         }
 
-        var (checkpoint, state) = ReadCheckpoint(checkpointPath);
-        return new WalDirectory(full, segments, checkpoint, state, WalHolder.Probe(full));
+        var (checkpoint, state) = ReadCheckpoint(fileSystem, checkpointPath);
+        return new WalDirectory(fileSystem, full, segments, checkpoint, state, WalHolder.Probe(full));
     }
 
     /// <summary>The segments present now, oldest first (a live shipper deletes, a live writer adds).</summary>
-    public static List<long> ListSegments(string directory)
+    private static List<long> ListSegments(IFileSystem fileSystem, string directory)
     {
         var sequences = new List<long>();
-        foreach (var file in Directory.EnumerateFiles(directory, SegmentNames.SearchPattern))
+        foreach (var file in fileSystem.Directory.EnumerateFiles(directory, SegmentNames.SearchPattern))
         {
-            if (SegmentNames.TryParse(System.IO.Path.GetFileName(file), out var sequence))
+            if (SegmentNames.TryParse(fileSystem.Path.GetFileName(file), out var sequence))
             {
                 sequences.Add(sequence);
             }
@@ -116,7 +121,7 @@ internal sealed class WalDirectory
     /// <summary>The description in stream.json, or what the path implies when there is none or it is unreadable (<paramref name="error"/> says which).</summary>
     public StreamDescription LoadStream(out bool fromFile, out string? error)
     {
-        fromFile = StreamDescription.TryLoad(new System.IO.Abstractions.FileSystem(), Path, out var description, out error);
+        fromFile = StreamDescription.TryLoad(_fileSystem, Path, out var description, out error);
         return fromFile ? description : StreamDescription.FromPath(Path);
     }
 
@@ -124,11 +129,11 @@ internal sealed class WalDirectory
     /// The bytes of a control file, read like the SDK reads them (<see cref="ControlFile"/>: no link
     /// followed, no FIFO opened for long, at most 64 KiB); null when it is missing or not usable.
     /// </summary>
-    public static byte[]? ReadShared(string path)
+    private static byte[]? ReadShared(IFileSystem fileSystem, string path)
     {
         try
         {
-            return ControlFile.Read(new System.IO.Abstractions.FileSystem(), path);
+            return ControlFile.Read(fileSystem, path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -136,14 +141,14 @@ internal sealed class WalDirectory
         }
     }
 
-    private static (WalPosition Position, CheckpointState State) ReadCheckpoint(string path)
+    private static (WalPosition Position, CheckpointState State) ReadCheckpoint(IFileSystem fileSystem, string path)
     {
-        if (!File.Exists(path) && SegmentFile.Kind(path) is null)
+        if (!fileSystem.File.Exists(path) && SegmentFile.Kind(path) is null)
         {
             return (WalPosition.Start, CheckpointState.Missing);
         }
 
-        return ReadShared(path) is { } bytes && Wal.Checkpoint.TryDecode(bytes, out var position)
+        return ReadShared(fileSystem, path) is { } bytes && Wal.Checkpoint.TryDecode(bytes, out var position)
             ? (position, CheckpointState.Valid)
             : (WalPosition.Start, CheckpointState.Invalid);
     }

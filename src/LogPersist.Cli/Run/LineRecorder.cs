@@ -48,7 +48,7 @@ internal sealed class LineRecorder
             _lastTimestampNs = timestamp;
             if (part == 0 && JsonLine.TryParse(line, out var parsed))
             {
-                _encoder.Begin(timestamp, parsed!.Level ?? EntryLevel.Information, _categoryUtf8, parsed.Message, null, 0, null, null, default);
+                _encoder.Begin(new EntryHeader { TimestampNs = timestamp, Level = parsed!.Level ?? EntryLevel.Information, CategoryUtf8 = _categoryUtf8, Message = parsed.Message });
                 var count = _encoder.BeginProperties(parsed.Properties.Count);
                 for (var i = 0; i < count; i++)
                 {
@@ -57,7 +57,7 @@ internal sealed class LineRecorder
             }
             else
             {
-                _encoder.Begin(timestamp, EntryLevel.Information, _categoryUtf8, Utf8.GetString(line), null, 0, null, null, default);
+                _encoder.Begin(new EntryHeader { TimestampNs = timestamp, Level = EntryLevel.Information, CategoryUtf8 = _categoryUtf8, Message = Utf8.GetString(line) });
                 if (part == 0)
                 {
                     _encoder.BeginProperties(0);

@@ -4,36 +4,9 @@ using System.IO.Abstractions;
 using LogPersist.Diagnostics;
 using LogPersist.Shipping;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Adoption;
-
-/// <summary>Settings of an <see cref="OrphanAdopter"/>. Defaults live here.</summary>
-internal sealed class AdoptionOptions
-{
-    /// <summary>This instance's own WAL directory, <c>{root}/{namespace}/{service}/{instance}</c>; its siblings are watched.</summary>
-    public required string OwnDirectory { get; init; }
-
-    /// <summary>A fresh copy of this instance's shipping settings (where and how to push); labels and line settings are replaced by each orphan's own.</summary>
-    public required Func<ShipperOptions> Shipping { get; init; }
-
-    /// <summary>Who adopts, sent as the <c>adopted_by</c> structured metadata: this instance's name.</summary>
-    public required string AdoptedBy { get; init; }
-
-    public HttpMessageHandler? Handler { get; init; }
-
-    /// <summary>The lease this instance honours (at least; a longer one in an owner record wins) and uses for what it adopts.</summary>
-    public LeaseOptions Lease { get; init; } = new();
-
-    /// <summary>How often the siblings are looked at, give or take a fifth. The default is 10 seconds.</summary>
-    public TimeSpan ScanInterval { get; init; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>Directories adopted at the same time. The default is 2.</summary>
-    public int MaxConcurrent { get; init; } = 2;
-
-    public IFileSystem FileSystem { get; init; } = new FileSystem();
-
-    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
-}
 
 /// <summary>
 /// Finds the WAL directories of gone instances of the same service on a shared volume and ships them.
@@ -288,7 +261,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         {
             var before = Interlocked.Read(ref _shippedEntries);
             var progress = new Progress(done => Interlocked.Exchange(ref _shippedEntries, before + done));
-            result = await WalDrain.RunAsync(adopted, shipping, _options.Handler, _time, progress, ProgressInterval, stop, "adopted by " + _options.AdoptedBy, lease, settle: _options.Lease.Duration, removeDirectory: true).ConfigureAwait(false);
+            result = await WalDrain.RunAsync(_fileSystem, adopted, shipping, _options.Handler, _time, progress, ProgressInterval, stop, "adopted by " + _options.AdoptedBy, lease, settle: _options.Lease.Duration, removeDirectory: true).ConfigureAwait(false);
             Interlocked.Exchange(ref _shippedEntries, before + result.Entries);
             if (result.Status != DrainStatus.Held || _time.GetElapsedTime(heldUntil) > _options.Lease.Duration)
             {
@@ -365,65 +338,53 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         while (true)
         {
             claim = _fileSystem.Path.Combine(_area, AdoptionArea.ClaimName(instance, epoch));
-            var text = string.Create(CultureInfo.InvariantCulture, $"adopted_by={_options.AdoptedBy}\npid={Environment.ProcessId}\nhost={Environment.MachineName}\nfrom={directory}\nepoch={epoch}\nclaimed={_time.GetUtcNow():O}\n");
-            try
+            if (new AdoptionClaim(_options.AdoptedBy, directory, epoch, _time.GetUtcNow()).TryCreate(_fileSystem, claim, out var writeFailure))
             {
-                var stream = _fileSystem.FileStream.New(claim, OwnerOnly.NewFile(FileMode.CreateNew));
-                try
-                {
-                    stream.Write(System.Text.Encoding.UTF8.GetBytes(text));
-                    stream.Dispose();
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    // Created but not written (a full volume): an empty claim must not stand in anyone's way.
-                    stream.Dispose();
-                    TryDelete(claim);
-                    LogPersistEventSource.Log.AdoptionDeferred(directory, "writing the claim failed: " + e.Message);
-                    return false;
-                }
-
                 break;
             }
-            catch (IOException) when (_fileSystem.File.Exists(claim))
+
+            if (writeFailure is not null)
             {
-                string other;
-                try
-                {
-                    other = AdoptionArea.ReadClaim(_fileSystem, claim);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    other = "(unreadable claim)";
-                }
-
-                var winner = ClaimedBy(other);
-                var movedThere = _fileSystem.Path.Combine(_area, AdoptionArea.AdoptedName(instance, epoch));
-                var now = _time.GetTimestamp();
-                if (!_fileSystem.Directory.Exists(movedThere)
-                    && _claims.TryGetValue(claim, out var seen) && seen.Text == other
-                    && _time.GetElapsedTime(seen.Since) > _options.Lease.Duration)
-                {
-                    // Claimed a lease ago and never moved: that adopter died between its claim and its move.
-                    epoch++;
-                    continue;
-                }
-
-                if (!_claims.TryGetValue(claim, out var known) || known.Text != other)
-                {
-                    _claims[claim] = (other, now);
-                }
-
-                LogPersistEventSource.Log.OrphanTakenByOther(directory, $"{winner} claimed epoch {epoch}");
+                LogPersistEventSource.Log.AdoptionDeferred(directory, "writing the claim failed: " + writeFailure.Message);
                 return false;
             }
+
+            string other;
+            try
+            {
+                other = AdoptionClaim.Read(_fileSystem, claim);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                other = "(unreadable claim)";
+            }
+
+            var winner = AdoptionClaim.ClaimedBy(other);
+            var movedThere = _fileSystem.Path.Combine(_area, AdoptionArea.AdoptedName(instance, epoch));
+            var now = _time.GetTimestamp();
+            if (!_fileSystem.Directory.Exists(movedThere)
+                && _claims.TryGetValue(claim, out var seen) && seen.Text == other
+                && _time.GetElapsedTime(seen.Since) > _options.Lease.Duration)
+            {
+                // Claimed a lease ago and never moved: that adopter died between its claim and its move.
+                epoch++;
+                continue;
+            }
+
+            if (!_claims.TryGetValue(claim, out var known) || known.Text != other)
+            {
+                _claims[claim] = (other, now);
+            }
+
+            LogPersistEventSource.Log.OrphanTakenByOther(directory, $"{winner} claimed epoch {epoch}");
+            return false;
         }
 
         // Both sides write first and look second: a returning owner rewrote its record before it looked
         // for claims, so either it sees this claim and waits, or this re-read sees its record.
         if (!StillOrphaned(directory, key, observed))
         {
-            TryDelete(claim);
+            AdoptionClaim.Remove(_fileSystem, claim);
             return false;
         }
 
@@ -434,7 +395,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            TryDelete(claim);
+            AdoptionClaim.Remove(_fileSystem, claim);
             if (!_fileSystem.Directory.Exists(directory))
             {
                 // Another adopter's claim (under another epoch) moved it first: say whose.
@@ -469,8 +430,8 @@ internal sealed class OrphanAdopter : IAsyncDisposable
                 return "another adopter (its claim is already gone)";
             }
 
-            var text = AdoptionArea.ReadClaim(_fileSystem, claims[0].Path);
-            return $"{ClaimedBy(text)} claimed epoch {claims[0].Parsed}";
+            var text = AdoptionClaim.Read(_fileSystem, claims[0].Path);
+            return $"{AdoptionClaim.ClaimedBy(text)} claimed epoch {claims[0].Parsed}";
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -496,23 +457,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         return WalHolder.Probe(directory).State != HolderState.Live;
     }
 
-    private void TryDelete(string path)
-    {
-        try
-        {
-            _fileSystem.File.Delete(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            LogPersistEventSource.Log.OperationFailed(_area, "removing a claim", e);
-        }
-    }
-
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
-
-    /// <summary>The adopter a claim file names.</summary>
-    private static string ClaimedBy(string claim) =>
-        claim.Split('\n').FirstOrDefault(l => l.StartsWith("adopted_by=", StringComparison.Ordinal))?["adopted_by=".Length..] ?? "?";
 
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(200);
 
@@ -522,18 +467,34 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         public void Report(DrainProgress value) => report(value.Done);
     }
 
-    /// <summary>Stops scanning and interrupts adoptions in progress; what they did not ship stays for the next adopter.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Stops scanning and interrupts adoptions in progress, waiting for them at most <paramref name="timeout"/>;
+    /// what they did not ship stays for the next adopter. True when everything ended in time; an
+    /// adoption still ending after that is already cancelled and finishes on its own. Never throws.
+    /// </summary>
+    public async Task<bool> StopAsync(TimeSpan timeout)
     {
+        var started = _time.GetTimestamp();
         await _stop.CancelAsync().ConfigureAwait(false);
         try
         {
             // The loop first: a scan in progress may still start an adoption, which is then awaited too.
-            await _loop.ConfigureAwait(false);
-            await Task.WhenAll(_running.Values.Distinct()).ConfigureAwait(false);
+            await _loop.WaitAsync(timeout, _time).ConfigureAwait(false);
+            var left = timeout - _time.GetElapsedTime(started);
+            await Task.WhenAll(_running.Values.Distinct()).WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, _time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            LogPersistEventSource.Log.AdoptionDeferred(_area, string.Create(CultureInfo.InvariantCulture, $"adoptions in progress did not end within {timeout.TotalSeconds:0.#} s of the stop; they end on their own"));
+            return false;
         }
         catch (OperationCanceledException)
         {
         }
+
+        return true;
     }
+
+    /// <summary>Stops as <see cref="StopAsync"/> does, with <see cref="AdoptionOptions.StopTimeout"/>.</summary>
+    public async ValueTask DisposeAsync() => await StopAsync(_options.StopTimeout).ConfigureAwait(false);
 }

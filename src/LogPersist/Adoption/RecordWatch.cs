@@ -1,5 +1,6 @@
 using System.IO.Abstractions;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Adoption;
 

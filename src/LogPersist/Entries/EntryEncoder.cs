@@ -52,9 +52,16 @@ internal sealed class EntryEncoder
             trace = default;
         }
 
-        BeginHeader(entry.TimestampNs, entry.Level, entry.Message, entry.Template, entry.EventId, entry.EventName, entry.Exception, trace);
+        // The category is a string here: it is written between the header and the optional fields.
+        var header = new EntryHeader
+        {
+            TimestampNs = entry.TimestampNs, Level = entry.Level, CategoryUtf8 = default, Trace = trace,
+            Message = entry.Message, Template = entry.Template, Exception = entry.Exception,
+            EventId = entry.EventId, EventName = entry.EventName,
+        };
+        BeginHeader(header);
         _values.WriteText(entry.Category);
-        WriteOptionalFields(entry.Message, entry.Template, entry.EventId, entry.EventName, entry.Exception, trace);
+        WriteOptionalFields(header);
         var properties = BeginProperties(entry.Properties.Count);
         for (var i = 0; i < properties; i++)
         {
@@ -74,16 +81,15 @@ internal sealed class EntryEncoder
     public const int TraceBytes = 24;
 
     /// <summary>
-    /// Starts an entry whose category is already UTF-8. Continue with <see cref="BeginProperties"/>
-    /// and as many <see cref="WriteProperty"/> calls as it returns, then <see cref="BeginScopes"/>, any
-    /// number of <see cref="WriteScope"/> calls, and <see cref="End"/>. <paramref name="trace"/> is empty,
-    /// or a 16-byte trace id followed by an 8-byte span id.
+    /// Starts an entry. Continue with <see cref="BeginProperties"/> and as many <see cref="WriteProperty"/>
+    /// calls as it returns, then <see cref="BeginScopes"/>, any number of <see cref="WriteScope"/> calls,
+    /// and <see cref="End"/>.
     /// </summary>
-    public void Begin(long timestampNs, EntryLevel level, ReadOnlySpan<byte> categoryUtf8, string? message, string? template, int eventId, string? eventName, string? exception, ReadOnlySpan<byte> trace)
+    public void Begin(in EntryHeader header)
     {
-        BeginHeader(timestampNs, level, message, template, eventId, eventName, exception, trace);
-        _values.WriteText(categoryUtf8);
-        WriteOptionalFields(message, template, eventId, eventName, exception, trace);
+        BeginHeader(header);
+        _values.WriteText(header.CategoryUtf8);
+        WriteOptionalFields(header);
     }
 
     /// <summary>
@@ -189,33 +195,33 @@ internal sealed class EntryEncoder
     /// <summary>ToString that cannot throw into the caller: a throwing ToString becomes its exception's type name.</summary>
     internal static string SafeToString(object? value) => ValueEncoder.SafeToString(value);
 
-    private void BeginHeader(long timestampNs, EntryLevel level, string? message, string? template, int eventId, string? eventName, string? exception, ReadOnlySpan<byte> trace)
+    private void BeginHeader(in EntryHeader entry)
     {
         _out.Reset();
         _budget.Reset(Limits);
         var flags = EntryFlags.None;
-        if (message is not null) flags |= EntryFlags.Message;
-        if (template is not null) flags |= EntryFlags.Template;
-        if (eventId != 0) flags |= EntryFlags.EventId;
-        if (eventName is not null) flags |= EntryFlags.EventName;
-        if (exception is not null) flags |= EntryFlags.Exception;
-        if (trace.Length == TraceBytes) flags |= EntryFlags.Trace;
+        if (entry.Message is not null) flags |= EntryFlags.Message;
+        if (entry.Template is not null) flags |= EntryFlags.Template;
+        if (entry.EventId != 0) flags |= EntryFlags.EventId;
+        if (entry.EventName is not null) flags |= EntryFlags.EventName;
+        if (entry.Exception is not null) flags |= EntryFlags.Exception;
+        if (entry.Trace.Length == TraceBytes) flags |= EntryFlags.Trace;
 
         var header = _out.Reserve(EntryFormat.FixedHeaderBytes);
         header[0] = EntryFormat.Version1;
-        BinaryPrimitives.WriteInt64LittleEndian(header[1..], timestampNs);
-        header[9] = (byte)level;
+        BinaryPrimitives.WriteInt64LittleEndian(header[1..], entry.TimestampNs);
+        header[9] = (byte)entry.Level;
         header[FlagsOffset] = (byte)flags;
     }
 
-    private void WriteOptionalFields(string? message, string? template, int eventId, string? eventName, string? exception, ReadOnlySpan<byte> trace)
+    private void WriteOptionalFields(in EntryHeader entry)
     {
-        if (message is not null) _values.WriteText(message);
-        if (template is not null) _values.WriteText(template);
-        if (eventId != 0) _out.WriteVarint(ValueEncoder.ZigZag(eventId));
-        if (eventName is not null) _values.WriteText(eventName);
-        if (exception is not null) _values.WriteText(exception);
-        if (trace.Length == TraceBytes) trace.CopyTo(_out.Reserve(TraceBytes));
+        if (entry.Message is not null) _values.WriteText(entry.Message);
+        if (entry.Template is not null) _values.WriteText(entry.Template);
+        if (entry.EventId != 0) _out.WriteVarint(ValueEncoder.ZigZag(entry.EventId));
+        if (entry.EventName is not null) _values.WriteText(entry.EventName);
+        if (entry.Exception is not null) _values.WriteText(entry.Exception);
+        if (entry.Trace.Length == TraceBytes) entry.Trace.CopyTo(_out.Reserve(TraceBytes));
     }
 
     /// <summary>The cut summary: a map of reason to count, announced by <see cref="EntryFlags.Cut"/>.</summary>

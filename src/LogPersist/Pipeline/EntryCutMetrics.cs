@@ -6,7 +6,7 @@ namespace LogPersist.Pipeline;
 
 /// <summary>
 /// What encoding cut from log calls to keep each entry within its <see cref="EntryLimits"/>, by
-/// <see cref="CutReason"/>, on the <c>LogPersist</c> meter (naming as in <see cref="WalMetrics"/>). A cut
+/// <see cref="CutReason"/>, on the <c>LogPersist</c> meter (naming as in <see cref="LogPersistMeter"/>). A cut
 /// is not a drop: the entry was written, its line carries a <c>cut</c> field and a marker where the cut is.
 /// </summary>
 internal sealed class EntryCutMetrics : IDisposable
@@ -17,7 +17,7 @@ internal sealed class EntryCutMetrics : IDisposable
 
     public EntryCutMetrics(string? directory = null)
     {
-        _meter = WalMetrics.CreateMeter(directory);
+        _meter = LogPersistMeter.Create(directory);
         _cut = _meter.CreateCounter<long>("logpersist.entry.cut", "{value}", "Values cut or left out of log entries to keep each within MaxEntryBytes and the value limits, by reason; the entry itself is written.");
     }
 

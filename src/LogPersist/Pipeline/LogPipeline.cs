@@ -2,6 +2,7 @@ using LogPersist.Adoption;
 using LogPersist.Diagnostics;
 using LogPersist.Shipping;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Pipeline;
 
@@ -17,6 +18,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     private readonly LogPersistOptions _options;
     private readonly object _laneLock = new();
     private readonly EntryCutMetrics _cuts;
+    private readonly BackgroundWork _background;
     private Lane _lane;
     private OrphanAdopter? _adopter;
     private int _stopped;
@@ -35,12 +37,16 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
         Destination = destination;
         EntryLimits = settings.EntryLimits;
         _cuts = new EntryCutMetrics(lane.Wal.Directory);
+        _background = new BackgroundWork(options.TimeProvider);
     }
 
     /// <summary>The WAL being written now: a new one after this instance was fenced out of its directory.</summary>
     public WriteAheadLog Wal => Volatile.Read(ref _lane).Wal;
 
     public Shipper? Shipper => Volatile.Read(ref _lane).Shipper;
+
+    /// <summary>Work started after a fence (closing the fenced WAL, opening a new one) and not yet finished. Internal for tests.</summary>
+    internal int MovingOn => _background.Running;
 
     /// <summary>The adopter of gone siblings' WALs, when <see cref="LogPersistOptions.AdoptOrphans"/> is on and there is a Loki to ship to.</summary>
     internal OrphanAdopter? Adopter => _adopter;
@@ -153,11 +159,17 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
 
     private void Watch(Lane lane)
     {
-        lane.Wal.Fenced += _ => Task.Run(() => MoveOnAsync(lane));
+        lane.Wal.Fenced += _ => MoveOn(lane);
         if (lane.Wal.IsFenced)
         {
-            _ = Task.Run(() => MoveOnAsync(lane));
+            MoveOn(lane);
         }
+    }
+
+    private void MoveOn(Lane fenced)
+    {
+        // Refused once the pipeline stops: the stop closes the lane it finds.
+        _background.Start(stop => MoveOnAsync(fenced, stop));
     }
 
     /// <summary>
@@ -169,7 +181,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     /// — later entries are dropped and counted (<c>fenced</c>) rather than mixed into another writer's
     /// WAL — and the path is looked at again with a growing delay until a new directory can be opened.
     /// </summary>
-    private async Task MoveOnAsync(Lane fenced)
+    private async Task MoveOnAsync(Lane fenced, CancellationToken stop)
     {
         var closed = false;
         try
@@ -192,7 +204,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
                         break;
                     }
 
-                    if (!_options.FileSystem.Directory.Exists(fenced.Wal.Directory) || closed && ReleasedByOtherHolder(fenced.Wal.Directory))
+                    if (!_options.FileSystem.Directory.Exists(fenced.Wal.Directory) || closed && WalHolder.IsReleased(_options.FileSystem, fenced.Wal.Directory))
                     {
                         try
                         {
@@ -218,7 +230,16 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
                     closed = true;
                 }
 
-                await Task.Delay(delay).ConfigureAwait(false);
+                try
+                {
+                    await Task.Delay(delay, Time, stop).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    // The pipeline stops: it closes the lane it finds, and this one is closed already.
+                    break;
+                }
+
                 delay = delay * 2 > MaxReopenDelay ? MaxReopenDelay : delay * 2;
             }
 
@@ -236,21 +257,6 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     }
 
     private static readonly TimeSpan MaxReopenDelay = TimeSpan.FromSeconds(30);
-
-    /// <summary>The holder that took the path closed its WAL (a drain that finished, a twin that stopped): the path is free again.</summary>
-    private bool ReleasedByOtherHolder(string directory)
-    {
-        try
-        {
-            return OwnerRecord.ReadText(_options.FileSystem, directory) is { } text
-                && OwnerRecord.Parse(text).State == OwnerState.Closed
-                && WalHolder.Probe(directory).State != HolderState.Live;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
 
     private static void SaveStreamDescription(WriteAheadLog wal, StreamDescription stream, System.IO.Abstractions.IFileSystem fileSystem)
     {
@@ -329,6 +335,9 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
         }
 
         PipelineRegistry.Remove(this);
+
+        // Moving on from a fenced WAL ends at its next wait; the lane it may have opened is closed below.
+        var movedOn = _background.StopAsync(timeout);
         Lane lane;
         lock (_laneLock)
         {
@@ -348,6 +357,8 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
         // process only, so it adds no unbounded device sync to a stop that has a deadline.
         lane.Wal.Dispose();
         await adopterStopped.ConfigureAwait(false);
+        await movedOn.ConfigureAwait(false);
+        _background.Dispose();
         _cuts.Dispose();
         return flushed;
     }

@@ -23,7 +23,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     private readonly ShipperOptions _options;
     private readonly TimeProvider _time;
     private readonly LokiClient _client;
-    private readonly PushPipeline _pipeline;
+    private readonly PushResilience _resilience;
     private readonly StreamResolver _streams;
     private readonly AckTracker _acks;
     private readonly SemaphoreSlim _slots;
@@ -51,7 +51,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         _client = new LokiClient(options.Loki, handler);
         Metrics = new ShipperMetrics(LagSeconds, wal.Directory);
         _standing = new LokiStanding(_client.PushUri, _time);
-        _pipeline = new PushPipeline(_client, options.Loki, OnRetry);
+        _resilience = new PushResilience(_client, options.Loki, OnRetry);
         _order = new StreamOrder(options.ConcurrentSpan);
         _streams = new StreamResolver(options);
         _acks = new AckTracker(wal.Checkpoint, wal.Acknowledge);
@@ -344,7 +344,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
             using (var content = PushEncoder.Encode(part, _options.Loki.Encoding, _options.Loki.GzipJson, _bodies))
             {
                 entries = content.Entries;
-                var response = await _pipeline.SendAsync(content, token).ConfigureAwait(false);
+                var response = await _resilience.SendAsync(content, token).ConfigureAwait(false);
                 Metrics.Request(response.StatusClass);
                 result = ResponseClassifier.Classify(response, part);
             }

@@ -4,7 +4,7 @@ using LogPersist.Loki;
 
 namespace LogPersist.Shipping;
 
-/// <summary>The shipper's instruments on the <c>LogPersist</c> meter (naming as in <see cref="WalMetrics"/>).</summary>
+/// <summary>The shipper's instruments on the <c>LogPersist</c> meter (naming as in <see cref="LogPersistMeter"/>).</summary>
 internal sealed class ShipperMetrics : IDisposable
 {
     private readonly Meter _meter;
@@ -19,7 +19,7 @@ internal sealed class ShipperMetrics : IDisposable
 
     public ShipperMetrics(Func<double> lagSeconds, string? directory = null)
     {
-        _meter = WalMetrics.CreateMeter(directory);
+        _meter = LogPersistMeter.Create(directory);
         _meter.CreateObservableCounter("logpersist.ship.entry.accepted", () => Volatile.Read(ref _shippedEntries), "{entry}", "Entries accepted by Loki.");
         _meter.CreateObservableCounter("logpersist.ship.entry.accepted.size", () => Volatile.Read(ref _shippedBytes), "By", "Line bytes of the entries accepted by Loki, before compression.");
         _requests = _meter.CreateCounter<long>("logpersist.ship.request.sent", "{request}", "Push requests sent to Loki (every attempt), by status class: 2xx, 4xx, 5xx or transport.");

@@ -40,11 +40,15 @@ internal sealed class ShipperOptions
     /// </summary>
     public IReadOnlyList<KeyValuePair<string, string>> StaticMetadata { get; set; } = [];
 
+    public const int DefaultBatchMaxBytes = 1 << 20;
+
+    public static readonly TimeSpan DefaultBatchMaxWait = TimeSpan.FromSeconds(1);
+
     /// <summary>Uncompressed size at which a batch is sent. The default is 1 MiB.</summary>
-    public int BatchMaxBytes { get; set; } = 1 << 20;
+    public int BatchMaxBytes { get; set; } = DefaultBatchMaxBytes;
 
     /// <summary>Longest time the first entry of a batch waits for more. The default is 1 second.</summary>
-    public TimeSpan BatchMaxWait { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan BatchMaxWait { get; set; } = DefaultBatchMaxWait;
 
     /// <summary>Requests sent concurrently. The default is 2.</summary>
     public int MaxInFlight { get; set; } = 2;

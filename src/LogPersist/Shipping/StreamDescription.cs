@@ -2,6 +2,7 @@ using System.IO.Abstractions;
 using System.Text.Json;
 using LogPersist.Loki;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Shipping;
 

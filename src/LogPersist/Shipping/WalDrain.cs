@@ -1,5 +1,7 @@
+using System.IO.Abstractions;
 using LogPersist.Loki;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Shipping;
 
@@ -21,6 +23,7 @@ internal static class WalDrain
     private static readonly TimeSpan FlushSlice = TimeSpan.FromHours(1);
 
     public static async Task<DrainResult> RunAsync(
+        IFileSystem fileSystem,
         string directory,
         ShipperOptions shipping,
         HttpMessageHandler? handler,
@@ -49,6 +52,7 @@ internal static class WalDrain
                 FullMode = WalFullMode.DropNewest,
                 OwnerDescription = ownerDescription,
                 Lease = lease ?? new LeaseOptions(),
+                FileSystem = fileSystem,
                 TimeProvider = time,
             });
         }
@@ -132,7 +136,7 @@ internal static class WalDrain
                 drained = wal.DisposeIfDrained(removeDirectory, out unreadable);
                 if (drained && removeDirectory)
                 {
-                    AdoptionArea.RemoveClaimsOf(new System.IO.Abstractions.FileSystem(), directory);
+                    AdoptionArea.RemoveClaimsOf(fileSystem, directory);
                 }
             }
             else

@@ -1,5 +1,6 @@
 using System.IO.Abstractions;
 using LogPersist.Diagnostics;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Wal;
 

@@ -1,5 +1,6 @@
 using System.IO.Abstractions;
 using System.Security.Cryptography;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Wal;
 

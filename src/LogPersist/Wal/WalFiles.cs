@@ -1,4 +1,5 @@
 using System.IO.Abstractions;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Wal;
 

@@ -23,23 +23,31 @@ internal sealed class WalOptions
     /// <summary>Accept group-writable levels between <see cref="Root"/> and the directory when the group is one of this process's. The default is false.</summary>
     public bool AllowGroupWritableDirectories { get; init; } = DefaultAllowGroupWritableDirectories;
 
+    public const long DefaultSegmentBytes = 64L << 20;
+
+    public const long DefaultMaxDiskBytes = 1L << 30;
+
+    public static readonly TimeSpan DefaultBlockTimeout = TimeSpan.FromSeconds(1);
+
+    public static readonly TimeSpan DefaultFlushInterval = TimeSpan.FromMilliseconds(200);
+
     /// <summary>Size of each preallocated segment file. The default is 64 MiB.</summary>
-    public long SegmentBytes { get; init; } = 64L << 20;
+    public long SegmentBytes { get; init; } = DefaultSegmentBytes;
 
     /// <summary>Cap on the bytes of all segment files. The default is 1 GiB.</summary>
-    public long MaxDiskBytes { get; init; } = 1L << 30;
+    public long MaxDiskBytes { get; init; } = DefaultMaxDiskBytes;
 
     /// <summary>What happens when the cap is reached or the disk is full. The default is <see cref="WalFullMode.DropOldest"/>.</summary>
     public WalFullMode FullMode { get; init; } = WalFullMode.DropOldest;
 
     /// <summary>How long an append waits for space in <see cref="WalFullMode.Block"/> mode. The default is 1 second.</summary>
-    public TimeSpan BlockTimeout { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan BlockTimeout { get; init; } = DefaultBlockTimeout;
 
     /// <summary>The default is <see cref="WalDurability.PageCache"/>.</summary>
     public WalDurability Durability { get; init; } = WalDurability.PageCache;
 
     /// <summary>Period of the background sync in <see cref="WalDurability.Interval"/> mode. The default is 200 ms.</summary>
-    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+    public TimeSpan FlushInterval { get; init; } = DefaultFlushInterval;
 
     /// <summary>After a segment could not be created (disk full, I/O error), how long before the next attempt. The default is 1 second.</summary>
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);

@@ -22,26 +22,25 @@ internal sealed unsafe class WalWriter : IDisposable
     private readonly WalOptions _options;
     private readonly IFileSystem _fileSystem;
     private readonly SegmentCatalog _catalog;
+    private readonly Checkpoint _checkpoint;
+    private readonly Retention _retention;
+    private readonly GapLedger _gaps = new();
     private readonly WalMetrics _metrics;
     private readonly WalSyncer _syncer;
     private readonly TimeProvider _time;
     private readonly int _maxPayload;
     private readonly object _rollLock = new();
-    private readonly object _gapLock = new();
-    private readonly Dictionary<WalDropReason, GapMarker> _pendingGaps = [];
     private WalSegment? _active;
     private long _nextSequence;
     private long _retryAfterTimestamp;
     private long _removalsAtFailure = -1;
     private WalDropReason _failure;
-    private int _hasPendingGaps;
     private int _disposed;
     private int _fenced;
 
-    private readonly Checkpoint _checkpoint;
-
-    public WalWriter(WalOptions options, SegmentCatalog catalog, Checkpoint checkpoint, WalMetrics metrics, long firstSequence)
+    public WalWriter(WalOptions options, SegmentCatalog catalog, Retention retention, Checkpoint checkpoint, WalMetrics metrics, long firstSequence)
     {
+        _retention = retention;
         _checkpoint = checkpoint;
         _options = options;
         _fileSystem = options.FileSystem;
@@ -103,11 +102,8 @@ internal sealed unsafe class WalWriter : IDisposable
                 continue;
             }
 
-            var offset = segment.Reserve(size);
-            if (offset + size <= segment.DataLimit)
+            if (TryWrite(segment, kind, payload, size, out var offset))
             {
-                RecordFormat.Write(segment.Map.Pointer + offset, segment.Sequence, offset, kind, payload);
-                segment.Release();
                 if (WalSegment.CrossesPretouchStep(offset, offset + size))
                 {
                     segment.SchedulePretouch();
@@ -126,13 +122,6 @@ internal sealed unsafe class WalWriter : IDisposable
                 return true;
             }
 
-            if (offset <= segment.DataLimit)
-            {
-                // This reservation is the first past the limit: close the segment where valid data ends.
-                segment.Seal(offset);
-            }
-
-            segment.Release();
             var spin = new SpinWait();
             while (!segment.IsSealed && ReferenceEquals(Volatile.Read(ref _active), segment))
             {
@@ -331,55 +320,25 @@ internal sealed unsafe class WalWriter : IDisposable
         }
     }
 
-    /// <summary>Deletes the oldest segment to stay under the cap, counting its records as dropped. Runs under <c>_rollLock</c>.</summary>
+    /// <summary>Deletes the oldest segment to stay under the cap (<see cref="Retention"/>), counting its unshipped records as dropped. Runs under <c>_rollLock</c>.</summary>
     private bool EvictOldest()
     {
-        if (!_catalog.TryGetOldest(out var oldest))
-        {
-            return false;
-        }
-
-        var path = _fileSystem.Path.Combine(_options.Directory, SegmentNames.FileName(oldest));
-        long records = 0, bytes = 0, fromUnixMs = 0;
         var carried = new List<GapMarker>();
-        using (var map = MappedSegment.TryOpenReadOnly(oldest, path))
+        if (!_retention.TryEvictOldest(_checkpoint.Position, carried, out var lost))
         {
-            if (map is not null)
-            {
-                // Records before the checkpoint were shipped already; only the rest is lost.
-                var shipped = _checkpoint.Position;
-                var from = shipped.Segment == oldest ? (int)Math.Min(shipped.Offset, map.Length) : 0;
-                (records, bytes) = SegmentScanner.CountRecordsQuickly(map.Bytes, from, carried);
-                if (SegmentHeader.TryRead(map.Bytes, out var header))
-                {
-                    fromUnixMs = header.CreatedUnixMs;
-                }
-            }
-        }
-
-        try
-        {
-            _fileSystem.File.Delete(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            LogPersistEventSource.Log.OperationFailed(_options.Directory, "evicting segment " + oldest, e);
             return false;
         }
 
-        if (!_catalog.Remove(oldest))
+        if (lost is { } eviction)
         {
-            // Shipped and deleted by retention while we looked at it: nothing was lost.
-            return true;
+            var nowUnixMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            AddGap(WalDropReason.OldestEvicted, eviction.Records, eviction.Bytes, eviction.FromUnixMs == 0 ? nowUnixMs : eviction.FromUnixMs, nowUnixMs);
         }
-
-        var nowUnixMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        AddGap(WalDropReason.OldestEvicted, records, bytes, fromUnixMs == 0 ? nowUnixMs : fromUnixMs, nowUnixMs);
 
         // Markers of earlier losses inside the evicted segment move forward, so the stream never forgets a gap.
         foreach (var gap in carried)
         {
-            AddPending(gap);
+            _gaps.Add(gap);
         }
 
         return true;
@@ -408,41 +367,16 @@ internal sealed unsafe class WalWriter : IDisposable
             return;
         }
 
-        AddPending(new GapMarker(reason, records, bytes, fromUnixMs, toUnixMs));
-    }
-
-    /// <summary>Adds a loss to the markers still to be written, merged per reason.</summary>
-    private void AddPending(GapMarker gap)
-    {
-        lock (_gapLock)
-        {
-            _pendingGaps[gap.Reason] = _pendingGaps.TryGetValue(gap.Reason, out var other)
-                ? other with
-                {
-                    Records = other.Records + gap.Records,
-                    Bytes = other.Bytes + gap.Bytes,
-                    FromUnixMs = Math.Min(other.FromUnixMs, gap.FromUnixMs),
-                    ToUnixMs = Math.Max(other.ToUnixMs, gap.ToUnixMs),
-                }
-                : gap;
-            Volatile.Write(ref _hasPendingGaps, 1);
-        }
+        _gaps.Add(new GapMarker(reason, records, bytes, fromUnixMs, toUnixMs));
     }
 
     /// <summary>Appends a gap marker for every drop not yet marked in the WAL.</summary>
     private void WritePendingGaps()
     {
-        if (Volatile.Read(ref _hasPendingGaps) == 0)
+        var gaps = _gaps.TakeAll();
+        if (gaps.Length == 0)
         {
             return;
-        }
-
-        GapMarker[] gaps;
-        lock (_gapLock)
-        {
-            gaps = [.. _pendingGaps.Values];
-            _pendingGaps.Clear();
-            Volatile.Write(ref _hasPendingGaps, 0);
         }
 
         Span<byte> payload = stackalloc byte[GapMarker.Size];
@@ -452,7 +386,7 @@ internal sealed unsafe class WalWriter : IDisposable
             if (!TryAppendToOpenSegment(RecordKind.Gap, payload))
             {
                 // The segment filled up meanwhile: keep the marker for the next roll.
-                AddPending(gap);
+                _gaps.Add(gap);
             }
         }
     }
@@ -466,8 +400,18 @@ internal sealed unsafe class WalWriter : IDisposable
             return false;
         }
 
-        var size = RecordFormat.AlignedSize(payload.Length);
-        var offset = segment.Reserve(size);
+        return TryWrite(segment, kind, payload, RecordFormat.AlignedSize(payload.Length), out _);
+    }
+
+    /// <summary>
+    /// The one reserve-write-publish routine: reserves <paramref name="size"/> bytes with one atomic add,
+    /// copies the record and publishes its header, and releases the reservation. False when the
+    /// reservation crossed the end of the segment; the first one to cross seals it where valid data ends.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static bool TryWrite(WalSegment segment, RecordKind kind, ReadOnlySpan<byte> payload, int size, out long offset)
+    {
+        offset = segment.Reserve(size);
         if (offset + size <= segment.DataLimit)
         {
             RecordFormat.Write(segment.Map.Pointer + offset, segment.Sequence, offset, kind, payload);
@@ -477,6 +421,7 @@ internal sealed unsafe class WalWriter : IDisposable
 
         if (offset <= segment.DataLimit)
         {
+            // This reservation is the first past the limit: close the segment where valid data ends.
             segment.Seal(offset);
         }
 
@@ -528,7 +473,7 @@ internal sealed unsafe class WalWriter : IDisposable
         lock (_rollLock)
         {
             WritePendingGaps();
-            if (Volatile.Read(ref _hasPendingGaps) != 0)
+            if (_gaps.HasPending)
             {
                 // A marker did not fit the last segment: it gets a segment of its own rather than be lost.
                 TryRoll(Volatile.Read(ref _active), out _);

@@ -1,5 +1,6 @@
 using System.IO.Abstractions;
 using LogPersist.Diagnostics;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Wal;
 
@@ -15,14 +16,16 @@ internal sealed class WriteAheadLog : IDisposable
     private readonly OwnerLease _lease;
     private readonly Checkpoint _checkpoint;
     private readonly SegmentCatalog _catalog;
+    private readonly Retention _retention;
     private readonly WalWriter _writer;
 
     // Held by every operation through the directory's path, and by fencing: once fenced, none runs.
     private readonly object _pathLock = new();
     private int _disposed;
 
-    private WriteAheadLog(WalOptions options, DirectoryLock directoryLock, OwnerLease lease, Checkpoint checkpoint, SegmentCatalog catalog, WalMetrics metrics, WalWriter writer)
+    private WriteAheadLog(WalOptions options, DirectoryLock directoryLock, OwnerLease lease, Checkpoint checkpoint, SegmentCatalog catalog, Retention retention, WalMetrics metrics, WalWriter writer)
     {
+        _retention = retention;
         _options = options;
         _fileSystem = options.FileSystem;
         _lock = directoryLock;
@@ -128,16 +131,17 @@ internal sealed class WriteAheadLog : IDisposable
             }
 
             metrics = new WalMetrics(catalog, options.Directory);
-            DeleteBefore(fileSystem, options.Directory, catalog, acknowledged.Segment);
+            var retention = new Retention(fileSystem, options.Directory, catalog);
+            retention.DeleteShippedBefore(acknowledged.Segment);
             var earlier = catalog.Sequences();
             var firstSequence = Math.Max(last, acknowledged.Segment) + 1;
-            var writer = new WalWriter(options, catalog, checkpoint, metrics, firstSequence);
+            var writer = new WalWriter(options, catalog, retention, checkpoint, metrics, firstSequence);
             if (options.CreateSegmentOnOpen)
             {
                 writer.Start();
             }
 
-            var wal = new WriteAheadLog(options, directoryLock, lease, checkpoint, catalog, metrics, writer);
+            var wal = new WriteAheadLog(options, directoryLock, lease, checkpoint, catalog, retention, metrics, writer);
             lease.Fenced += wal.OnFenced;
             LogPersistEventSource.Log.WalOpened(options.Directory, earlier.Length, acknowledged.Segment, firstSequence);
             wal.Recovery = earlier.Length == 0
@@ -213,7 +217,7 @@ internal sealed class WriteAheadLog : IDisposable
 
             // The segment being written is never deleted; with none open, everything before the position may go.
             var active = _writer.ActiveSequence;
-            DeleteBefore(_fileSystem, _options.Directory, _catalog, active == 0 ? position.Segment : Math.Min(position.Segment, active));
+            _retention.DeleteShippedBefore(active == 0 ? position.Segment : Math.Min(position.Segment, active));
             return saved;
         }
     }
@@ -259,7 +263,7 @@ internal sealed class WriteAheadLog : IDisposable
             drained &= !IsFenced;
             if (drained)
             {
-                DeleteBefore(_fileSystem, _options.Directory, _catalog, long.MaxValue);
+                _retention.DeleteShippedBefore(long.MaxValue);
             }
         }
 
@@ -304,27 +308,6 @@ internal sealed class WriteAheadLog : IDisposable
     /// <summary>Why a drained directory was kept rather than removed (it holds files LogPersist did not write); null otherwise.</summary>
     public string? KeptBecause { get; private set; }
 
-    private static void DeleteBefore(IFileSystem fileSystem, string directory, SegmentCatalog catalog, long sequence)
-    {
-        foreach (var candidate in catalog.Sequences())
-        {
-            if (candidate >= sequence)
-            {
-                break;
-            }
-
-            try
-            {
-                fileSystem.File.Delete(fileSystem.Path.Combine(directory, SegmentNames.FileName(candidate)));
-                catalog.Remove(candidate);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Left for the next acknowledgement to retry; the disk cap still counts it.
-                LogPersistEventSource.Log.OperationFailed(directory, "deleting shipped segment " + candidate, e);
-            }
-        }
-    }
 
     /// <summary>Removes what a crash left while a file was being replaced: temporary files of WAL files only, never anything else.</summary>
     private static void RemoveTemporaries(IFileSystem fileSystem, string directory)

@@ -2,6 +2,7 @@ using LogPersist.LokiTestServer;
 using LogPersist.Pipeline;
 using LogPersist.Tests.Support;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 using Xunit.Abstractions;
 using static LogPersist.Tests.Support.Shipping;
 using TestServer = LogPersist.LokiTestServer.LokiTestServer;

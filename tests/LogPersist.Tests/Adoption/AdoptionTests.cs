@@ -5,6 +5,7 @@ using LogPersist.LokiTestServer;
 using LogPersist.Pipeline;
 using LogPersist.Tests.Support;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -303,8 +304,8 @@ public sealed class AdoptionTests(ITestOutputHelper output)
 
         await WaitForAsync(() => a.Wal.IsFenced, "the writer to be fenced");
         await WaitForAsync(() => !a.Append(new EntryEncoder().Encode(new LogEntry { Category = "t", Template = "after" })), "appends to be refused");
-        var health = LogPersist.Diagnostics.PipelineHealth.Evaluate(a, new LogPersist.Diagnostics.HealthThresholds());
-        Assert.Equal(LogPersist.Diagnostics.HealthState.Unhealthy, health.State);
+        var health = PipelineHealth.Evaluate(a, new HealthThresholds());
+        Assert.Equal(HealthState.Unhealthy, health.State);
         Assert.Equal("fenced", health.Data["wal_write_failure"]);
         Assert.Equal(Enumerable.Range(1, 10).Select(n => (long)n), EntrySequences(directory));
         var twin = OwnerRecord.Parse(File.ReadAllText(Path.Combine(directory, OwnerRecord.FileName)));
@@ -354,7 +355,7 @@ public sealed class AdoptionTests(ITestOutputHelper output)
     }
 
     private static LogPipeline OpenPipeline(string directory) =>
-        LogPersist.Diagnostics.PipelineRegistry.Snapshot().Single(p => p.Directory == directory);
+        PipelineRegistry.Snapshot().Single(p => p.Directory == directory);
 
     /// <summary>The Seq of every entry in a WAL directory, in order, as the shipper would send them.</summary>
     private static List<long> EntrySequences(string directory)

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using LogPersist.Tests.Support;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 using static LogPersist.Tests.Support.Shipping;
 
 namespace LogPersist.Tests.Adoption;

@@ -2,6 +2,7 @@ using System.Globalization;
 using LogPersist.Entries;
 using LogPersist.Pipeline;
 using LogPersist.Tests.Support;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Tests.Adoption;
 
@@ -12,7 +13,7 @@ internal static class Siblings
 
     public static string Directory(TempDirectory root, string instance) => root.Combine("default", Service, instance);
 
-    public static string AdoptionArea(TempDirectory root) => root.Combine("default", Service, LogPersist.Wal.AdoptionArea.DirectoryName);
+    public static string AdoptionArea(TempDirectory root) => root.Combine("default", Service, LogPersist.Wal.Ownership.AdoptionArea.DirectoryName);
 
     /// <summary>A short lease (1 s, renewed every 100 ms) and a quick scan, so adoption happens within a test.</summary>
     public static LogPersistOptions Options(TempDirectory root, string instance, string? url, bool adopt) => new()

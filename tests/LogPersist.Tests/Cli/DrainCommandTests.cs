@@ -6,6 +6,7 @@ using LogPersist.Pipeline;
 using LogPersist.Shipping;
 using LogPersist.Tests.Support;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 using Ship = LogPersist.Tests.Support.Shipping;
 
 namespace LogPersist.Tests.Cli;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using LogPersist.Tests.Support;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Tests.Cli;
 

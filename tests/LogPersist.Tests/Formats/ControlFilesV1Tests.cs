@@ -3,6 +3,7 @@ using LogPersist.Loki;
 using LogPersist.Shipping;
 using LogPersist.Tests.Support;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Tests.Formats;
 

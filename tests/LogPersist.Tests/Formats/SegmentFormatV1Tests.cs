@@ -3,6 +3,7 @@ using System.Text;
 using LogPersist.Entries;
 using LogPersist.Tests.Support;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Tests.Formats;
 

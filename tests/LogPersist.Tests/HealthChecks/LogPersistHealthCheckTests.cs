@@ -1,4 +1,3 @@
-using LogPersist.Diagnostics;
 using LogPersist.HealthChecks;
 using LogPersist.Pipeline;
 using LogPersist.Tests.Support;

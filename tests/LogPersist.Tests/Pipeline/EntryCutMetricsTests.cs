@@ -22,7 +22,7 @@ public sealed class EntryCutMetricsTests : IDisposable
 
         for (var i = 0; i < 2; i++)
         {
-            encoder.Begin(1, EntryLevel.Information, "c"u8, "m", null, 0, null, null, default);
+            encoder.Begin(new EntryHeader { TimestampNs = 1, Level = EntryLevel.Information, CategoryUtf8 = "c"u8, Message = "m" });
             encoder.BeginProperties(2);
             encoder.WriteProperty("V", list);
             encoder.WriteProperty("W", Enumerable.Range(0, 1001));

@@ -2,6 +2,7 @@ using System.IO.Abstractions;
 using LogPersist.Shipping;
 using LogPersist.Tests.Support;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Tests.Security;
 
@@ -36,7 +37,7 @@ public sealed class ControlFileContentTests : IDisposable
             Assert.Throws<UntrustedFileException>(() => OwnerRecord.ReadText(_fileSystem, directory));
             Assert.False(StreamDescription.TryLoad(_fileSystem, directory, out _, out var error));
             Assert.Contains("symbolic link", error, StringComparison.Ordinal);
-            Assert.Throws<UntrustedFileException>(() => AdoptionArea.ReadClaim(_fileSystem, claim));
+            Assert.Throws<UntrustedFileException>(() => AdoptionClaim.Read(_fileSystem, claim));
             var holder = WalHolder.Probe(directory);
             Assert.Null(holder.Record);
             Assert.Contains("symbolic link", holder.RecordProblem, StringComparison.Ordinal);

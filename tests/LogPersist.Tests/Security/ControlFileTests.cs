@@ -3,6 +3,7 @@ using LogPersist.Shipping;
 using LogPersist.Tests.Cli;
 using LogPersist.Tests.Support;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Tests.Security;
 

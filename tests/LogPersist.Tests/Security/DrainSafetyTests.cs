@@ -5,6 +5,7 @@ using LogPersist.Shipping;
 using LogPersist.Tests.Cli;
 using LogPersist.Tests.Support;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 using Microsoft.Extensions.Time.Testing;
 using Ship = LogPersist.Tests.Support.Shipping;
 using TestServer = LogPersist.LokiTestServer.LokiTestServer;

@@ -6,6 +6,7 @@ using LogPersist.Shipping;
 using LogPersist.Tests.Cli;
 using LogPersist.Tests.Support;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 using Ship = LogPersist.Tests.Support.Shipping;
 using TestServer = LogPersist.LokiTestServer.LokiTestServer;
 
@@ -96,7 +97,7 @@ public sealed class HostileFilesFuzzTests : IAsyncLifetime
 
         description.ApplyTo(shipping);
         using var stop = new CancellationTokenSource(Limit);
-        var drained = await WalDrain.RunAsync(wal, shipping, null, TimeProvider.System, null, TimeSpan.FromSeconds(1), stop.Token, removeDirectory: true).WaitAsync(Limit + Limit);
+        var drained = await WalDrain.RunAsync(new System.IO.Abstractions.FileSystem(), wal, shipping, null, TimeProvider.System, null, TimeSpan.FromSeconds(1), stop.Token, removeDirectory: true).WaitAsync(Limit + Limit);
         Assert.NotEqual(DrainStatus.Interrupted, drained.Status);
 
         Assert.Equal("precious\n", File.ReadAllText(victim));
@@ -104,7 +105,7 @@ public sealed class HostileFilesFuzzTests : IAsyncLifetime
         Assert.Equal(outside, Snapshot(caseRoot, wal));
     }
 
-    private static List<string> WalDrainables(string volume) => [.. WalDirectories.Under(volume, out _)];
+    private static List<string> WalDrainables(string volume) => [.. WalDirectories.Under(new System.IO.Abstractions.FileSystem(), volume, out _)];
 
     private static void Mutate(Random random, string wal, string victim, string target, int mutation)
     {

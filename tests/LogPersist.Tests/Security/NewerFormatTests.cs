@@ -51,7 +51,7 @@ public sealed class NewerFormatTests : IAsyncLifetime
             }
         }
 
-        var result = await WalDrain.RunAsync(directory, Ship.Options(_server.BaseAddress), null, TimeProvider.System, null, TimeSpan.FromSeconds(1), CancellationToken.None, removeDirectory: true);
+        var result = await WalDrain.RunAsync(new System.IO.Abstractions.FileSystem(), directory, Ship.Options(_server.BaseAddress), null, TimeProvider.System, null, TimeSpan.FromSeconds(1), CancellationToken.None, removeDirectory: true);
 
         Assert.Equal(DrainStatus.Failed, result.Status);
         Assert.Contains("format version 2", result.Message, StringComparison.Ordinal);
@@ -82,7 +82,7 @@ public sealed class NewerFormatTests : IAsyncLifetime
             newer = records[10].Position;
         }
 
-        var result = await WalDrain.RunAsync(directory, Ship.Options(_server.BaseAddress), null, TimeProvider.System, null, TimeSpan.FromSeconds(1), CancellationToken.None, removeDirectory: true);
+        var result = await WalDrain.RunAsync(new System.IO.Abstractions.FileSystem(), directory, Ship.Options(_server.BaseAddress), null, TimeProvider.System, null, TimeSpan.FromSeconds(1), CancellationToken.None, removeDirectory: true);
 
         Assert.Equal(DrainStatus.Failed, result.Status);
         Assert.Contains("an entry", result.Message, StringComparison.Ordinal);

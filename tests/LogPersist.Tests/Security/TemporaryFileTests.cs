@@ -4,6 +4,7 @@ using LogPersist.Pipeline;
 using LogPersist.Shipping;
 using LogPersist.Tests.Support;
 using LogPersist.Wal;
+using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Tests.Security;
 

@@ -1,6 +1,6 @@
 using System.IO.Abstractions;
 
-namespace LogPersist.Wal;
+namespace LogPersist.Wal.Ownership;
 
 /// <summary>
 /// Keeps one writer per WAL directory. The lock is an exclusive <c>flock</c> on <c>wal.lock</c>

@@ -1,7 +1,7 @@
 using System.IO.Abstractions;
 using LogPersist.Diagnostics;
 
-namespace LogPersist.Wal;
+namespace LogPersist.Wal.Ownership;
 
 /// <summary>
 /// The holder's side of the owner record: written when the WAL opens, rewritten every heartbeat on a

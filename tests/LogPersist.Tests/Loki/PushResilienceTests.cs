@@ -5,7 +5,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace LogPersist.Tests.Loki;
 
-public class PushPipelineTests
+public class PushResilienceTests
 {
     private readonly TimerReportingTime _time = new();
     private readonly Channel<TimeSpan> _retries = Channel.CreateUnbounded<TimeSpan>();
@@ -23,7 +23,7 @@ public class PushPipelineTests
         }
     }
 
-    private (PushPipeline Pipeline, LokiClient Client) Create(ScriptedHandler handler, TimeSpan? maxDelay = null, TimeSpan? breakDuration = null)
+    private (PushResilience Pipeline, LokiClient Client) Create(ScriptedHandler handler, TimeSpan? maxDelay = null, TimeSpan? breakDuration = null)
     {
         var options = new LokiClientOptions
         {
@@ -36,7 +36,7 @@ public class PushPipelineTests
             TimeProvider = _time,
         };
         var client = new LokiClient(options, handler);
-        return (new PushPipeline(client, options, (_, delay) => _retries.Writer.TryWrite(delay)), client);
+        return (new PushResilience(client, options, (_, delay) => _retries.Writer.TryWrite(delay)), client);
     }
 
     private static PushContent Content() => new(new byte[16], 1, PushEncoder.ProtobufContentType, null, 1);
@@ -194,13 +194,13 @@ public class PushPipelineTests
         using var _ = client;
 
         var send = pipeline.SendAsync(new PushContent(new byte[16], 1, PushEncoder.ProtobufContentType, null, entries: 2), CancellationToken.None).AsTask();
-        for (var i = 1; i < PushPipeline.SplitAfterThrottles; i++)
+        for (var i = 1; i < PushResilience.SplitAfterThrottles; i++)
         {
             _time.Advance(await NextRetryAsync());
         }
 
         Assert.Equal(429, (await send).Status);
-        Assert.Equal(PushPipeline.SplitAfterThrottles, handler.Calls);
+        Assert.Equal(PushResilience.SplitAfterThrottles, handler.Calls);
     }
 
     [Fact]

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.IO.Abstractions;
 using System.Text;
 
-namespace LogPersist.Wal;
+namespace LogPersist.Wal.Ownership;
 
 /// <summary>What the holder of a WAL directory is doing with it, as its owner record says.</summary>
 internal enum OwnerState : byte

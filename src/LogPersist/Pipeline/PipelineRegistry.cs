@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
-using LogPersist.Pipeline;
-
-namespace LogPersist.Diagnostics;
+namespace LogPersist.Pipeline;
 
 /// <summary>
 /// The pipelines open in this process, whichever integration opened them (the logging provider, the

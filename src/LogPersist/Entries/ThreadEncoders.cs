@@ -1,6 +1,4 @@
-using LogPersist.Entries;
-
-namespace LogPersist.Pipeline;
+namespace LogPersist.Entries;
 
 /// <summary>
 /// One <see cref="EntryEncoder"/> per thread for the log call's path, so encoding allocates nothing.

@@ -3,7 +3,7 @@ using LogPersist.Diagnostics;
 using LogPersist.Tests.Support;
 using LogPersist.Wal;
 
-namespace LogPersist.Tests.Diagnostics;
+namespace LogPersist.Tests.Wal;
 
 public sealed class WalMetricsTests
 {
@@ -17,7 +17,7 @@ public sealed class WalMetricsTests
         await using var shipper = new LogPersist.Shipping.Shipper(first, Support.Shipping.Options(server.BaseAddress));
 
         static object? DirectoryOf(System.Diagnostics.Metrics.Meter meter) =>
-            meter.Tags?.SingleOrDefault(t => t.Key == WalMetrics.DirectoryTag).Value;
+            meter.Tags?.SingleOrDefault(t => t.Key == LogPersistMeter.DirectoryTag).Value;
 
         Assert.All([first.Metrics.Meter, second.Metrics.Meter, shipper.Metrics.Meter], m => Assert.Equal("LogPersist", m.Name));
         Assert.Equal(dir.Combine("a"), DirectoryOf(first.Metrics.Meter));

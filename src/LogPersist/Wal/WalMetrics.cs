@@ -1,21 +1,16 @@
 using System.Diagnostics.Metrics;
-using LogPersist.Wal;
+using LogPersist.Diagnostics;
 
-namespace LogPersist.Diagnostics;
+namespace LogPersist.Wal;
 
 /// <summary>
 /// The WAL's instruments on the <c>LogPersist</c> meter, and the WAL's state for the health check.
 /// Hot-path counts are kept in <see cref="StripedCounter"/> and published through observable
 /// instruments, so a log call costs no more when a metrics listener is attached.
+/// Instrument names follow <see cref="LogPersistMeter"/>.
 /// </summary>
-/// <remarks>
-/// Names follow the OpenTelemetry conventions: <c>{area}.{object}.{event}</c> for counters, singular
-/// (the unit says what is counted), <c>.usage</c> and <c>.count</c> for up-down counters, no unit in the name.
-/// </remarks>
 internal sealed class WalMetrics : IDisposable
 {
-    public const string MeterName = "LogPersist";
-
     private readonly Meter _meter;
     private readonly SegmentCatalog _catalog;
     private readonly StripedCounter _appended = new();
@@ -25,13 +20,10 @@ internal sealed class WalMetrics : IDisposable
     private long _damagedRanges;
     private int _writeFailure;
 
-    /// <summary>The meter tag naming the WAL directory: it tells two pipelines of one process apart.</summary>
-    public const string DirectoryTag = "logpersist.wal.directory";
-
     public WalMetrics(SegmentCatalog catalog, string? directory = null)
     {
         _catalog = catalog;
-        _meter = CreateMeter(directory);
+        _meter = LogPersistMeter.Create(directory);
         _meter.CreateObservableCounter("logpersist.wal.entry.written", () => _appended.Read().Count, "{entry}", "Entries appended to the WAL: log calls and LogPersist's own marker entries.");
         _meter.CreateObservableCounter("logpersist.wal.entry.written.size", () => _appended.Read().Bytes, "By", "Encoded bytes of the entries appended to the WAL, without record framing.");
         _droppedCounter = _meter.CreateCounter<long>("logpersist.wal.entry.dropped", "{entry}", "Entries dropped before they were shipped, by reason (disk cap, full disk, too large, unencodable...).");
@@ -39,16 +31,6 @@ internal sealed class WalMetrics : IDisposable
         _meter.CreateObservableUpDownCounter("logpersist.wal.usage", () => catalog.TotalBytes, "By", "Bytes of WAL segment files on disk; at most the configured MaxDiskBytes.");
         _meter.CreateObservableUpDownCounter("logpersist.wal.segment.count", () => (long)catalog.Count, "{segment}", "WAL segment files on disk.");
     }
-
-    /// <summary>
-    /// A <c>LogPersist</c> meter for one pipeline. Every pipeline has its own, with the same instrument
-    /// names; the directory tag keeps their observable values apart (OpenTelemetry sees the tags as
-    /// instrumentation-scope attributes) instead of one overwriting the other.
-    /// </summary>
-    public static Meter CreateMeter(string? directory) =>
-        directory is null
-            ? new Meter(MeterName)
-            : new Meter(new MeterOptions(MeterName) { Tags = [new KeyValuePair<string, object?>(DirectoryTag, directory)] });
 
     /// <summary>The meter, for listeners that want to tell this WAL's instruments apart.</summary>
     public Meter Meter => _meter;

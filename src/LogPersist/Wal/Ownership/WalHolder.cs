@@ -1,4 +1,4 @@
-namespace LogPersist.Wal;
+namespace LogPersist.Wal.Ownership;
 
 /// <summary>Whether a process holds a WAL directory's lock right now.</summary>
 internal enum HolderState : byte
@@ -30,6 +30,25 @@ internal sealed record WalHolder(HolderState State, int? ProcessId, string? Host
 
     /// <summary>True when a process writes to the directory now: its newest segment's unfinished tail is work in progress.</summary>
     public bool IsLive => State == HolderState.Live;
+
+    /// <summary>
+    /// Whether the holder that took <paramref name="directory"/> from a fenced writer (a drain that
+    /// finished, a twin that stopped) has let go of it: its owner record says closed and no process
+    /// holds the lock. False when either cannot be read.
+    /// </summary>
+    public static bool IsReleased(System.IO.Abstractions.IFileSystem fileSystem, string directory)
+    {
+        try
+        {
+            return OwnerRecord.ReadText(fileSystem, directory) is { } text
+                && OwnerRecord.Parse(text).State == OwnerState.Closed
+                && Probe(directory).State != HolderState.Live;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>
     /// Tests the lock by opening the existing <c>wal.lock</c> read-only and shared. On Unix .NET takes a

@@ -1,8 +1,8 @@
 using System.Globalization;
-using LogPersist.Pipeline;
+using LogPersist.Diagnostics;
 using LogPersist.Wal;
 
-namespace LogPersist.Diagnostics;
+namespace LogPersist.Pipeline;
 
 /// <summary>The health of LogPersist, from best to worst; the worst of several pipelines wins.</summary>
 internal enum HealthState

@@ -16,7 +16,7 @@ namespace LogPersist.Loki;
 /// entries answered 429 <see cref="SplitAfterThrottles"/> times in a row is handed back to be split
 /// (a batch larger than the tenant's burst would never pass).
 /// </summary>
-internal sealed class PushPipeline
+internal sealed class PushResilience
 {
     public const int SplitAfterThrottles = 3;
 
@@ -24,7 +24,7 @@ internal sealed class PushPipeline
     private readonly ResiliencePipeline<PushResponse> _pipeline;
     private readonly LokiClient _client;
 
-    public PushPipeline(LokiClient client, LokiClientOptions options, Action<PushResponse?, TimeSpan>? onRetry = null)
+    public PushResilience(LokiClient client, LokiClientOptions options, Action<PushResponse?, TimeSpan>? onRetry = null)
     {
         _client = client;
         _pipeline = new ResiliencePipelineBuilder<PushResponse> { TimeProvider = options.TimeProvider }

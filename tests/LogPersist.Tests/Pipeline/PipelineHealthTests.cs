@@ -1,4 +1,3 @@
-using LogPersist.Diagnostics;
 using LogPersist.Entries;
 using LogPersist.Pipeline;
 using LogPersist.Shipping;
@@ -6,7 +5,7 @@ using LogPersist.Tests.Support;
 using LogPersist.Wal;
 using static LogPersist.Tests.Support.Shipping;
 
-namespace LogPersist.Tests.Diagnostics;
+namespace LogPersist.Tests.Pipeline;
 
 public sealed class PipelineHealthTests : IDisposable
 {

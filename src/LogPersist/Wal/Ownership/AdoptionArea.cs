@@ -1,12 +1,12 @@
 using System.Globalization;
 using System.IO.Abstractions;
 
-namespace LogPersist.Wal;
+namespace LogPersist.Wal.Ownership;
 
 /// <summary>
 /// The adoption area of a service, <c>{root}/{namespace}/{service}/.adoption</c>: where an adopter
 /// moves the WAL directory of a gone instance (<c>{instance}.{epoch}</c>) after winning its claim
-/// (<c>{instance}.{epoch}.claim</c>, created exclusively). It is on the same volume as the instance
+/// (<c>{instance}.{epoch}.claim</c>, created exclusively: <see cref="AdoptionClaim"/>). It is on the same volume as the instance
 /// directories, so the move is one atomic rename. Instance names never start with a dot, so the area
 /// cannot clash with an instance.
 /// </summary>
@@ -85,14 +85,7 @@ internal static class AdoptionArea
         {
             if (TryParse(fileSystem.Path.GetFileName(claim), out _, out var claimEpoch, out _) && claimEpoch <= epoch)
             {
-                try
-                {
-                    fileSystem.File.Delete(claim);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    Diagnostics.LogPersistEventSource.Log.OperationFailed(area, "removing a claim", e);
-                }
+                AdoptionClaim.Remove(fileSystem, claim);
             }
         }
     }
@@ -107,21 +100,10 @@ internal static class AdoptionArea
         {
             if (TryParse(fileSystem.Path.GetFileName(claim), out _, out var claimEpoch, out _) && claimEpoch < epoch)
             {
-                try
-                {
-                    fileSystem.File.Delete(claim);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    Diagnostics.LogPersistEventSource.Log.OperationFailed(area, "removing a claim", e);
-                }
+                AdoptionClaim.Remove(fileSystem, claim);
             }
         }
     }
-
-    /// <summary>The text of a claim (who claimed, when): read like every control file (<see cref="ControlFile"/>); empty when it is gone.</summary>
-    public static string ReadClaim(IFileSystem fileSystem, string claim) =>
-        ControlFile.Read(fileSystem, claim) is { } bytes ? System.Text.Encoding.UTF8.GetString(bytes) : "";
 
     private static IEnumerable<(string Name, long Epoch, bool IsClaim)> Entries(IFileSystem fileSystem, string area, string instance)
     {

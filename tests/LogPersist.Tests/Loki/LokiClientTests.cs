@@ -1,0 +1,48 @@
+using System.Net;
+using System.Net.Http.Headers;
+using LogPersist.Loki;
+using Microsoft.Extensions.Time.Testing;
+
+namespace LogPersist.Tests.Loki;
+
+public sealed class LokiClientTests
+{
+    [Fact]
+    public async Task A_Retry_After_date_is_turned_into_a_delay_by_the_injected_clock()
+    {
+        // Far from the machine's own clock: a delay measured against the wall clock would be years off.
+        var time = new FakeTimeProvider(new DateTimeOffset(2031, 5, 1, 12, 0, 0, TimeSpan.Zero));
+        using var handler = new DateAnswer(time.GetUtcNow() + TimeSpan.FromSeconds(90));
+        using var client = new LokiClient(new LokiClientOptions { Endpoint = new Uri("http://loki.invalid/"), TimeProvider = time }, handler);
+        using var content = new PushContent([1, 2, 3], 3, "application/x-protobuf", "snappy", 1);
+
+        var response = await client.SendAsync(content, CancellationToken.None);
+
+        Assert.Equal(429, response.Status);
+        Assert.Equal(TimeSpan.FromSeconds(90), response.RetryAfter);
+    }
+
+    [Fact]
+    public async Task A_Retry_After_date_already_past_on_the_injected_clock_means_no_wait()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2031, 5, 1, 12, 0, 0, TimeSpan.Zero));
+        using var handler = new DateAnswer(time.GetUtcNow() - TimeSpan.FromMinutes(5));
+        using var client = new LokiClient(new LokiClientOptions { Endpoint = new Uri("http://loki.invalid/"), TimeProvider = time }, handler);
+        using var content = new PushContent([1, 2, 3], 3, "application/x-protobuf", "snappy", 1);
+
+        var response = await client.SendAsync(content, CancellationToken.None);
+
+        Assert.Equal(TimeSpan.Zero, response.RetryAfter);
+    }
+
+    /// <summary>Answers 429 with a <c>Retry-After</c> that names a date, not a delay.</summary>
+    private sealed class DateAnswer(DateTimeOffset until) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var response = new HttpResponseMessage(HttpStatusCode.TooManyRequests) { Content = new StringContent("slow down") };
+            response.Headers.RetryAfter = new RetryConditionHeaderValue(until);
+            return Task.FromResult(response);
+        }
+    }
+}
