@@ -20,7 +20,15 @@ public class LoggerCallEncodeBenchmarks
     public int Encode()
     {
         var encoder = _encoder;
-        encoder.Begin(1_700_000_000_000_000_000, EntryLevel.Information, _category, null, "Request {RequestId} answered {Status} in {ElapsedMs} ms", 1, "Answered", null, default);
+        encoder.Begin(new EntryHeader
+        {
+            TimestampNs = 1_700_000_000_000_000_000,
+            Level = EntryLevel.Information,
+            CategoryUtf8 = _category,
+            Template = "Request {RequestId} answered {Status} in {ElapsedMs} ms",
+            EventId = 1,
+            EventName = "Answered",
+        });
         encoder.BeginProperties(3);
         encoder.WriteProperty("RequestId", _id);
         encoder.WriteProperty("Status", _status);
