@@ -23,7 +23,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     private readonly ShipperOptions _options;
     private readonly TimeProvider _time;
     private readonly LokiClient _client;
-    private readonly PushResilience _resilience;
+    private readonly BatchSender _sender;
     private readonly StreamResolver _streams;
     private readonly AckTracker _acks;
     private readonly SemaphoreSlim _slots;
@@ -33,7 +33,6 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     private readonly CancellationTokenSource _stopReading = new();
     private readonly CancellationTokenSource _stopSending = new();
     private readonly EntryEncoder _markerEncoder = new(512);
-    private readonly System.Buffers.ArrayPool<byte> _bodies;
     private readonly StreamOrder _order;
     private readonly LokiStanding _standing;
     private Task _loop = Task.CompletedTask;
@@ -51,14 +50,12 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         _client = new LokiClient(options.Loki, handler);
         Metrics = new ShipperMetrics(LagSeconds, wal.Directory);
         _standing = new LokiStanding(_client.PushUri, _time);
-        _resilience = new PushResilience(_client, options.Loki, OnRetry);
         _order = new StreamOrder(options.ConcurrentSpan);
         _streams = new StreamResolver(options);
         _acks = new AckTracker(wal.Checkpoint, wal.Acknowledge);
         _slots = new SemaphoreSlim(options.MaxInFlight, options.MaxInFlight);
-        // Each request in flight holds a body; one more is being encoded (raw protobuf before compression).
-        _bodies = System.Buffers.ArrayPool<byte>.Create(maxArrayLength: 16 << 20, maxArraysPerBucket: options.MaxInFlight + 2);
         _metadata = new MetadataChoice(options, _client, wal.FileSystem, wal.Directory, _standing.Unanswered);
+        _sender = new BatchSender(options, _client, Metrics, _standing, _metadata, Rebuild, AppendMarker);
     }
 
     public ShipperMetrics Metrics { get; }
@@ -288,19 +285,19 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
             await turn.WaitAsync(token).ConfigureAwait(false);
             if (batch.RefusedBeforeSend.Any(c => c > 0))
             {
-                ReportRefused(batch.RefusedBeforeSend, "entries older than the maximum entry age were not sent", markersInPart: 0);
+                _sender.ReportRefused(batch.RefusedBeforeSend, "entries older than the maximum entry age were not sent", markersInPart: 0);
             }
 
             while (true)
             {
                 try
                 {
-                    await ShipAsync(batch, token).ConfigureAwait(false);
+                    await _sender.SendAsync(batch, token).ConfigureAwait(false);
                     break;
                 }
                 catch (Exception e) when (!token.IsCancellationRequested)
                 {
-                    // Not a Loki answer (those are handled in ShipAsync): report it and resend the batch later, unchanged.
+                    // Not a Loki answer (those are handled by the sender): report it and resend the batch later, unchanged.
                     LogPersistEventSource.Log.ShipperFault(_wal.Directory, e.ToString());
                     await Task.Delay(_options.Loki.RetryMaxDelay, _time, token).ConfigureAwait(false);
                 }
@@ -327,118 +324,6 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         }
     }
 
-    private async Task ShipAsync(Batch batch, CancellationToken token)
-    {
-        var parts = new Queue<List<PushStream>>();
-        if (batch.Entries > 0)
-        {
-            parts.Enqueue(batch.Streams);
-        }
-
-        var rebuilt = false;
-        while (parts.TryDequeue(out var part))
-        {
-            token.ThrowIfCancellationRequested();
-            PushClassification result;
-            int entries;
-            using (var content = PushEncoder.Encode(part, _options.Loki.Encoding, _options.Loki.GzipJson, _bodies))
-            {
-                entries = content.Entries;
-                var response = await _resilience.SendAsync(content, token).ConfigureAwait(false);
-                Metrics.Request(response.StatusClass);
-                result = ResponseClassifier.Classify(response, part);
-            }
-
-            switch (result.Verdict)
-            {
-                case PushVerdict.Accepted:
-                    Metrics.Shipped(entries, Batch.CountLineBytes(part));
-                    _standing.Stored(part);
-                    break;
-                case PushVerdict.Refused:
-                    Metrics.Shipped(Math.Max(0, entries - result.Refused), 0);
-                    if (result.Refused >= entries)
-                    {
-                        _standing.AllRefused(result.RejectedStreams);
-                    }
-                    else
-                    {
-                        _standing.Stored(part, result.RejectedStreams);
-                    }
-
-                    ReportRefused(result.RefusedByReason, result.Reason, CountMarkers(part));
-                    break;
-                case PushVerdict.TooLarge or PushVerdict.Retry when entries > 1:
-                    // Too large, or a 429 that kept coming (a batch over the tenant's burst never passes): halves, in order.
-                    var (first, second) = Batch.Split(part);
-                    parts.Enqueue(first);
-                    parts.Enqueue(second);
-                    break;
-                case PushVerdict.TooLarge:
-                    var counts = PushClassification.NoRefusals();
-                    counts[(int)RefusalReason.LineTooLong] = 1;
-                    ReportRefused(counts, "a request holding a single entry is too large for the server", CountMarkers(part));
-                    break;
-                case PushVerdict.SplitByStream:
-                    // Loki refused the whole request for one stream's labels and stored nothing: each stream
-                    // alone, so only the bad one is refused.
-                    foreach (var stream in part)
-                    {
-                        parts.Enqueue([stream]);
-                    }
-
-                    break;
-                case PushVerdict.MetadataRefused when !rebuilt:
-                    // Entries without metadata were stored; the others were refused. Rebuild the whole
-                    // range with metadata folded into lines: the stored ones resend identically.
-                    _metadata.Refused();
-                    LogPersistEventSource.Log.MetadataFolded(_client.PushUri.ToString());
-                    rebuilt = true;
-                    parts.Clear();
-                    var again = Rebuild(batch);
-                    batch.ReleaseWith(again);
-                    if (again.Entries > 0)
-                    {
-                        parts.Enqueue(again.Streams);
-                    }
-
-                    break;
-                case PushVerdict.MetadataRefused:
-                    // Refused again with metadata folded into the lines: nothing more can be done for these entries.
-                    var refused = PushClassification.NoRefusals();
-                    refused[(int)RefusalReason.Other] = entries;
-                    ReportRefused(refused, result.Reason, CountMarkers(part));
-                    break;
-                default:
-                    // Retried inside the pipeline until cancelled; should one come back, the part is sent again.
-                    parts.Enqueue(part);
-                    break;
-            }
-        }
-    }
-
-    /// <summary>Called before each retry of a push.</summary>
-    private void OnRetry(PushResponse? response, TimeSpan delay)
-    {
-        Metrics.Retry();
-        Metrics.Request(response?.StatusClass ?? "transport");
-        _standing.Retrying(response, delay);
-    }
-
-    private static int CountMarkers(List<PushStream> part)
-    {
-        var markers = 0;
-        foreach (var stream in part)
-        {
-            foreach (var entry in stream.Entries)
-            {
-                markers += entry.Marker ? 1 : 0;
-            }
-        }
-
-        return markers;
-    }
-
     /// <summary>Reads a batch's WAL range again and builds its entries with the current settings.</summary>
     private Batch Rebuild(Batch batch)
     {
@@ -450,24 +335,6 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         }
 
         return builder.Seal(batch.Start, batch.End);
-    }
-
-    /// <summary>
-    /// Counts refused entries and marks them in the stream. Refusals that may all have been markers
-    /// (no more than the part held) are counted but not marked again: while Loki refuses everything, a
-    /// marker of a refused marker would be refused in turn, one request and one record a second, forever.
-    /// </summary>
-    private void ReportRefused(int[] byReason, string? lastReason, int markersInPart)
-    {
-        Metrics.RefusedEntries(byReason);
-        _standing.Refused(lastReason);
-
-        var total = byReason.Sum();
-        LogPersistEventSource.Log.EntriesRefused(_client.PushUri.ToString(), total, string.Join(",", byReason), lastReason ?? "");
-        if (total > markersInPart)
-        {
-            AppendMarker(Markers.Refused(LogEntry.NowNs(_time), byReason, ResponseClassifier.ReasonNames, lastReason));
-        }
     }
 
     /// <summary>
