@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Google.Protobuf;
 
 namespace LogPersist.Loki;
 
@@ -146,17 +147,7 @@ internal static class PushProtobuf
     /// <summary>A length-delimited field of <paramref name="length"/> bytes: tag, length, bytes.</summary>
     private static int Field(int length) => 1 + VarintSize((uint)length) + length;
 
-    private static int VarintSize(ulong value)
-    {
-        var size = 1;
-        while (value >= 0x80)
-        {
-            value >>= 7;
-            size++;
-        }
-
-        return size;
-    }
+    private static int VarintSize(ulong value) => CodedOutputStream.ComputeRawVarint64Size(value);
 
     private static void WriteVarint(Span<byte> span, ref int at, ulong value)
     {
