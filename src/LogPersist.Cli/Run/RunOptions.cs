@@ -43,6 +43,12 @@ internal sealed class RunOptions
         Description = "Accept namespace and service directories under the root that are writable by one of this process's groups (a volume whose fsGroup makes them so); see the README's security section.",
     };
 
+    public Option<string[]> Files { get; } = new("--files")
+    {
+        Description = "Also follow the files this pattern names (* and ? within a path segment; directory symlinks followed), including files that appear later, into the WAL; repeatable. Each line carries its file name; a restart on the same WAL resumes each file where its WAL ends.",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
     public Argument<string[]> Command { get; } = new("command")
     {
         Description = "The command and its arguments, after --.",
@@ -51,7 +57,7 @@ internal sealed class RunOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in (Option[])[Service, Instance, Directory, Labels, Durability, MaxDiskBytes, MaxLineBytes, LineFormat, FlushTimeout, AdoptOrphans, AllowGroupWritableDirectories])
+        foreach (var option in (Option[])[Service, Instance, Directory, Labels, Durability, MaxDiskBytes, MaxLineBytes, LineFormat, FlushTimeout, AdoptOrphans, AllowGroupWritableDirectories, Files])
         {
             command.Options.Add(option);
         }

@@ -1,0 +1,306 @@
+using LogPersist.Pipeline;
+using Microsoft.Win32.SafeHandles;
+
+namespace LogPersist.Cli.Run.Files;
+
+/// <summary>
+/// Follows the files that <c>--files</c> names into the WAL, on a thread of its own, from the start of
+/// each new file and from the recorded position of each file a previous run on the same WAL was reading
+/// (<see cref="FilePositions"/>). A pass lists the matching files, opens the new ones, reads every open
+/// one to its end and records its lines; a pass runs when a watched directory reports a change and at
+/// least every <see cref="PollInterval"/> (the safety net where notifications are missed or unavailable).
+/// </summary>
+/// <remarks>
+/// Files are known by device and inode, not by name: a file renamed to a name that still matches is the
+/// same file, read on; a file whose name no longer matches (renamed away, deleted) is read to its end
+/// through the handle still open, then closed. A file found shorter than what was read, or with other
+/// first bytes, was truncated: it is read again from its start. A new file whose first 256 bytes are
+/// those of a file already read (a copy, as copy-truncate rotation makes) starts where that file's
+/// reading was, so what was read is not read twice and what was written after is not skipped.
+/// </remarks>
+internal sealed class FileFollower : IAsyncDisposable
+{
+    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
+
+    public static readonly TimeSpan DefaultPartialLineTimeout = TimeSpan.FromSeconds(1);
+
+    private readonly LogPipeline _pipeline;
+    private readonly FileGlobs _globs;
+    private readonly IFileLineRules _rules;
+    private readonly int _maxPieceBytes;
+    private readonly TextWriter _error;
+    private readonly Dictionary<(ulong, ulong), FollowedFile> _files = [];
+    private readonly List<(FileIdentity Identity, long Offset)> _truncatedAway = [];
+    private readonly Dictionary<string, FileSystemWatcher> _watchers = new(StringComparer.Ordinal);
+    private readonly ManualResetEventSlim _changed = new(false);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private FilePositions _positions = null!;
+    private Thread? _thread;
+    private long _appended;
+
+    public FileFollower(LogPipeline pipeline, IEnumerable<string> patterns, int maxPieceBytes, TextWriter error, IFileLineRules? rules = null)
+    {
+        _pipeline = pipeline;
+        _globs = new FileGlobs(patterns);
+        _maxPieceBytes = maxPieceBytes;
+        _error = error;
+        _rules = rules ?? PlainFileLineRules.Instance;
+    }
+
+    public TimeSpan PartialLineTimeout { get; init; } = DefaultPartialLineTimeout;
+
+    /// <summary>Entries appended from files so far.</summary>
+    public long Appended => Interlocked.Read(ref _appended);
+
+    /// <summary>Reads the recorded positions, then starts following; returns once the first pass is done.</summary>
+    public void Start()
+    {
+        _positions = FilePositions.Load(_pipeline.Wal);
+        Pass(final: false);
+        _thread = new Thread(Loop) { IsBackground = true, Name = "logpersist run files" };
+        _thread.Start();
+    }
+
+    /// <summary>Stops following after one last pass that records every line, ended or not, that the files hold.</summary>
+    public async Task StopAsync()
+    {
+        _stop.Cancel();
+        _changed.Set();
+        if (_thread is not null)
+        {
+            await _done.Task.ConfigureAwait(false);
+        }
+    }
+
+    private void Loop()
+    {
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                try
+                {
+                    _changed.Wait(PollInterval, _stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+
+                _changed.Reset();
+                Pass(final: false);
+            }
+
+            Pass(final: true);
+        }
+        catch (Exception e)
+        {
+            // Following stops; the child and its pipes go on. Say so rather than hide it.
+            try
+            {
+                _error.WriteLine($"logpersist run: following the files stopped ({e.GetType().Name}: {e.Message}); lines written to them from now on are not recorded.");
+                _error.Flush();
+            }
+            catch (Exception)
+            {
+                // The wrapper's stderr is gone: nothing more can be said.
+            }
+        }
+        finally
+        {
+            _done.TrySetResult();
+        }
+    }
+
+    private void Pass(bool final)
+    {
+        var seen = new HashSet<(ulong, ulong)>();
+        foreach (var path in _globs.Expand())
+        {
+            if (FileNodes.Stat(path) is not { } node)
+            {
+                continue;
+            }
+
+            var key = (node.Device, node.Inode);
+            if (!seen.Add(key))
+            {
+                // A second name of a file already seen this pass (glog's symlink to the current file).
+                continue;
+            }
+
+            if (_files.TryGetValue(key, out var known))
+            {
+                known.Path = path;
+            }
+            else if (Open(path, key) is { } opened)
+            {
+                _files.Add(key, opened);
+            }
+        }
+
+        var recorded = false;
+        foreach (var (key, file) in _files.ToList())
+        {
+            var gone = !seen.Contains(key);
+            recorded |= file.Read(_pipeline.Time, PartialLineTimeout, final || gone, out var truncatedAway);
+            if (truncatedAway is { } away && away.Identity.IsFull)
+            {
+                _truncatedAway.Add(away);
+                if (_truncatedAway.Count > 64)
+                {
+                    _truncatedAway.RemoveAt(0);
+                }
+            }
+
+            _positions.Advance(file.Identity, file.Offset, file.Path);
+            if (gone)
+            {
+                // Renamed away or deleted: read to its end through the open handle; nothing more is expected.
+                file.Dispose();
+                _files.Remove(key);
+                _positions.Forget(file.Identity);
+                recorded = true;
+            }
+        }
+
+        Interlocked.Exchange(ref _appended, _files.Values.Sum(f => f.Appended));
+        if (recorded || final)
+        {
+            _positions.Save();
+        }
+
+        Watch();
+    }
+
+    private FollowedFile? Open(string path, (ulong Device, ulong Inode) key)
+    {
+        SafeFileHandle handle;
+        try
+        {
+            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        var opened = FileNodes.Stat(handle);
+        if ((opened.Device, opened.Inode) != key)
+        {
+            // Replaced between the listing and the open: the next pass sees the new one.
+            handle.Dispose();
+            return null;
+        }
+
+        var start = 0L;
+        var identity = new FileIdentity(key.Device, key.Inode, 0, FileIdentity.Hash([]));
+        if (_positions.Find(key.Device, key.Inode) is { } recorded
+            && FileIdentity.FingerprintOf(handle, recorded.Identity.FingerprintLength) is { } now
+            && now.Hash == recorded.Identity.Fingerprint)
+        {
+            // Read before by a run on this WAL: resume just past its last recorded line.
+            identity = recorded.Identity;
+            start = recorded.Offset;
+        }
+        else if (FileIdentity.FingerprintOf(handle) is { Length: FileIdentity.FingerprintBytes } first && CopyOf(first.Hash) is { } offset)
+        {
+            // A copy of a file being read or read before it was truncated: what it holds up to there is recorded.
+            identity = identity with { FingerprintLength = first.Length, Fingerprint = first.Hash };
+            start = Math.Min(offset, opened.Size);
+        }
+
+        var recorder = new LineRecorder(_pipeline, _rules.Component(path));
+        var file = new FollowedFile(handle, path, identity, start, recorder, _maxPieceBytes);
+        recorder.LevelRule = line => _rules.Level(file.Path, line);
+        return file;
+    }
+
+    private long? CopyOf(uint fingerprint)
+    {
+        foreach (var file in _files.Values)
+        {
+            if (file.Identity.IsFull && file.Identity.Fingerprint == fingerprint)
+            {
+                return file.ReadTo;
+            }
+        }
+
+        for (var i = _truncatedAway.Count - 1; i >= 0; i--)
+        {
+            if (_truncatedAway[i].Identity.Fingerprint == fingerprint)
+            {
+                var offset = _truncatedAway[i].Offset;
+                _truncatedAway.RemoveAt(i);
+                return offset;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Watches each pattern's fixed directory and each directory a followed file is in; a change wakes the loop.</summary>
+    private void Watch()
+    {
+        var wanted = new HashSet<string>(_globs.Roots, StringComparer.Ordinal);
+        foreach (var file in _files.Values)
+        {
+            if (System.IO.Path.GetDirectoryName(file.Path) is { } directory)
+            {
+                wanted.Add(directory);
+            }
+        }
+
+        foreach (var directory in _watchers.Keys.Where(d => !wanted.Contains(d)).ToList())
+        {
+            _watchers[directory].Dispose();
+            _watchers.Remove(directory);
+        }
+
+        foreach (var directory in wanted)
+        {
+            if (_watchers.ContainsKey(directory) || !Directory.Exists(directory))
+            {
+                continue;
+            }
+
+            try
+            {
+                var watcher = new FileSystemWatcher(directory)
+                {
+                    NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.Size | NotifyFilters.LastWrite,
+                };
+                watcher.Changed += (_, _) => _changed.Set();
+                watcher.Created += (_, _) => _changed.Set();
+                watcher.Deleted += (_, _) => _changed.Set();
+                watcher.Renamed += (_, _) => _changed.Set();
+                watcher.Error += (_, _) => _changed.Set();
+                watcher.EnableRaisingEvents = true;
+                _watchers.Add(directory, watcher);
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or PlatformNotSupportedException or UnauthorizedAccessException)
+            {
+                // No notifications here (inotify limit, no permission): the poll still finds every change.
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        foreach (var watcher in _watchers.Values)
+        {
+            watcher.Dispose();
+        }
+
+        foreach (var file in _files.Values)
+        {
+            file.Dispose();
+        }
+
+        _files.Clear();
+        _stop.Dispose();
+        _changed.Dispose();
+    }
+}
