@@ -141,7 +141,9 @@ internal sealed class FileFollower : IAsyncDisposable
         }
 
         var recorded = false;
-        foreach (var (key, file) in _files.ToList())
+
+        // Copies after their originals: a copy takes the position its original has after this pass.
+        foreach (var (key, file) in _files.OrderBy(f => f.Value.Original is null ? 0 : 1).ToList())
         {
             var gone = !seen.Contains(key);
             recorded |= file.Read(_pipeline.Time, PartialLineTimeout, final || gone, out var truncatedAway);
@@ -204,25 +206,35 @@ internal sealed class FileFollower : IAsyncDisposable
             identity = recorded.Identity;
             start = recorded.Offset;
         }
-        else if (FileIdentity.FingerprintOf(handle) is { Length: FileIdentity.FingerprintBytes } first && CopyOf(first.Hash) is { } offset)
+        FollowedFile? original = null;
+        if (start == 0 && FileIdentity.FingerprintOf(handle) is { Length: FileIdentity.FingerprintBytes } first && CopyOf(handle, opened.Size, first.Hash, out original) is { } offset)
         {
-            // A copy of a file being read or read before it was truncated: what it holds up to there is recorded.
+            // A copy of a file being read, or of one read before it was truncated: what it holds up to
+            // there is recorded.
             identity = identity with { FingerprintLength = first.Length, Fingerprint = first.Hash };
-            start = Math.Min(offset, opened.Size);
+            start = original is null ? Math.Min(offset, opened.Size) : 0;
         }
 
         var recorder = new LineRecorder(_pipeline, _rules.Component(path));
         var file = new FollowedFile(handle, path, identity, start, recorder, _maxPieceBytes);
+        if (original is not null)
+        {
+            file.ShadowOf(original);
+        }
+
         recorder.LevelRule = line => _rules.Level(file.Path, line);
         return file;
     }
 
-    private long? CopyOf(uint fingerprint)
+    private long? CopyOf(SafeFileHandle candidate, long size, uint fingerprint, out FollowedFile? original)
     {
+        original = null;
         foreach (var file in _files.Values)
         {
-            if (file.Identity.IsFull && file.Identity.Fingerprint == fingerprint)
+            if (file.Original is null && file.Identity.IsFull && file.Identity.Fingerprint == fingerprint
+                && file.SameBytesAs(candidate, Math.Min(size, file.ReadTo)))
             {
+                original = file;
                 return file.ReadTo;
             }
         }

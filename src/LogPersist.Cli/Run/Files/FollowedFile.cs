@@ -46,6 +46,26 @@ internal sealed class FollowedFile : IDisposable
 
     public long Appended => _recorder.Appended;
 
+    /// <summary>True once the file is closed.</summary>
+    public bool Closed => _handle.IsClosed;
+
+    /// <summary>The file this one is a copy of while that one is read on and not truncated (see <see cref="ShadowOf"/>).</summary>
+    public FollowedFile? Original { get; private set; }
+
+    private long _originalTruncations;
+
+    /// <summary>
+    /// Makes this file, a copy of <paramref name="original"/>, keep its position at the original's until
+    /// the original is truncated or gone: the copy's bytes up to there were read from the original, and
+    /// only what the original lost to a truncation before it was read is read from the copy.
+    /// </summary>
+    public void ShadowOf(FollowedFile original)
+    {
+        Original = original;
+        _originalTruncations = original.Truncations;
+        Offset = original.ReadTo;
+    }
+
     /// <summary>
     /// Reads what the file has beyond what was read, records each complete line, and records an
     /// unfinished line that has waited longer than <paramref name="partialTimeout"/> (at once when
@@ -57,6 +77,18 @@ internal sealed class FollowedFile : IDisposable
     {
         truncatedAway = null;
         var recorded = false;
+        if (Original is { } original)
+        {
+            if (!original.Closed && original.Truncations == _originalTruncations)
+            {
+                Offset = original.ReadTo;
+                return false;
+            }
+
+            // The original was truncated (or is gone) since the last pass: its position then is this one's.
+            Original = null;
+        }
+
         var size = FileNodes.Stat(_handle).Size;
         if (size < ReadTo || !FirstBytesUnchanged())
         {
@@ -94,6 +126,41 @@ internal sealed class FollowedFile : IDisposable
         }
 
         return recorded;
+    }
+
+    /// <summary>
+    /// True when <paramref name="other"/> holds the same bytes as this file in the last 4 KiB before
+    /// <paramref name="end"/> (which must lie past the fingerprint): what tells a copy of this file from
+    /// another file that only starts the same way (a common header).
+    /// </summary>
+    public bool SameBytesAs(SafeFileHandle other, long end)
+    {
+        if (end <= FileIdentity.FingerprintBytes)
+        {
+            return false;
+        }
+
+        var length = (int)Math.Min(4096, end - FileIdentity.FingerprintBytes);
+        var mine = new byte[length];
+        var theirs = new byte[length];
+        return ReadExactly(_handle, mine, end - length) && ReadExactly(other, theirs, end - length) && mine.AsSpan().SequenceEqual(theirs);
+    }
+
+    private static bool ReadExactly(SafeFileHandle handle, byte[] buffer, long offset)
+    {
+        var total = 0;
+        while (total < buffer.Length)
+        {
+            var read = RandomAccess.Read(handle, buffer.AsSpan(total), offset + total);
+            if (read == 0)
+            {
+                return false;
+            }
+
+            total += read;
+        }
+
+        return true;
     }
 
     private bool FirstBytesUnchanged() =>
