@@ -116,6 +116,7 @@ internal sealed class FileFollower : IAsyncDisposable
     private void Pass(bool final)
     {
         var seen = new HashSet<(ulong, ulong)>();
+        var fresh = new List<(string Path, (ulong, ulong) Key)>();
         foreach (var path in _globs.Expand())
         {
             if (FileNodes.Stat(path) is not { } node)
@@ -134,35 +135,35 @@ internal sealed class FileFollower : IAsyncDisposable
             {
                 known.Path = path;
             }
-            else if (Open(path, key) is { } opened)
+            else
             {
-                _files.Add(key, opened);
+                fresh.Add((path, key));
             }
         }
 
+        // Files already open first, so that a truncation is known before a new file is taken for a copy;
+        // copies after their originals, so that a copy takes the position its original has after this pass.
         var recorded = false;
-
-        // Copies after their originals: a copy takes the position its original has after this pass.
         foreach (var (key, file) in _files.OrderBy(f => f.Value.Original is null ? 0 : 1).ToList())
         {
             var gone = !seen.Contains(key);
-            recorded |= file.Read(_pipeline.Time, PartialLineTimeout, final || gone, out var truncatedAway);
-            if (truncatedAway is { } away && away.Identity.IsFull)
-            {
-                _truncatedAway.Add(away);
-                if (_truncatedAway.Count > 64)
-                {
-                    _truncatedAway.RemoveAt(0);
-                }
-            }
-
-            _positions.Advance(file.Identity, file.Offset, file.Path);
+            recorded |= ReadFile(file, final || gone);
             if (gone)
             {
                 // Renamed away or deleted: read to its end through the open handle; nothing more is expected.
                 file.Dispose();
                 _files.Remove(key);
                 _positions.Forget(file.Identity);
+                recorded = true;
+            }
+        }
+
+        foreach (var (path, key) in fresh)
+        {
+            if (Open(path, key) is { } opened)
+            {
+                _files.Add(key, opened);
+                ReadFile(opened, final);
                 recorded = true;
             }
         }
@@ -174,6 +175,22 @@ internal sealed class FileFollower : IAsyncDisposable
         }
 
         Watch();
+    }
+
+    private bool ReadFile(FollowedFile file, bool final)
+    {
+        var recorded = file.Read(_pipeline.Time, PartialLineTimeout, final, out var truncatedAway);
+        if (truncatedAway is { } away && away.Identity.IsFull)
+        {
+            _truncatedAway.Add(away);
+            if (_truncatedAway.Count > 64)
+            {
+                _truncatedAway.RemoveAt(0);
+            }
+        }
+
+        _positions.Advance(file.Identity, file.Offset, file.Path);
+        return recorded;
     }
 
     private FollowedFile? Open(string path, (ulong Device, ulong Inode) key)
