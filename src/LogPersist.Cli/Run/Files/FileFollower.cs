@@ -189,7 +189,16 @@ internal sealed class FileFollower : IAsyncDisposable
             }
         }
 
-        _positions.Advance(file.Identity, file.Offset, file.Path);
+        if (file.Original is null)
+        {
+            recorded |= _positions.Advance(file.Identity, file.Offset, file.Path);
+        }
+        else
+        {
+            // A copy's position is its original's: a restart finds the copy again, from the original's entries.
+            _positions.Forget(file.Identity);
+        }
+
         return recorded;
     }
 
@@ -215,13 +224,19 @@ internal sealed class FileFollower : IAsyncDisposable
 
         var start = 0L;
         var identity = new FileIdentity(key.Device, key.Inode, 0, FileIdentity.Hash([]));
-        if (_positions.Find(key.Device, key.Inode) is { } recorded
-            && FileIdentity.FingerprintOf(handle, recorded.Identity.FingerprintLength) is { } now
-            && now.Hash == recorded.Identity.Fingerprint)
+        if (_positions.Find(key.Device, key.Inode) is { } recorded)
         {
-            // Read before by a run on this WAL: resume just past its last recorded line.
-            identity = recorded.Identity;
-            start = recorded.Offset;
+            if (FileIdentity.FingerprintOf(handle, recorded.Identity.FingerprintLength) is { } now && now.Hash == recorded.Identity.Fingerprint)
+            {
+                // Read before by a run on this WAL: resume just past its last recorded line.
+                identity = recorded.Identity;
+                start = recorded.Offset;
+            }
+            else if (recorded.Identity.IsFull)
+            {
+                // Truncated (or replaced on the same inode) while no run watched: a copy of it may show up.
+                _truncatedAway.Add(recorded);
+            }
         }
         FollowedFile? original = null;
         if (start == 0 && FileIdentity.FingerprintOf(handle) is { Length: FileIdentity.FingerprintBytes } first && CopyOf(handle, opened.Size, first.Hash, out original) is { } offset)
@@ -230,6 +245,12 @@ internal sealed class FileFollower : IAsyncDisposable
             // there is recorded.
             identity = identity with { FingerprintLength = first.Length, Fingerprint = first.Hash };
             start = original is null ? Math.Min(offset, opened.Size) : 0;
+        }
+        else if (start == 0 && FileIdentity.FingerprintOf(handle) is { Length: FileIdentity.FingerprintBytes } full
+            && _positions.TruncatedOriginal(full.Hash, key) is { } truncatedAt)
+        {
+            identity = identity with { FingerprintLength = full.Length, Fingerprint = full.Hash };
+            start = Math.Min(truncatedAt, opened.Size);
         }
 
         var recorder = new LineRecorder(_pipeline, _rules.Component(path));

@@ -63,8 +63,51 @@ internal sealed class FilePositions
     public (FileIdentity Identity, long Offset)? Find(ulong device, ulong inode) =>
         _positions.TryGetValue((device, inode), out var known) ? (known.Identity, known.Offset) : null;
 
-    /// <summary>Records that <paramref name="identity"/> is appended up to <paramref name="offset"/> (which may be lower after a truncation).</summary>
-    public void Advance(FileIdentity identity, long offset, string path) => _positions[identity.Node] = (identity, offset, path);
+    /// <summary>Records that <paramref name="identity"/> is appended up to <paramref name="offset"/> (which may be lower after a truncation); true when that is news.</summary>
+    public bool Advance(FileIdentity identity, long offset, string path)
+    {
+        if (_positions.TryGetValue(identity.Node, out var known) && known == (identity, offset, path))
+        {
+            return false;
+        }
+
+        _positions[identity.Node] = (identity, offset, path);
+        return true;
+    }
+
+    /// <summary>
+    /// Where a previous run had read a file whose first bytes had the full fingerprint
+    /// <paramref name="fingerprint"/> and which, under the name it had, has other first bytes now (it
+    /// was truncated while no run was watching): a new file with that fingerprint is its copy, and
+    /// holds the lines the truncation took from that offset on. Null when there is none.
+    /// </summary>
+    public long? TruncatedOriginal(uint fingerprint, (ulong Device, ulong Inode) candidate)
+    {
+        foreach (var (identity, offset, path) in _positions.Values)
+        {
+            if (!identity.IsFull || identity.Fingerprint != fingerprint || identity.Node == candidate)
+            {
+                continue;
+            }
+
+            try
+            {
+                using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                var node = FileNodes.Stat(handle);
+                var firstBytes = FileIdentity.FingerprintOf(handle, identity.FingerprintLength);
+                if ((node.Device, node.Inode) == identity.Node && (firstBytes is null || firstBytes.Value.Hash != fingerprint))
+                {
+                    return offset;
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Gone: a deleted file cannot be told from one that only started the same way.
+            }
+        }
+
+        return null;
+    }
 
     public void Forget(FileIdentity identity) => _positions.Remove(identity.Node);
 
@@ -78,7 +121,18 @@ internal sealed class FilePositions
         }
 
         var temporary = _path + ".new";
-        File.WriteAllText(temporary, text.ToString());
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            // Owner-only, as every file of a WAL directory: the names of the files read are in it.
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var stream = new FileStream(temporary, options))
+        {
+            stream.Write(System.Text.Encoding.UTF8.GetBytes(text.ToString()));
+        }
+
         File.Move(temporary, _path, overwrite: true);
     }
 

@@ -37,7 +37,7 @@ internal sealed class FollowRun : IAsyncDisposable
     /// <summary>The file lines in the WAL so far (live), in WAL order.</summary>
     public static List<RunEntry> FileEntries(string root) =>
         Directory.Exists(RunHarness.WalDirectory(root))
-            ? [.. RunHarness.Entries(root).Where(e => e.Line.TryGetProperty("file", out _))]
+            ? [.. RunHarness.Entries(root, live: true).Where(e => e.Line.TryGetProperty("file", out _))]
             : [];
 
     /// <summary>Waits until the WAL holds <paramref name="messages"/> among its file lines; fails at the deadline with what it holds.</summary>
@@ -98,14 +98,18 @@ internal static class FollowedLines
     /// <summary>Every one of <paramref name="expected"/> is a file line of the WAL exactly once, and nothing else is.</summary>
     public static void AssertExactlyOnce(IEnumerable<string> expected, IEnumerable<RunEntry> entries)
     {
-        var actual = entries.Select(e => e.Message).ToList();
+        var list = entries.ToList();
+        var actual = list.Select(e => e.Message).ToList();
         var duplicates = actual.GroupBy(m => m, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => $"{g.Key} ×{g.Count()}").Take(5).ToList();
-        Assert.True(duplicates.Count == 0, $"Recorded more than once: {string.Join("; ", duplicates)}");
+        Assert.True(duplicates.Count == 0, $"Recorded more than once: {string.Join("; ", duplicates)}. {Describe(list, actual.GroupBy(m => m, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1)?.Key)}");
         var missing = expected.Except(actual, StringComparer.Ordinal).Take(5).ToList();
         Assert.True(missing.Count == 0, $"Never recorded: {string.Join("; ", missing)}");
         var extra = actual.Except(expected, StringComparer.Ordinal).Take(5).ToList();
         Assert.True(extra.Count == 0, $"Recorded but never written: {string.Join("; ", extra)}");
     }
+
+    private static string Describe(List<RunEntry> entries, string? message) =>
+        message is null ? "" : "Its entries: " + string.Join(" | ", entries.Where(e => e.Message == message).Select(e => $"{e.Line.GetProperty("file")} {e.Line.GetProperty("file_id")} @{e.Line.GetProperty("file_offset")}"));
 
     /// <summary>The lines recorded from files whose name the <c>file</c> field gives, in WAL order.</summary>
     public static List<string> From(IEnumerable<RunEntry> entries, string path) =>
