@@ -35,6 +35,11 @@ internal sealed class FileFollower : IAsyncDisposable
     private readonly ManualResetEventSlim _changed = new(false);
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>Passes after which the position of a file no longer listed is forgotten: a minute at the poll interval, less when changes wake the loop.</summary>
+    private const long ForgetAfterPasses = 240;
+
+    private readonly Dictionary<(ulong, ulong), (FileIdentity Identity, long Since)> _gone = [];
+    private long _passes;
     private FilePositions _positions = null!;
     private Thread? _thread;
     private long _appended;
@@ -151,15 +156,28 @@ internal sealed class FileFollower : IAsyncDisposable
             if (gone)
             {
                 // Renamed away or deleted: read to its end through the open handle; nothing more is expected.
+                // Its position is kept a while: a listing taken during a rename can miss a file that is
+                // still there, and the next pass must then resume it, not read it again.
                 file.Dispose();
                 _files.Remove(key);
-                _positions.Forget(file.Identity);
+                _gone[key] = (file.Identity, _passes);
                 recorded = true;
             }
         }
 
+        foreach (var (key, (identity, since)) in _gone.ToList())
+        {
+            if (_passes - since > ForgetAfterPasses)
+            {
+                _positions.Forget(identity);
+                _gone.Remove(key);
+            }
+        }
+
+        _passes++;
         foreach (var (path, key) in fresh)
         {
+            _gone.Remove(key);
             if (Open(path, key) is { } opened)
             {
                 _files.Add(key, opened);

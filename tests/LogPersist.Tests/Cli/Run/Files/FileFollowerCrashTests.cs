@@ -29,6 +29,7 @@ public sealed class FileFollowerCrashTests : IDisposable
         writer.Start();
 
         var recorded = 0;
+        LastRoot = root;
         for (var kill = 0; kill < 20; kill++)
         {
             using var wrapper = StartWrapper(root, pattern);
@@ -103,6 +104,16 @@ public sealed class FileFollowerCrashTests : IDisposable
         }
     }
 
+    private static string Describe()
+    {
+        var directory = RunHarness.WalDirectory(LastRoot);
+        var files = Directory.GetFiles(directory).Select(f => $"{Path.GetFileName(f)} {new FileInfo(f).Length}");
+        var positions = Path.Combine(directory, "files.positions");
+        return $"WAL: {string.Join(", ", files)}; positions: {(File.Exists(positions) ? File.ReadAllText(positions) : "none")}";
+    }
+
+    private static string LastRoot = "";
+
     private static async Task WaitAsync(Func<bool> condition, Process wrapper, string what)
     {
         var stopwatch = Stopwatch.StartNew();
@@ -117,7 +128,7 @@ public sealed class FileFollowerCrashTests : IDisposable
             {
                 lock (Stderr)
                 {
-                    Assert.Fail($"No {what} within {Patience.TotalSeconds} s. The wrappers' stderr: {Stderr}");
+                    Assert.Fail($"No {what} within {Patience.TotalSeconds} s. The wrappers' stderr: {Stderr}. {Describe()}");
                 }
             }
 
