@@ -18,6 +18,7 @@ internal sealed class FollowedFile : IDisposable
     private int _end;
     private int _part;
     private long _pendingSince;
+    private (FileIdentity Identity, string Text) _idText;
 
     public FollowedFile(SafeFileHandle handle, string path, FileIdentity identity, long offset, LineRecorder recorder, int maxPieceBytes)
     {
@@ -253,7 +254,12 @@ internal sealed class FollowedFile : IDisposable
 
     private void Record(ReadOnlySpan<byte> line, int part, bool lastPart, int consumed)
     {
-        _recorder.Origin = new FileOrigin(Path, Identity.ToString(), Offset + consumed);
+        if (_idText.Identity != Identity)
+        {
+            _idText = (Identity, Identity.ToString());
+        }
+
+        _recorder.Origin = new FileOrigin(Path, _idText.Text, Offset + consumed);
         _recorder.Write(line, part, lastPart);
         Offset += consumed;
         _start += consumed;
