@@ -1,3 +1,4 @@
+using System.IO.Abstractions;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Security;
@@ -203,10 +204,10 @@ internal sealed class LokiClient : IDisposable
 
         try
         {
-            var stamp = File.GetLastWriteTimeUtc(path);
+            var stamp = _options.FileSystem.File.GetLastWriteTimeUtc(path);
             if (_fileToken is null || stamp != _fileTokenStamp)
             {
-                var token = ReadToken(path);
+                var token = ReadToken(_options.FileSystem, path);
                 if (LokiClientOptions.HasLineBreakOrNul(token))
                 {
                     // Never onto the wire: a line break would end the header and start another request.
@@ -230,9 +231,9 @@ internal sealed class LokiClient : IDisposable
     }
 
     /// <summary>A token file is small: at most 64 KiB is read, trimmed.</summary>
-    private static string ReadToken(string path)
+    private static string ReadToken(IFileSystem fileSystem, string path)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var stream = fileSystem.FileStream.New(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         var buffer = new byte[Math.Min(stream.Length, PushResponse.MaxBodyBytes)];
         stream.ReadExactly(buffer);
         return Encoding.UTF8.GetString(buffer).Trim();

@@ -1,3 +1,5 @@
+using System.IO.Abstractions;
+
 namespace LogPersist.Loki;
 
 /// <summary>How to reach Loki: endpoint, tenant, credentials, TLS, body format and retry timing.</summary>
@@ -52,6 +54,9 @@ internal sealed class LokiClientOptions
     public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(5);
 
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Where <see cref="BearerTokenFile"/> is read from.</summary>
+    public IFileSystem FileSystem { get; set; } = new FileSystem();
 
     /// <summary>The tenant as sent: trimmed (a value read from a Secret file often ends in a newline); null when blank.</summary>
     public string? TrimmedTenant => string.IsNullOrWhiteSpace(Tenant) ? null : Tenant.Trim();

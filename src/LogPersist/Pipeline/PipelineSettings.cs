@@ -192,6 +192,7 @@ internal sealed class PipelineSettings
                 ClientCertificatePassword = options.ClientCertificatePassword,
                 Encoding = options.Encoding,
                 TimeProvider = options.TimeProvider,
+                FileSystem = options.FileSystem,
             },
             BatchMaxBytes = options.BatchMaxBytes,
             BatchMaxWait = options.BatchMaxWait,

@@ -455,18 +455,7 @@ public sealed class AdoptionTests(ITestOutputHelper output)
         Assert.True(missing.Count == 0, $"{returned.Except(stored).Count()} returned entries never arrived, e.g. " + string.Join(", ", missing));
     }
 
-    private static void Log(LogPipeline pipeline, long first, int count)
-    {
-        var encoder = new EntryEncoder();
-        var entry = new LogEntry { Category = "Test", Template = "seq {Seq}" };
-        entry.Properties.Add(new("Seq", 0L));
-        for (var sequence = first; sequence < first + count; sequence++)
-        {
-            entry.TimestampNs = LogEntry.NowNs(TimeProvider.System);
-            entry.Properties[0] = new("Seq", sequence);
-            Assert.True(pipeline.Append(encoder.Encode(entry)));
-        }
-    }
+    private static void Log(LogPipeline pipeline, long first, int count) => Siblings.Log(pipeline, first, count);
 
     private static string InstanceDirectory(TempDirectory root, string instance) => root.Combine("default", Service, instance);
 
