@@ -42,7 +42,27 @@ internal static class RunCommand
             throw new UsageException("logpersist run: --files needs a pattern.");
         }
 
+        var rules = (result.GetValue(run.Components) ?? []).Select(ComponentRule.Parse).ToList();
+        if (rules.Count > 0 && files.Length == 0)
+        {
+            throw new UsageException("logpersist run: --component names the component of followed files; it needs --files.");
+        }
+
         var options = run.ToOptions(result, sdk, context, commandLine[0]);
+        FilePositions? positions = null;
+        if (files.Length > 0)
+        {
+            // The component of each followed file's lines is a stream label: a few streams per pod, never one per file.
+            if (!options.LabelProperties.Contains(LineRecorder.ComponentProperty))
+            {
+                options.LabelProperties.Add(LineRecorder.ComponentProperty);
+            }
+
+            // Made before the pipeline, so that the WAL forgets no shipped entry before the positions are read and saved.
+            positions = new FilePositions(context.Error);
+            options.BeforeForgettingShipped = positions.BeforeForgettingShipped;
+        }
+
         LogPipeline pipeline;
         try
         {
@@ -65,10 +85,10 @@ internal static class RunCommand
         FileFollower? follower = null;
         try
         {
-            if (files.Length > 0)
+            if (positions is not null)
             {
                 // Started before the child, so that its first files are read from their first line.
-                follower = new FileFollower(pipeline, files, RunOptions.PieceBytes(options.MaxLineBytes), context.Error);
+                follower = new FileFollower(pipeline, files, RunOptions.PieceBytes(options.MaxLineBytes), context.Error, positions, new FileLineRules(rules, context.Error));
                 follower.Start();
             }
 

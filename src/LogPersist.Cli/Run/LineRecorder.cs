@@ -6,7 +6,8 @@ namespace LogPersist.Cli.Run;
 
 /// <summary>
 /// Turns the lines of one of the child's streams into WAL entries. The category names the stream
-/// (<c>stdout</c> or <c>stderr</c>); a plain line is an Information entry whose message is the line;
+/// (<c>stdout</c>, <c>stderr</c>, or <c>file</c> for followed files); a plain line is an entry whose message
+/// is the line, at the level its format gives it (<see cref="TextLevels"/>), else Information;
 /// a JSON object line keeps its message, level and fields (<see cref="JsonLine"/>); the pieces of an
 /// over-long line carry <c>part</c> (1, 2, …) and, on the last, <c>last_part</c>. One instance per
 /// stream, called from one thread.
@@ -15,6 +16,10 @@ internal sealed class LineRecorder
 {
     public const string StdoutCategory = "stdout";
     public const string StderrCategory = "stderr";
+    public const string FileCategory = "file";
+
+    /// <summary>The property, and stream label, that names the component a followed file belongs to.</summary>
+    public const string ComponentProperty = "component";
 
     // Invalid UTF-8 becomes U+FFFD, never an exception.
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
@@ -24,6 +29,7 @@ internal sealed class LineRecorder
     private readonly byte[] _categoryUtf8;
     private readonly EntryEncoder _encoder;
     private long _lastTimestampNs;
+    private EntryLevel _lineLevel;
 
     public LineRecorder(LogPipeline pipeline, string category)
     {
@@ -40,8 +46,11 @@ internal sealed class LineRecorder
     /// </summary>
     public FileOrigin? Origin { get; set; }
 
-    /// <summary>The level of a plain line when a rule knows it from the line's own format; Information otherwise.</summary>
-    public LineLevelRule? LevelRule { get; set; }
+    /// <summary>
+    /// The component of a file's lines (see <see cref="Files.FileLineRules"/>), written as the property
+    /// <c>component</c>, which <c>run --files</c> makes a stream label. Null for the child's pipes.
+    /// </summary>
+    public string? Component { get; init; }
 
     /// <summary>Entries appended to the WAL.</summary>
     public long Appended { get; private set; }
@@ -56,10 +65,10 @@ internal sealed class LineRecorder
             // When the wrapper read the line, kept strictly increasing so Loki keeps the stream's order.
             var timestamp = Math.Max(LogEntry.NowNs(_pipeline.Time), _lastTimestampNs + 1);
             _lastTimestampNs = timestamp;
+            var origin = (Origin is null ? 0 : 3) + (Component is null ? 0 : 1);
             if (part == 0 && JsonLine.TryParse(line, out var parsed))
             {
                 _encoder.Begin(new EntryHeader { TimestampNs = timestamp, Level = parsed!.Level ?? EntryLevel.Information, CategoryUtf8 = _categoryUtf8, Message = parsed.Message });
-                var origin = Origin is null ? 0 : 3;
                 var count = _encoder.BeginProperties(parsed.Properties.Count + origin);
                 WriteOrigin();
                 for (var i = 0; i < count - origin; i++)
@@ -69,8 +78,13 @@ internal sealed class LineRecorder
             }
             else
             {
-                _encoder.Begin(new EntryHeader { TimestampNs = timestamp, Level = (part <= 1 ? LevelRule?.Invoke(line) : null) ?? EntryLevel.Information, CategoryUtf8 = _categoryUtf8, Message = Utf8.GetString(line) });
-                var origin = Origin is null ? 0 : 3;
+                // A line's pieces all have the level its start gives it.
+                if (part <= 1)
+                {
+                    _lineLevel = TextLevels.Of(line) ?? EntryLevel.Information;
+                }
+
+                _encoder.Begin(new EntryHeader { TimestampNs = timestamp, Level = _lineLevel, CategoryUtf8 = _categoryUtf8, Message = Utf8.GetString(line) });
                 if (part == 0)
                 {
                     _encoder.BeginProperties(origin);
@@ -112,11 +126,13 @@ internal sealed class LineRecorder
             _encoder.WriteProperty("file_id", origin.Id);
             _encoder.WriteProperty("file_offset", origin.EndOffset);
         }
+
+        if (Component is { } component)
+        {
+            _encoder.WriteProperty(ComponentProperty, component);
+        }
     }
 }
-
-/// <summary>The level a line's own format gives it (a glog <c>I</c>/<c>W</c>/<c>E</c>/<c>F</c> prefix), or null.</summary>
-internal delegate EntryLevel? LineLevelRule(ReadOnlySpan<byte> line);
 
 /// <summary>Where a line read from a file came from: its name, its identity, and the offset just past its bytes.</summary>
 internal readonly record struct FileOrigin(string Name, string Id, long EndOffset);

@@ -233,6 +233,49 @@ public sealed class CheckpointTests
         }
     }
 
+    [Theory]
+    [InlineData("refuses")]
+    [InlineData("throws")]
+    public void A_hook_that_cannot_save_what_shipped_records_leave_keeps_the_checkpoint_and_the_segments(string failure)
+    {
+        using var dir = new TempDirectory();
+        using var wal = WriteAheadLog.Open(Wals.Options(dir.Path, segmentBytes: 8192));
+        for (var i = 0; i < 200; i++)
+        {
+            Assert.True(wal.Append(Wals.Payload(i, 100)));
+        }
+
+        using var reader = wal.CreateReader();
+        var last = WalPosition.Start;
+        while (reader.TryRead(out var record))
+        {
+            last = record.Next;
+        }
+
+        var before = SegmentsIn(dir.Path);
+        Assert.True(before.Count > 1, $"only {before.Count} segments");
+        var calls = 0;
+        var save = false;
+        wal.BeforeForgettingShipped = seen =>
+        {
+            Assert.Same(wal, seen);
+            calls++;
+            return save || (failure == "throws" ? throw new IOException("disk full") : false);
+        };
+
+        Assert.False(wal.Acknowledge(last));
+        Assert.Equal(1, calls);
+        Assert.Equal(WalPosition.Start, wal.Checkpoint);
+        Assert.Equal(before, SegmentsIn(dir.Path));
+
+        // Once the hook can save, the next acknowledgement goes through.
+        save = true;
+        Assert.True(wal.Acknowledge(last));
+        Assert.Equal(2, calls);
+        Assert.Equal(last, wal.Checkpoint);
+        Assert.Equal([last.Segment], SegmentsIn(dir.Path));
+    }
+
     [Fact]
     public void Acknowledging_a_position_in_the_live_segment_keeps_the_live_segment()
     {

@@ -26,11 +26,11 @@ internal sealed class FileFollower : IAsyncDisposable
 
     private readonly LogPipeline _pipeline;
     private readonly FileGlobs _globs;
-    private readonly IFileLineRules _rules;
+    private readonly FileLineRules _rules;
+    private readonly FilePositions _positions;
     private readonly int _maxPieceBytes;
     private readonly TextWriter _error;
     private readonly Dictionary<(ulong, ulong), FollowedFile> _files = [];
-    private readonly List<(FileIdentity Identity, long Offset)> _truncatedAway = [];
     private readonly Dictionary<string, FileSystemWatcher> _watchers = new(StringComparer.Ordinal);
     private readonly ManualResetEventSlim _changed = new(false);
     private readonly CancellationTokenSource _stop = new();
@@ -39,18 +39,26 @@ internal sealed class FileFollower : IAsyncDisposable
     private const long ForgetAfterPasses = 240;
 
     private readonly Dictionary<(ulong, ulong), (FileIdentity Identity, long Since)> _gone = [];
+    /// <summary>Files seen but not opened yet (see <see cref="Settled"/>), with when they were first seen.</summary>
+    private readonly Dictionary<(ulong, ulong), long> _young = [];
     private long _passes;
-    private FilePositions _positions = null!;
     private Thread? _thread;
     private long _appended;
 
-    public FileFollower(LogPipeline pipeline, IEnumerable<string> patterns, int maxPieceBytes, TextWriter error, IFileLineRules? rules = null)
+    /// <summary>
+    /// Follows <paramref name="patterns"/> into <paramref name="pipeline"/>. The
+    /// <paramref name="positions"/> are made before the pipeline is opened and handed to it as its
+    /// <see cref="LogPersistOptions.BeforeForgettingShipped"/> hook, so that nothing shipped is
+    /// forgotten before they are read.
+    /// </summary>
+    public FileFollower(LogPipeline pipeline, IEnumerable<string> patterns, int maxPieceBytes, TextWriter error, FilePositions positions, FileLineRules? rules = null)
     {
         _pipeline = pipeline;
         _globs = new FileGlobs(patterns);
         _maxPieceBytes = maxPieceBytes;
         _error = error;
-        _rules = rules ?? PlainFileLineRules.Instance;
+        _positions = positions;
+        _rules = rules ?? new FileLineRules(error: error);
     }
 
     public TimeSpan PartialLineTimeout { get; init; } = DefaultPartialLineTimeout;
@@ -61,7 +69,7 @@ internal sealed class FileFollower : IAsyncDisposable
     /// <summary>Reads the recorded positions, then starts following; returns once the first pass is done.</summary>
     public void Start()
     {
-        _positions = FilePositions.Load(_pipeline.Wal);
+        _positions.EnsureLoaded(_pipeline.Wal);
         Pass(final: false);
         _thread = new Thread(Loop) { IsBackground = true, Name = "logpersist run files" };
         _thread.Start();
@@ -122,6 +130,7 @@ internal sealed class FileFollower : IAsyncDisposable
     {
         var seen = new HashSet<(ulong, ulong)>();
         var fresh = new List<(string Path, (ulong, ulong) Key)>();
+        var now = _pipeline.Time.GetTimestamp();
         foreach (var path in _globs.Expand())
         {
             if (FileNodes.Stat(path) is not { } node)
@@ -140,19 +149,23 @@ internal sealed class FileFollower : IAsyncDisposable
             {
                 known.Path = path;
             }
-            else
+            else if (final || Settled(key, node.Size, now))
             {
                 fresh.Add((path, key));
             }
         }
 
+        foreach (var key in _young.Keys.Where(k => !seen.Contains(k)).ToList())
+        {
+            _young.Remove(key);
+        }
+
         // Files already open first, so that a truncation is known before a new file is taken for a copy;
         // copies after their originals, so that a copy takes the position its original has after this pass.
-        var recorded = false;
         foreach (var (key, file) in _files.OrderBy(f => f.Value.Original is null ? 0 : 1).ToList())
         {
             var gone = !seen.Contains(key);
-            recorded |= ReadFile(file, final || gone);
+            ReadFile(file, final || gone);
             if (gone)
             {
                 // Renamed away or deleted: read to its end through the open handle; nothing more is expected.
@@ -161,7 +174,6 @@ internal sealed class FileFollower : IAsyncDisposable
                 file.Dispose();
                 _files.Remove(key);
                 _gone[key] = (file.Identity, _passes);
-                recorded = true;
             }
         }
 
@@ -178,46 +190,59 @@ internal sealed class FileFollower : IAsyncDisposable
         foreach (var (path, key) in fresh)
         {
             _gone.Remove(key);
+            _young.Remove(key);
             if (Open(path, key) is { } opened)
             {
                 _files.Add(key, opened);
                 ReadFile(opened, final);
-                recorded = true;
             }
         }
 
         Interlocked.Exchange(ref _appended, _files.Values.Sum(f => f.Appended));
-        if (recorded || final)
+        if (final)
         {
+            // Else saved only when the WAL is about to forget shipped entries (see FilePositions).
             _positions.Save();
         }
 
         Watch();
     }
 
-    private bool ReadFile(FollowedFile file, bool final)
+    /// <summary>
+    /// Whether a file not yet followed can be opened: once its first bytes are all there to be
+    /// fingerprinted, or once it was first seen a partial-line timeout ago. A file shorter than that
+    /// may be a copy being made (copy-truncate), which would be taken for a new file and read twice;
+    /// making a copy takes far less than the timeout.
+    /// </summary>
+    private bool Settled((ulong, ulong) key, long size, long now)
     {
-        var recorded = file.Read(_pipeline.Time, PartialLineTimeout, final, out var truncatedAway);
-        if (truncatedAway is { } away && away.Identity.IsFull)
+        if (size >= FileIdentity.FingerprintBytes)
         {
-            _truncatedAway.Add(away);
-            if (_truncatedAway.Count > 64)
-            {
-                _truncatedAway.RemoveAt(0);
-            }
+            return true;
         }
+
+        if (!_young.TryGetValue(key, out var since))
+        {
+            _young[key] = now;
+            return false;
+        }
+
+        return _pipeline.Time.GetElapsedTime(since, now) >= PartialLineTimeout;
+    }
+
+    private void ReadFile(FollowedFile file, bool final)
+    {
+        file.Read(_pipeline.Time, PartialLineTimeout, final);
 
         if (file.Original is null)
         {
-            recorded |= _positions.Advance(file.Identity, file.Offset, file.Path);
+            _positions.Advance(file.Identity, file.Offset, file.Path);
         }
         else
         {
             // A copy's position is its original's: a restart finds the copy again, from the original's entries.
             _positions.Forget(file.Identity);
         }
-
-        return recorded;
     }
 
     private FollowedFile? Open(string path, (ulong Device, ulong Inode) key)
@@ -253,7 +278,7 @@ internal sealed class FileFollower : IAsyncDisposable
             else if (recorded.Identity.IsFull)
             {
                 // Truncated (or replaced on the same inode) while no run watched: a copy of it may show up.
-                _truncatedAway.Add(recorded);
+                _positions.Truncated(recorded.Identity, recorded.Offset);
             }
         }
         FollowedFile? original = null;
@@ -271,14 +296,13 @@ internal sealed class FileFollower : IAsyncDisposable
             start = Math.Min(truncatedAt, opened.Size);
         }
 
-        var recorder = new LineRecorder(_pipeline, _rules.Component(path));
-        var file = new FollowedFile(handle, path, identity, start, recorder, _maxPieceBytes);
+        var recorder = new LineRecorder(_pipeline, LineRecorder.FileCategory) { Component = _rules.Component(path) };
+        var file = new FollowedFile(handle, path, identity, start, recorder, _positions, _maxPieceBytes);
         if (original is not null)
         {
             file.ShadowOf(original);
         }
 
-        recorder.LevelRule = line => _rules.Level(file.Path, line);
         return file;
     }
 
@@ -295,14 +319,9 @@ internal sealed class FileFollower : IAsyncDisposable
             }
         }
 
-        for (var i = _truncatedAway.Count - 1; i >= 0; i--)
+        if (_positions.TakeTruncated(fingerprint) is { } offset)
         {
-            if (_truncatedAway[i].Identity.Fingerprint == fingerprint)
-            {
-                var offset = _truncatedAway[i].Offset;
-                _truncatedAway.RemoveAt(i);
-                return offset;
-            }
+            return offset;
         }
 
         return null;

@@ -13,66 +13,135 @@ namespace LogPersist.Cli.Run.Files;
 /// The WAL is the record of truth: every file entry carries its <c>file_id</c> and <c>file_offset</c>,
 /// appended in the same record as the line, so a position can never run ahead of or behind what was
 /// appended. Segments the shipper has delivered are deleted, though, and a file quiet since then would
-/// have no entry left; so after each batch of appends the positions are also written to
-/// <see cref="FileName"/> in the WAL directory (new file, then rename). On start both are read and, per
-/// file, the larger offset wins: the side file never holds an offset that was not appended first, and
-/// the WAL holds everything appended since the side file was last written.
+/// have no entry left; so before the WAL forgets shipped records (<see cref="WriteAheadLog.BeforeForgettingShipped"/>,
+/// under the lock that orders acknowledgements) the positions are saved to <see cref="FileName"/> in
+/// the WAL directory (new file, then rename), and the checkpoint does not move if that fails. A line's
+/// append and its position's advance happen under one lock (<see cref="Gate"/>) that the save takes
+/// too, so a save never misses an appended line nor holds a position whose line was not appended.
+/// On start the WAL is read before anything is forgotten (the hook loads it first if shipping gets
+/// there before the follower does); per file its last entry wins, else the side file's position.
 /// </remarks>
 internal sealed class FilePositions
 {
-    public const string FileName = "files.positions";
+    public const string FileName = WalFiles.FilePositionsName;
+
+    /// <summary>Largest side file read; a bigger one is not this program's (each followed file takes one short line).</summary>
+    private const long MaxSideFileBytes = 16L << 20;
     public const string IdProperty = "file_id";
     public const string OffsetProperty = "file_offset";
     public const string NameProperty = "file";
 
     private readonly Dictionary<(ulong, ulong), (FileIdentity Identity, long Offset, string Path)> _positions = [];
-    private readonly string _path;
+    /// <summary>Files truncated before a copy of what they held was found (copy-truncate), newest last: where each copy starts.</summary>
+    private readonly List<(FileIdentity Identity, long Offset)> _truncated = [];
 
-    private FilePositions(string directory) => _path = Path.Combine(directory, FileName);
+    /// <summary>Truncations remembered; older ones are forgotten (their copies, if any come, are read whole).</summary>
+    public const int MaxTruncated = 64;
 
-    public int Count => _positions.Count;
+    private const string TruncatedTag = "truncated";
+    private readonly TextWriter? _error;
+    private string? _directory;
+    private System.IO.Abstractions.IFileSystem _fileSystem = null!;
+    private long _version;
+    private long _savedVersion = -1;
+    private bool _saveFailureReported;
+
+    public FilePositions(TextWriter? error = null) => _error = error;
+
+    /// <summary>Held while a line is appended and its position advanced, and while the positions are saved.</summary>
+    public object Gate { get; } = new();
+
+    public int Count
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return _positions.Count;
+            }
+        }
+    }
 
     /// <summary>
-    /// The positions recorded under <paramref name="wal"/>, before anything new is appended: for each file
-    /// the WAL's last entry of it, else the side file's position (its entries were shipped and deleted).
+    /// For <see cref="WriteAheadLog.BeforeForgettingShipped"/>: loads the positions if the follower has
+    /// not yet (shipping started first), then saves them. False when they could not be saved.
+    /// </summary>
+    public bool BeforeForgettingShipped(WriteAheadLog wal)
+    {
+        lock (Gate)
+        {
+            EnsureLoaded(wal);
+            return Save();
+        }
+    }
+
+    /// <summary>
+    /// Reads the positions recorded under <paramref name="wal"/>, once, before anything new is appended
+    /// or anything shipped is forgotten: for each file the WAL's last entry of it, else the side file's
+    /// position (its entries were shipped and deleted).
     /// </summary>
     /// <remarks>
     /// The WAL wins wherever it still has an entry of a file: segments are deleted oldest first, so when
     /// one entry of a file is left, its later ones are too, and the last is the newest append. The side
-    /// file is written after the appends it records, so it never knows more than the WAL did.
+    /// file is written before the segments it stands in for are deleted, so it holds every position those held.
     /// </remarks>
-    public static FilePositions Load(WriteAheadLog wal)
+    public void EnsureLoaded(WriteAheadLog wal)
     {
-        var positions = new FilePositions(wal.Directory);
-        using (var reader = wal.CreateReader(WalPosition.Start))
+        lock (Gate)
         {
-            while (reader.TryRead(out var record))
+            if (_directory is not null)
             {
-                if (record.Kind == RecordKind.Data && EntryView.TryDecode(record.Payload.Span, out var view) && Read(view) is { } found)
+                return;
+            }
+
+            _directory = wal.Directory;
+            _fileSystem = wal.FileSystem;
+            using (var reader = wal.CreateReader(WalPosition.Start))
+            {
+                while (reader.TryRead(out var record))
                 {
-                    positions._positions[found.Identity.Node] = found;
+                    if (record.Kind == RecordKind.Data && EntryView.TryDecode(record.Payload.Span, out var view) && Read(view) is { } found)
+                    {
+                        if (_positions.TryGetValue(found.Identity.Node, out var earlier) && earlier.Identity.Fingerprint != found.Identity.Fingerprint
+                            && earlier.Identity.FingerprintLength >= found.Identity.FingerprintLength && found.Offset < earlier.Offset)
+                        {
+                            // The same file with other first bytes and less read: it was truncated there.
+                            AddTruncated(earlier.Identity, earlier.Offset);
+                        }
+
+                        _positions[found.Identity.Node] = found;
+                    }
                 }
             }
-        }
 
-        positions.LoadSideFile();
-        return positions;
+            LoadSideFile();
+            _savedVersion = _version;
+        }
     }
 
     /// <summary>Where to resume the file with this device and inode, when it was recorded before; null otherwise.</summary>
-    public (FileIdentity Identity, long Offset)? Find(ulong device, ulong inode) =>
-        _positions.TryGetValue((device, inode), out var known) ? (known.Identity, known.Offset) : null;
+    public (FileIdentity Identity, long Offset)? Find(ulong device, ulong inode)
+    {
+        lock (Gate)
+        {
+            return _positions.TryGetValue((device, inode), out var known) ? (known.Identity, known.Offset) : null;
+        }
+    }
 
     /// <summary>Records that <paramref name="identity"/> is appended up to <paramref name="offset"/> (which may be lower after a truncation); true when that is news.</summary>
     public bool Advance(FileIdentity identity, long offset, string path)
     {
-        if (_positions.TryGetValue(identity.Node, out var known) && known == (identity, offset, path))
+        lock (Gate)
         {
-            return false;
-        }
+            if (_positions.TryGetValue(identity.Node, out var known) && known == (identity, offset, path))
+            {
+                return false;
+            }
 
-        _positions[identity.Node] = (identity, offset, path);
-        return true;
+            _positions[identity.Node] = (identity, offset, path);
+            _version++;
+            return true;
+        }
     }
 
     /// <summary>
@@ -83,7 +152,13 @@ internal sealed class FilePositions
     /// </summary>
     public long? TruncatedOriginal(uint fingerprint, (ulong Device, ulong Inode) candidate)
     {
-        foreach (var (identity, offset, path) in _positions.Values)
+        List<(FileIdentity Identity, long Offset, string Path)> known;
+        lock (Gate)
+        {
+            known = [.. _positions.Values];
+        }
+
+        foreach (var (identity, offset, path) in known)
         {
             if (!identity.IsFull || identity.Fingerprint != fingerprint || identity.Node == candidate)
             {
@@ -109,49 +184,153 @@ internal sealed class FilePositions
         return null;
     }
 
-    public void Forget(FileIdentity identity) => _positions.Remove(identity.Node);
-
-    /// <summary>Writes the positions to the side file (new file, then rename): a crash leaves the old one or the new one.</summary>
-    public void Save()
+    /// <summary>Remembers that <paramref name="identity"/> was truncated when read up to <paramref name="offset"/>.</summary>
+    public void Truncated(FileIdentity identity, long offset)
     {
-        var text = new StringBuilder();
-        foreach (var (identity, offset, path) in _positions.Values)
+        lock (Gate)
         {
-            text.Append(CultureInfo.InvariantCulture, $"{identity} {offset} {path}\n");
+            AddTruncated(identity, offset);
+        }
+    }
+
+    /// <summary>Where a copy of a truncated file with the full fingerprint <paramref name="fingerprint"/> starts, once; null when none is remembered.</summary>
+    public long? TakeTruncated(uint fingerprint)
+    {
+        lock (Gate)
+        {
+            for (var i = _truncated.Count - 1; i >= 0; i--)
+            {
+                if (_truncated[i].Identity.Fingerprint == fingerprint)
+                {
+                    var offset = _truncated[i].Offset;
+                    _truncated.RemoveAt(i);
+                    _version++;
+                    return offset;
+                }
+            }
+
+            return null;
+        }
+    }
+
+    private void AddTruncated(FileIdentity identity, long offset)
+    {
+        if (!identity.IsFull || _truncated.Contains((identity, offset)))
+        {
+            return;
         }
 
-        var temporary = _path + ".new";
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
+        _truncated.Add((identity, offset));
+        if (_truncated.Count > MaxTruncated)
         {
-            // Owner-only, as every file of a WAL directory: the names of the files read are in it.
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            _truncated.RemoveAt(0);
         }
 
-        using (var stream = new FileStream(temporary, options))
-        {
-            stream.Write(System.Text.Encoding.UTF8.GetBytes(text.ToString()));
-        }
+        _version++;
+    }
 
-        File.Move(temporary, _path, overwrite: true);
+    public void Forget(FileIdentity identity)
+    {
+        lock (Gate)
+        {
+            if (_positions.Remove(identity.Node))
+            {
+                _version++;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes the positions to the side file when they changed since the last write (new file, then
+    /// rename: a crash leaves the old one or the new one). False, reported once, when it cannot be written.
+    /// </summary>
+    public bool Save()
+    {
+        lock (Gate)
+        {
+            if (_directory is null || _savedVersion == _version)
+            {
+                return true;
+            }
+
+            var text = new StringBuilder();
+            foreach (var (identity, offset, path) in _positions.Values)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"{identity} {offset} {path}\n");
+            }
+
+            foreach (var (identity, offset) in _truncated)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"{TruncatedTag} {identity} {offset}\n");
+            }
+
+            var fileSystem = _fileSystem;
+            var final = Path.Combine(_directory, FileName);
+            var temporary = TemporaryFile.PathFor(fileSystem, final);
+            try
+            {
+                // Owner-only and never through a planted link, as every file of a WAL directory: the names of the files read are in it.
+                using (var stream = TemporaryFile.Create(fileSystem, temporary))
+                {
+                    stream.Write(Encoding.UTF8.GetBytes(text.ToString()));
+                }
+
+                fileSystem.File.Move(temporary, final, overwrite: true);
+                _savedVersion = _version;
+                return true;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                TemporaryFile.TryDelete(fileSystem, temporary);
+                if (!_saveFailureReported)
+                {
+                    _saveFailureReported = true;
+                    _error?.WriteLine($"logpersist run: cannot save the followed files' positions to '{final}' ({e.Message}); shipped entries stay in the WAL until it can.");
+                    _error?.Flush();
+                }
+
+                return false;
+            }
+        }
     }
 
     private void LoadSideFile()
     {
+        var fileSystem = _fileSystem;
+        var path = Path.Combine(_directory!, FileName);
         string[] lines;
         try
         {
-            lines = File.ReadAllLines(_path);
+            var info = fileSystem.FileInfo.New(path);
+            if (!info.Exists)
+            {
+                return;
+            }
+
+            if (info.LinkTarget is not null || info.Length > MaxSideFileBytes)
+            {
+                _error?.WriteLine($"logpersist run: '{path}' is {(info.LinkTarget is not null ? "a symbolic link" : "larger than " + MaxSideFileBytes + " bytes")}, not a positions file; it is ignored.");
+                return;
+            }
+
+            lines = fileSystem.File.ReadAllLines(path);
         }
-        catch (FileNotFoundException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            _error?.WriteLine($"logpersist run: cannot read '{path}' ({e.Message}); files without an entry left in the WAL are read from their start.");
             return;
         }
 
         foreach (var line in lines)
         {
             var parts = line.Split(' ', 3);
-            if (parts.Length == 3
+            if (parts.Length == 3 && parts[0] == TruncatedTag
+                && FileIdentity.TryParse(parts[1], out var truncated)
+                && long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var at))
+            {
+                AddTruncated(truncated, at);
+            }
+            else if (parts.Length == 3
                 && FileIdentity.TryParse(parts[0], out var identity)
                 && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
             {

@@ -12,6 +12,7 @@ internal sealed class FollowedFile : IDisposable
 {
     private readonly SafeFileHandle _handle;
     private readonly LineRecorder _recorder;
+    private readonly FilePositions _positions;
     private readonly int _maxPieceBytes;
     private readonly byte[] _buffer;
     private int _start;
@@ -20,9 +21,10 @@ internal sealed class FollowedFile : IDisposable
     private long _pendingSince;
     private (FileIdentity Identity, string Text) _idText;
 
-    public FollowedFile(SafeFileHandle handle, string path, FileIdentity identity, long offset, LineRecorder recorder, int maxPieceBytes)
+    public FollowedFile(SafeFileHandle handle, string path, FileIdentity identity, long offset, LineRecorder recorder, FilePositions positions, int maxPieceBytes)
     {
         _handle = handle;
+        _positions = positions;
         Path = path;
         Identity = identity;
         Offset = offset;
@@ -74,9 +76,8 @@ internal sealed class FollowedFile : IDisposable
     /// than what was read, or whose first bytes are no longer those fingerprinted, was truncated (and
     /// maybe rewritten): the unfinished line is recorded and reading starts again at its start.
     /// </summary>
-    public bool Read(TimeProvider time, TimeSpan partialTimeout, bool final, out (FileIdentity Identity, long Offset)? truncatedAway)
+    public bool Read(TimeProvider time, TimeSpan partialTimeout, bool final)
     {
-        truncatedAway = null;
         var recorded = false;
         if (Original is { } original)
         {
@@ -93,8 +94,11 @@ internal sealed class FollowedFile : IDisposable
         var size = FileNodes.Stat(_handle).Size;
         if (size < ReadTo || !FirstBytesUnchanged())
         {
-            truncatedAway = (Identity, ReadTo);
             recorded |= FlushPending();
+
+            // Kept (and saved with the positions) before any line of what now fills the file is
+            // recorded: a copy of what was truncated away, found now or after a crash, starts there.
+            _positions.Truncated(Identity, Offset);
             Offset = 0;
             _start = _end = 0;
             _part = 0;
@@ -260,8 +264,14 @@ internal sealed class FollowedFile : IDisposable
         }
 
         _recorder.Origin = new FileOrigin(Path, _idText.Text, Offset + consumed);
-        _recorder.Write(line, part, lastPart);
-        Offset += consumed;
+        lock (_positions.Gate)
+        {
+            // The line and its position together: a save of the positions sees both or neither.
+            _recorder.Write(line, part, lastPart);
+            Offset += consumed;
+            _positions.Advance(Identity, Offset, Path);
+        }
+
         _start += consumed;
     }
 

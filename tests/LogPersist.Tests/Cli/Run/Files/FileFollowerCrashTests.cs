@@ -114,6 +114,28 @@ public sealed class FileFollowerCrashTests : IDisposable
 
     private static string LastRoot = "";
 
+    /// <summary>The wrapper's threads as the kernel sees them: name, state and where each waits.</summary>
+    private static string Threads(int pid)
+    {
+        var threads = new StringBuilder();
+        try
+        {
+            foreach (var task in Directory.GetDirectories($"/proc/{pid}/task"))
+            {
+                string Read(string name) => File.Exists(Path.Combine(task, name)) ? File.ReadAllText(Path.Combine(task, name)).Trim() : "?";
+                var stat = Read("stat");
+                var state = stat.Length > stat.LastIndexOf(')') + 2 ? stat[stat.LastIndexOf(')') + 2] : '?';
+                threads.Append(CultureInfo.InvariantCulture, $"[{Read("comm")} {state} {Read("wchan")}] ");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            threads.Append(e.Message);
+        }
+
+        return threads.ToString();
+    }
+
     private static async Task WaitAsync(Func<bool> condition, Process wrapper, string what)
     {
         var stopwatch = Stopwatch.StartNew();
@@ -128,7 +150,7 @@ public sealed class FileFollowerCrashTests : IDisposable
             {
                 lock (Stderr)
                 {
-                    Assert.Fail($"No {what} within {Patience.TotalSeconds} s. The wrappers' stderr: {Stderr}. {Describe()}");
+                    Assert.Fail($"No {what} within {Patience.TotalSeconds} s. The wrappers' stderr: {Stderr}. {Describe()} Threads: {Threads(wrapper.Id)}");
                 }
             }
 
