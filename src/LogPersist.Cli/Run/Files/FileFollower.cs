@@ -7,8 +7,10 @@ namespace LogPersist.Cli.Run.Files;
 /// Follows the files that <c>--files</c> names into the WAL, on a thread of its own, from the start of
 /// each new file and from the recorded position of each file a previous run on the same WAL was reading
 /// (<see cref="FilePositions"/>). A pass lists the matching files, opens the new ones, reads every open
-/// one to its end and records its lines; a pass runs when a watched directory reports a change and at
-/// least every <see cref="PollInterval"/> (the safety net where notifications are missed or unavailable).
+/// one to its end and records its lines; a pass runs when a watched directory reports a name change
+/// (created, deleted, renamed, or lost events) and at least every <see cref="PollInterval"/> (the
+/// safety net where notifications are missed or unavailable). In between, a notification that a
+/// followed file was written to reads that file only.
 /// </summary>
 /// <remarks>
 /// Files are known by device and inode, not by name: a file renamed to a name that still matches is the
@@ -39,8 +41,18 @@ internal sealed class FileFollower : IAsyncDisposable
     private const long ForgetAfterPasses = 240;
 
     private readonly Dictionary<(ulong, ulong), (FileIdentity Identity, long Since)> _gone = [];
-    /// <summary>Files seen but not opened yet (see <see cref="Settled"/>), with when they were first seen.</summary>
-    private readonly Dictionary<(ulong, ulong), long> _young = [];
+    /// <summary>Files seen but not read yet (see <see cref="Settled"/>): their handle, name, and when they were first seen.</summary>
+    private readonly Dictionary<(ulong, ulong), (SafeFileHandle Handle, string Path, long Since)> _young = [];
+
+    /// <summary>Names notifications reported written to since the last look (<see cref="ReadChanged"/>).</summary>
+    private readonly HashSet<string> _changedPaths = new(StringComparer.Ordinal);
+
+    /// <summary>Each followed file by the name it was last listed under.</summary>
+    private readonly Dictionary<string, (ulong, ulong)> _byPath = new(StringComparer.Ordinal);
+
+    /// <summary>Set when a notification says names changed (created, deleted, renamed) or events were lost: the next wake-up lists the files.</summary>
+    private volatile bool _relist = true;
+    private long _lastPass;
     private long _passes;
     private Thread? _thread;
     private long _appended;
@@ -102,7 +114,10 @@ internal sealed class FileFollower : IAsyncDisposable
                 }
 
                 _changed.Reset();
-                Pass(final: false);
+                if (_relist || _pipeline.Time.GetElapsedTime(_lastPass) >= PollInterval || !ReadChanged())
+                {
+                    Pass(final: false);
+                }
             }
 
             Pass(final: true);
@@ -126,11 +141,47 @@ internal sealed class FileFollower : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Between full passes: reads only the followed files a notification named as written to. False
+    /// when a name is not a followed file (one too young to read, or not listed yet): a full pass is due.
+    /// </summary>
+    private bool ReadChanged()
+    {
+        List<string> changed;
+        lock (_changedPaths)
+        {
+            changed = [.. _changedPaths];
+            _changedPaths.Clear();
+        }
+
+        foreach (var path in changed)
+        {
+            if (!_byPath.TryGetValue(path, out var key) || !_files.TryGetValue(key, out var file) || file.Path != path)
+            {
+                return false;
+            }
+
+            if (file.Original is null)
+            {
+                ReadFile(file, final: false);
+            }
+        }
+
+        return true;
+    }
+
     private void Pass(bool final)
     {
+        _relist = false;
+        var now = _pipeline.Time.GetTimestamp();
+        _lastPass = now;
+        lock (_changedPaths)
+        {
+            _changedPaths.Clear();
+        }
+
         var seen = new HashSet<(ulong, ulong)>();
         var fresh = new List<(string Path, (ulong, ulong) Key)>();
-        var now = _pipeline.Time.GetTimestamp();
         foreach (var path in _globs.Expand())
         {
             if (FileNodes.Stat(path) is not { } node)
@@ -149,15 +200,23 @@ internal sealed class FileFollower : IAsyncDisposable
             {
                 known.Path = path;
             }
-            else if (final || Settled(key, node.Size, now))
+            else if (final || Settled(path, key, node.Size, now))
             {
                 fresh.Add((path, key));
             }
         }
 
-        foreach (var key in _young.Keys.Where(k => !seen.Contains(k)).ToList())
+        // A file seen too young to read and gone since (deleted, renamed away): read what it held
+        // through the handle kept since it was first seen.
+        foreach (var (key, young) in _young.Where(y => !seen.Contains(y.Key)).ToList())
         {
             _young.Remove(key);
+            if (Open(young.Path, key, young.Handle) is { } opened)
+            {
+                ReadFile(opened, final: true);
+                _gone[key] = (opened.Identity, _passes);
+                opened.Dispose();
+            }
         }
 
         // Files already open first, so that a truncation is known before a new file is taken for a copy;
@@ -190,12 +249,18 @@ internal sealed class FileFollower : IAsyncDisposable
         foreach (var (path, key) in fresh)
         {
             _gone.Remove(key);
-            _young.Remove(key);
-            if (Open(path, key) is { } opened)
+            var handle = _young.Remove(key, out var young) ? young.Handle : null;
+            if (Open(path, key, handle) is { } opened)
             {
                 _files.Add(key, opened);
                 ReadFile(opened, final);
             }
+        }
+
+        _byPath.Clear();
+        foreach (var (key, file) in _files)
+        {
+            _byPath[file.Path] = key;
         }
 
         Interlocked.Exchange(ref _appended, _files.Values.Sum(f => f.Appended));
@@ -214,20 +279,25 @@ internal sealed class FileFollower : IAsyncDisposable
     /// may be a copy being made (copy-truncate), which would be taken for a new file and read twice;
     /// making a copy takes far less than the timeout.
     /// </summary>
-    private bool Settled((ulong, ulong) key, long size, long now)
+    private bool Settled(string path, (ulong, ulong) key, long size, long now)
     {
+        if (_young.TryGetValue(key, out var young))
+        {
+            return size >= FileIdentity.FingerprintBytes || _pipeline.Time.GetElapsedTime(young.Since, now) >= PartialLineTimeout;
+        }
+
         if (size >= FileIdentity.FingerprintBytes)
         {
             return true;
         }
 
-        if (!_young.TryGetValue(key, out var since))
+        // Opened now all the same: a file deleted before it is read is read through this handle.
+        if (OpenHandle(path, key) is { } handle)
         {
-            _young[key] = now;
-            return false;
+            _young[key] = (handle, path, now);
         }
 
-        return _pipeline.Time.GetElapsedTime(since, now) >= PartialLineTimeout;
+        return false;
     }
 
     private void ReadFile(FollowedFile file, bool final)
@@ -245,7 +315,8 @@ internal sealed class FileFollower : IAsyncDisposable
         }
     }
 
-    private FollowedFile? Open(string path, (ulong Device, ulong Inode) key)
+    /// <summary>Opens <paramref name="path"/> if it is still the file <paramref name="key"/> names; null otherwise (the next pass sees what is there).</summary>
+    private static SafeFileHandle? OpenHandle(string path, (ulong Device, ulong Inode) key)
     {
         SafeFileHandle handle;
         try
@@ -260,10 +331,23 @@ internal sealed class FileFollower : IAsyncDisposable
         var opened = FileNodes.Stat(handle);
         if ((opened.Device, opened.Inode) != key)
         {
-            // Replaced between the listing and the open: the next pass sees the new one.
+            // Replaced between the listing and the open.
             handle.Dispose();
             return null;
         }
+
+        return handle;
+    }
+
+    private FollowedFile? Open(string path, (ulong Device, ulong Inode) key, SafeFileHandle? handle)
+    {
+        handle ??= OpenHandle(path, key);
+        if (handle is null)
+        {
+            return null;
+        }
+
+        var opened = FileNodes.Stat(handle);
 
         var start = 0L;
         var identity = new FileIdentity(key.Device, key.Inode, 0, FileIdentity.Hash([]));
@@ -275,24 +359,24 @@ internal sealed class FileFollower : IAsyncDisposable
                 identity = recorded.Identity;
                 start = recorded.Offset;
             }
-            else if (recorded.Identity.IsFull)
+            else if (recorded.Identity.FingerprintLength > 0)
             {
                 // Truncated (or replaced on the same inode) while no run watched: a copy of it may show up.
                 _positions.Truncated(recorded.Identity, recorded.Offset);
             }
         }
+
         FollowedFile? original = null;
-        if (start == 0 && FileIdentity.FingerprintOf(handle) is { Length: FileIdentity.FingerprintBytes } first && CopyOf(handle, opened.Size, first.Hash, out original) is { } offset)
+        if (start == 0 && FileIdentity.FingerprintOf(handle) is { Length: FileIdentity.FingerprintBytes } first && CopyOfFollowed(handle, opened.Size, first.Hash) is { } followed)
         {
-            // A copy of a file being read, or of one read before it was truncated: what it holds up to
-            // there is recorded.
+            // A copy of a file being read: its position is that file's until that one is truncated.
+            original = followed;
             identity = identity with { FingerprintLength = first.Length, Fingerprint = first.Hash };
-            start = original is null ? Math.Min(offset, opened.Size) : 0;
         }
-        else if (start == 0 && FileIdentity.FingerprintOf(handle) is { Length: FileIdentity.FingerprintBytes } full
-            && _positions.TruncatedOriginal(full.Hash, key) is { } truncatedAt)
+        else if (start == 0 && (_positions.TakeTruncated(handle) ?? _positions.TruncatedOriginal(handle, key)) is { } truncatedAt)
         {
-            identity = identity with { FingerprintLength = full.Length, Fingerprint = full.Hash };
+            // A copy of a file read before it was truncated (now, or while no run watched): what it
+            // holds up to where that reading was is recorded.
             start = Math.Min(truncatedAt, opened.Size);
         }
 
@@ -306,22 +390,16 @@ internal sealed class FileFollower : IAsyncDisposable
         return file;
     }
 
-    private long? CopyOf(SafeFileHandle candidate, long size, uint fingerprint, out FollowedFile? original)
+    /// <summary>The file being read that <paramref name="candidate"/> is a copy of (same first bytes, same bytes before what was read), or null.</summary>
+    private FollowedFile? CopyOfFollowed(SafeFileHandle candidate, long size, uint fingerprint)
     {
-        original = null;
         foreach (var file in _files.Values)
         {
             if (file.Original is null && file.Identity.IsFull && file.Identity.Fingerprint == fingerprint
                 && file.SameBytesAs(candidate, Math.Min(size, file.ReadTo)))
             {
-                original = file;
-                return file.ReadTo;
+                return file;
             }
-        }
-
-        if (_positions.TakeTruncated(fingerprint) is { } offset)
-        {
-            return offset;
         }
 
         return null;
@@ -358,11 +436,19 @@ internal sealed class FileFollower : IAsyncDisposable
                 {
                     NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.Size | NotifyFilters.LastWrite,
                 };
-                watcher.Changed += (_, _) => _changed.Set();
-                watcher.Created += (_, _) => _changed.Set();
-                watcher.Deleted += (_, _) => _changed.Set();
-                watcher.Renamed += (_, _) => _changed.Set();
-                watcher.Error += (_, _) => _changed.Set();
+                watcher.Changed += (_, e) =>
+                {
+                    lock (_changedPaths)
+                    {
+                        _changedPaths.Add(e.FullPath);
+                    }
+
+                    _changed.Set();
+                };
+                watcher.Created += (_, _) => Relist();
+                watcher.Deleted += (_, _) => Relist();
+                watcher.Renamed += (_, _) => Relist();
+                watcher.Error += (_, _) => Relist();
                 watcher.EnableRaisingEvents = true;
                 _watchers.Add(directory, watcher);
             }
@@ -371,6 +457,12 @@ internal sealed class FileFollower : IAsyncDisposable
                 // No notifications here (inotify limit, no permission): the poll still finds every change.
             }
         }
+    }
+
+    private void Relist()
+    {
+        _relist = true;
+        _changed.Set();
     }
 
     public async ValueTask DisposeAsync()
@@ -387,6 +479,12 @@ internal sealed class FileFollower : IAsyncDisposable
         }
 
         _files.Clear();
+        foreach (var young in _young.Values)
+        {
+            young.Handle.Dispose();
+        }
+
+        _young.Clear();
         _stop.Dispose();
         _changed.Dispose();
     }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using LogPersist.Entries;
 using LogPersist.Wal;
+using Microsoft.Win32.SafeHandles;
 
 namespace LogPersist.Cli.Run.Files;
 
@@ -103,9 +104,10 @@ internal sealed class FilePositions
                     if (record.Kind == RecordKind.Data && EntryView.TryDecode(record.Payload.Span, out var view) && Read(view) is { } found)
                     {
                         if (_positions.TryGetValue(found.Identity.Node, out var earlier) && earlier.Identity.Fingerprint != found.Identity.Fingerprint
-                            && earlier.Identity.FingerprintLength >= found.Identity.FingerprintLength && found.Offset < earlier.Offset)
+                            && (earlier.Identity.FingerprintLength >= found.Identity.FingerprintLength || found.Offset < earlier.Offset))
                         {
-                            // The same file with other first bytes and less read: it was truncated there.
+                            // The same file with other first bytes, not a longer fingerprint of the same
+                            // ones (or with less read): it was truncated there.
                             AddTruncated(earlier.Identity, earlier.Offset);
                         }
 
@@ -115,7 +117,9 @@ internal sealed class FilePositions
             }
 
             LoadSideFile();
-            _savedVersion = _version;
+
+            // The side file may lack what the WAL's entries say: the first save writes it whole.
+            _savedVersion = -1;
         }
     }
 
@@ -145,12 +149,12 @@ internal sealed class FilePositions
     }
 
     /// <summary>
-    /// Where a previous run had read a file whose first bytes had the full fingerprint
-    /// <paramref name="fingerprint"/> and which, under the name it had, has other first bytes now (it
-    /// was truncated while no run was watching): a new file with that fingerprint is its copy, and
-    /// holds the lines the truncation took from that offset on. Null when there is none.
+    /// Where a previous run had read a file that <paramref name="candidate"/> starts like (its
+    /// fingerprinted first bytes) and which, under the name it had, has other first bytes now (it was
+    /// truncated while no run was watching): the candidate is its copy, and holds the lines the
+    /// truncation took from that offset on. Null when there is none.
     /// </summary>
-    public long? TruncatedOriginal(uint fingerprint, (ulong Device, ulong Inode) candidate)
+    public long? TruncatedOriginal(SafeFileHandle candidate, (ulong Device, ulong Inode) node)
     {
         List<(FileIdentity Identity, long Offset, string Path)> known;
         lock (Gate)
@@ -160,7 +164,8 @@ internal sealed class FilePositions
 
         foreach (var (identity, offset, path) in known)
         {
-            if (!identity.IsFull || identity.Fingerprint != fingerprint || identity.Node == candidate)
+            if (identity.FingerprintLength == 0 || identity.Node == node
+                || FileIdentity.FingerprintOf(candidate, identity.FingerprintLength) is not { } first || first.Hash != identity.Fingerprint)
             {
                 continue;
             }
@@ -168,9 +173,9 @@ internal sealed class FilePositions
             try
             {
                 using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                var node = FileNodes.Stat(handle);
+                var now = FileNodes.Stat(handle);
                 var firstBytes = FileIdentity.FingerprintOf(handle, identity.FingerprintLength);
-                if ((node.Device, node.Inode) == identity.Node && (firstBytes is null || firstBytes.Value.Hash != fingerprint))
+                if ((now.Device, now.Inode) == identity.Node && (firstBytes is null || firstBytes.Value.Hash != identity.Fingerprint))
                 {
                     return offset;
                 }
@@ -193,16 +198,20 @@ internal sealed class FilePositions
         }
     }
 
-    /// <summary>Where a copy of a truncated file with the full fingerprint <paramref name="fingerprint"/> starts, once; null when none is remembered.</summary>
-    public long? TakeTruncated(uint fingerprint)
+    /// <summary>
+    /// Where <paramref name="candidate"/>, a file not read before, starts if it is a copy of a file
+    /// remembered as truncated: the newest whose fingerprinted first bytes it starts with (taken, once);
+    /// null when none.
+    /// </summary>
+    public long? TakeTruncated(SafeFileHandle candidate)
     {
         lock (Gate)
         {
             for (var i = _truncated.Count - 1; i >= 0; i--)
             {
-                if (_truncated[i].Identity.Fingerprint == fingerprint)
+                var (identity, offset) = _truncated[i];
+                if (FileIdentity.FingerprintOf(candidate, identity.FingerprintLength) is { } first && first.Hash == identity.Fingerprint)
                 {
-                    var offset = _truncated[i].Offset;
                     _truncated.RemoveAt(i);
                     _version++;
                     return offset;
@@ -215,7 +224,7 @@ internal sealed class FilePositions
 
     private void AddTruncated(FileIdentity identity, long offset)
     {
-        if (!identity.IsFull || _truncated.Contains((identity, offset)))
+        if (identity.FingerprintLength == 0 || _truncated.Contains((identity, offset)))
         {
             return;
         }

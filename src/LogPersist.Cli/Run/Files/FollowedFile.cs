@@ -266,7 +266,9 @@ internal sealed class FollowedFile : IDisposable
         _recorder.Origin = new FileOrigin(Path, _idText.Text, Offset + consumed);
         lock (_positions.Gate)
         {
-            // The line and its position together: a save of the positions sees both or neither.
+            // The line and its position together: a save of the positions sees both or neither. The
+            // append never waits for the shipper (run's WAL drops its oldest entries when full), so
+            // the acknowledgement that saves the positions under this lock is never waited for here.
             _recorder.Write(line, part, lastPart);
             Offset += consumed;
             _positions.Advance(Identity, Offset, Path);

@@ -1,3 +1,4 @@
+using LogPersist.Entries;
 using LogPersist.Tests.Support;
 using static LogPersist.Tests.Cli.Run.Files.FollowedLines;
 
@@ -213,11 +214,11 @@ public sealed class FileFollowerTests : IDisposable
         using (var writer = new FileStream(first, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
         {
             File.CreateSymbolicLink(link, Path.GetFileName(first));
-            var seen = Make("I1203 first", 0, 30);
+            var seen = Make("I1203 23:00:00.000001  4711 main.cc:10] first", 0, 30);
             Write(writer, seen);
             lines.AddRange(seen);
             await run.WaitForAsync(seen, "the first file's lines");
-            var unseen = Make("I1203 first", 30, 10);
+            var unseen = Make("W1203 23:00:01.000000  4711 main.cc:11] first", 30, 10);
             Write(writer, unseen);
             lines.AddRange(unseen);
 
@@ -225,14 +226,19 @@ public sealed class FileFollowerTests : IDisposable
             using var next = new FileStream(second, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
             File.Delete(link);
             File.CreateSymbolicLink(link, Path.GetFileName(second));
-            var fresh = Make("I1203 second", 0, 30);
+            var fresh = Make("E1203 23:15:00.000000  4711 main.cc:12] second", 0, 30);
             Write(next, fresh);
             lines.AddRange(fresh);
             await run.WaitForAsync(fresh, "the second file's lines");
         }
 
         await run.StopAsync();
-        AssertExactlyOnce(lines, FollowRun.FileEntries(Root));
+        var entries = FollowRun.FileEntries(Root);
+        AssertExactlyOnce(lines, entries);
+
+        // The program is the component, whichever file or link a line came through; glog's prefix is the level.
+        Assert.All(entries, e => Assert.Equal("prog", e.Line.GetProperty("component").GetString()));
+        Assert.Equal([30, 10, 30], [entries.Count(e => e.Level == EntryLevel.Information), entries.Count(e => e.Level == EntryLevel.Warning), entries.Count(e => e.Level == EntryLevel.Error)]);
     }
 
     [LinuxFact]
