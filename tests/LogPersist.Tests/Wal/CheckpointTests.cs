@@ -240,17 +240,8 @@ public sealed class CheckpointTests
     {
         using var dir = new TempDirectory();
         using var wal = WriteAheadLog.Open(Wals.Options(dir.Path, segmentBytes: 8192));
-        for (var i = 0; i < 200; i++)
-        {
-            Assert.True(wal.Append(Wals.Payload(i, 100)));
-        }
-
         using var reader = wal.CreateReader();
-        var last = WalPosition.Start;
-        while (reader.TryRead(out var record))
-        {
-            last = record.Next;
-        }
+        var last = AppendAndReadAll(wal, reader);
 
         var before = SegmentsIn(dir.Path);
         Assert.True(before.Count > 1, $"only {before.Count} segments");
@@ -281,12 +272,26 @@ public sealed class CheckpointTests
     {
         using var dir = new TempDirectory();
         using var wal = WriteAheadLog.Open(Wals.Options(dir.Path, segmentBytes: 8192));
+        using var reader = wal.CreateReader();
+        var last = AppendAndReadAll(wal, reader);
+
+        Assert.True(wal.Acknowledge(last));
+        Assert.Equal([last.Segment], SegmentsIn(dir.Path));
+
+        Assert.True(wal.Append(Wals.Payload(200, 100)));
+        Assert.True(reader.TryRead(out var next));
+        Assert.True(Wals.IsIntact(next.Payload.Span, out var sequence));
+        Assert.Equal(200, sequence);
+    }
+
+    /// <summary>Appends 200 records of 100 bytes (several 8 KiB segments), reads them all, and returns the position past the last.</summary>
+    private static WalPosition AppendAndReadAll(WriteAheadLog wal, WalReader reader)
+    {
         for (var i = 0; i < 200; i++)
         {
             Assert.True(wal.Append(Wals.Payload(i, 100)));
         }
 
-        using var reader = wal.CreateReader();
         var last = WalPosition.Start;
         var count = 0;
         while (reader.TryRead(out var record))
@@ -296,13 +301,7 @@ public sealed class CheckpointTests
         }
 
         Assert.Equal(200, count);
-        Assert.True(wal.Acknowledge(last));
-        Assert.Equal([last.Segment], SegmentsIn(dir.Path));
-
-        Assert.True(wal.Append(Wals.Payload(200, 100)));
-        Assert.True(reader.TryRead(out var next));
-        Assert.True(Wals.IsIntact(next.Payload.Span, out var sequence));
-        Assert.Equal(200, sequence);
+        return last;
     }
 
     private static List<long> SegmentsIn(string directory) =>

@@ -34,7 +34,7 @@ public sealed class FileFollowerCrashTests : IDisposable
         {
             using var wrapper = StartWrapper(root, pattern);
             var progressed = recorded + 200;
-            await WaitAsync(() => CountEntries(root) >= progressed, wrapper, $"run {kill + 1} to record {progressed} lines");
+            await WaitAsync(() => CountEntries(root) >= progressed, wrapper, $"run {kill + 1} to record {progressed} lines", writer);
             wrapper.Kill();
             Assert.True(wrapper.WaitForExit(Patience), "The wrapper did not exit after SIGKILL.");
             Assert.Equal(CrashHelperProcess.KilledExitCode, wrapper.ExitCode);
@@ -53,26 +53,13 @@ public sealed class FileFollowerCrashTests : IDisposable
 
     private static Process StartWrapper(string root, string pattern)
     {
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        var start = new ProcessStartInfo(string.IsNullOrEmpty(host) ? "dotnet" : host)
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
         // The child only lives as long as the wrapper: it ends once its parent is gone.
-        foreach (var argument in (string[])["exec", Path.Combine(AppContext.BaseDirectory, "LogPersist.Cli.dll"),
-            "run", "--directory", root, "--service", RunHarness.Service, "--instance", RunHarness.Instance, "--files", pattern,
+        var process = ToolProcess.Start(
+            ["run", "--directory", root, "--service", RunHarness.Service, "--instance", RunHarness.Instance, "--files", pattern,
             // Each restart starts a segment (64 MiB); the default 1 GiB cap would drop the oldest by the 17th.
             "--max-disk-bytes", "8589934592", "--",
-            "/bin/sh", "-c", "while kill -0 $PPID 2>/dev/null; do sleep 0.1; done"])
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        TestEnvironment.Clear(start.Environment);
-        var process = Process.Start(start) ?? throw new InvalidOperationException("logpersist did not start");
+            "/bin/sh", "-c", "while kill -0 $PPID 2>/dev/null; do sleep 0.1; done"],
+            readStderr: false);
         _ = process.StandardOutput.ReadToEndAsync();
         process.ErrorDataReceived += (_, e) =>
         {
@@ -136,7 +123,7 @@ public sealed class FileFollowerCrashTests : IDisposable
         return threads.ToString();
     }
 
-    private static async Task WaitAsync(Func<bool> condition, Process wrapper, string what)
+    private static async Task WaitAsync(Func<bool> condition, Process wrapper, string what, RotatingWriter writer)
     {
         var stopwatch = Stopwatch.StartNew();
         while (!condition())
@@ -150,7 +137,7 @@ public sealed class FileFollowerCrashTests : IDisposable
             {
                 lock (Stderr)
                 {
-                    Assert.Fail($"No {what} within {Patience.TotalSeconds} s. The wrappers' stderr: {Stderr}. {Describe()} Threads: {Threads(wrapper.Id)}");
+                    Assert.Fail($"No {what} within {Patience.TotalSeconds} s. {writer.Describe()} The wrappers' stderr: {Stderr}. {Describe()} Threads: {Threads(wrapper.Id)}");
                 }
             }
 
@@ -180,6 +167,15 @@ public sealed class FileFollowerCrashTests : IDisposable
             _running.Start();
         }
 
+        /// <summary>How far the writer got, and why it stopped if it did.</summary>
+        public string Describe()
+        {
+            lock (_written)
+            {
+                return $"The writer wrote {_written.Count} lines (last: {_written.LastOrDefault()}), {Rotations} rotations, {CopyTruncations} copy-truncations{(_failure is null ? "" : ", then failed: " + _failure)}.";
+            }
+        }
+
         public List<string> Stop()
         {
             _stop = true;
@@ -206,7 +202,10 @@ public sealed class FileFollowerCrashTests : IDisposable
                     var line = string.Create(CultureInfo.InvariantCulture, $"{name}-{n:D7} payload {new string((char)('a' + (n % 26)), 40)}");
                     stream.Write(Encoding.UTF8.GetBytes(line + "\n"));
                     stream.Flush();
-                    _written.Add(line);
+                    lock (_written)
+                    {
+                        _written.Add(line);
+                    }
 
                     if (n % 900 == 899)
                     {
