@@ -1,4 +1,5 @@
 using LogPersist.Pipeline;
+using LogPersist.Wal;
 using Microsoft.Win32.SafeHandles;
 
 namespace LogPersist.Cli.Run.Files;
@@ -315,13 +316,17 @@ internal sealed class FileFollower : IAsyncDisposable
         }
     }
 
-    /// <summary>Opens <paramref name="path"/> if it is still the file <paramref name="key"/> names; null otherwise (the next pass sees what is there).</summary>
+    /// <summary>
+    /// Opens <paramref name="path"/> if it is still the file <paramref name="key"/> names and a regular
+    /// file (a FIFO or a device matching a pattern is never read); null otherwise (the next pass sees
+    /// what is there). The open takes no lock: the child's own exclusive opens keep working.
+    /// </summary>
     private static SafeFileHandle? OpenHandle(string path, (ulong Device, ulong Inode) key)
     {
         SafeFileHandle handle;
         try
         {
-            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            handle = PosixFiles.OpenToRead(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -329,9 +334,9 @@ internal sealed class FileFollower : IAsyncDisposable
         }
 
         var opened = FileNodes.Stat(handle);
-        if ((opened.Device, opened.Inode) != key)
+        if ((opened.Device, opened.Inode) != key || PosixFiles.Stat(handle).Kind != FileKind.Regular)
         {
-            // Replaced between the listing and the open.
+            // Replaced between the listing and the open, or not a file to read lines from.
             handle.Dispose();
             return null;
         }

@@ -172,7 +172,7 @@ internal sealed class FilePositions
 
             try
             {
-                using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                using var handle = PosixFiles.OpenToRead(path);
                 var now = FileNodes.Stat(handle);
                 var firstBytes = FileIdentity.FingerprintOf(handle, identity.FingerprintLength);
                 if ((now.Device, now.Inode) == identity.Node && (firstBytes is null || firstBytes.Value.Hash != identity.Fingerprint))

@@ -51,6 +51,48 @@ public sealed class FileFollowerTests : IDisposable
     }
 
     [LinuxFact]
+    public async Task Following_a_file_takes_no_lock_so_a_writers_exclusive_open_still_works()
+    {
+        var a = Logs("a.log");
+        var lines = Make("a", 0, 10);
+        Append(a, lines);
+        await using var run = FollowRun.Start(Root, [Logs("*.log")]);
+        await run.WaitForAsync(lines, "the file's lines");
+
+        // .NET opens with FileShare.None take an exclusive advisory lock; a reader's lock would refuse them.
+        using (var exclusive = new FileStream(a, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+        {
+            exclusive.Seek(0, SeekOrigin.End);
+            Write(exclusive, Make("a", 10, 5));
+        }
+
+        await run.WaitForAsync(Make("a", 10, 5), "the lines written under the exclusive open");
+        await run.StopAsync();
+    }
+
+    [LinuxFact]
+    public async Task A_fifo_matching_the_pattern_is_never_read_and_never_blocks_the_others()
+    {
+        var fifo = Logs("planted.log");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo]))
+        {
+            await mkfifo.WaitForExitAsync();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+
+        var lines = Make("a", 0, 10);
+        Append(Logs("a.log"), lines);
+        await using var run = FollowRun.Start(Root, [Logs("*.log")]);
+        await run.WaitForAsync(lines, "the regular file's lines");
+        var later = Make("a", 10, 5);
+        Append(Logs("a.log"), later);
+        await run.WaitForAsync(later, "the lines written later");
+        await run.StopAsync();
+
+        AssertExactlyOnce([.. lines, .. later], FollowRun.FileEntries(Root));
+    }
+
+    [LinuxFact]
     public async Task A_session_symlink_that_moves_is_followed_into_the_new_session()
     {
         // Ray: /tmp/ray/session_latest -> session_<date>; a new session moves the link.
