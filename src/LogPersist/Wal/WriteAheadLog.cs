@@ -198,8 +198,10 @@ internal sealed class WriteAheadLog : IDisposable
         new(_fileSystem, _options.Directory, position, _writer.FirstSequence);
 
     /// <summary>
-    /// Records that everything before <paramref name="position"/> was shipped: saves the checkpoint and
-    /// deletes the segments entirely behind it. Returns false (and reports) if the checkpoint could not be saved; the shipped segments are deleted either way.
+    /// Records that everything before <paramref name="position"/> was shipped: calls
+    /// <see cref="BeforeForgettingShipped"/>, saves the checkpoint and deletes the segments entirely
+    /// behind it. Returns false (and reports) if the checkpoint could not be saved, in which case the
+    /// shipped segments are deleted all the same; and false, with nothing changed, if the hook refused.
     /// </summary>
     public bool Acknowledge(WalPosition position)
     {
