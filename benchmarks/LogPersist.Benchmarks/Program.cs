@@ -11,6 +11,7 @@ using LogPersist.Benchmarks;
 // logpersist drain vs shipper:  dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- drain [ENTRIES [ROUNDS]]
 // Open-to-first-append timing:    dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- recovery [BACKLOG_MIB [DISK_CAP_MIB]]
 // logpersist run vs its child alone: dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- run-throughput [LINES [ROUNDS [TOOL_DLL]]]
+// run --files vs the pipe path:  dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- run-files [LINES [ROUNDS [PACED_LINES [RATE [TOOL_DLL]]]]]
 // Native AOT vs JIT start-up:    dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- startup AOT_BINARY JIT_DLL [ROUNDS]
 if (args.Length > 2 && args[0] == "startup")
 {
@@ -18,6 +19,19 @@ if (args.Length > 2 && args[0] == "startup")
 }
 
 if (args.Length > 0 && args[0] == "run-throughput") return RunThroughputHarness.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2_000_000, args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3, args.Length > 3 ? args[3] : null);
+
+if (args.Length > 0 && args[0] == "run-files")
+{
+    return RunFilesHarness.Run(
+        args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3,
+        args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 10_000,
+        args.Length > 4 ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 2_000,
+        args.Length > 5 ? args[5] : null);
+}
+
+// The writer process of run-files: line-writer paced|burst DIRECTORY|- FILES FIRST LINES RATE
+if (args.Length > 6 && args[0] == "line-writer") return RunFilesHarness.Write(args[1..]);
 
 if (args.Length > 0 && args[0] == "recovery")
 {

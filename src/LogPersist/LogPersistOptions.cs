@@ -209,4 +209,7 @@ public sealed class LogPersistOptions
 
     /// <summary>The environment the defaults are read from, for tests.</summary>
     internal Func<string, string?> Environment { get; set; } = System.Environment.GetEnvironmentVariable;
+
+    /// <summary>See <see cref="Wal.WriteAheadLog.BeforeForgettingShipped"/>: <c>run --files</c> saves its read positions there.</summary>
+    internal Func<Wal.WriteAheadLog, bool>? BeforeForgettingShipped { get; set; }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using LogPersist.Cli.Run;
+using LogPersist.Cli.Run.Files;
 using LogPersist.Pipeline;
 
 namespace LogPersist.Cli.Commands;
@@ -30,7 +31,38 @@ internal static class RunCommand
             throw new UsageException("logpersist run needs a command after --.");
         }
 
+        var files = result.GetValue(run.Files) ?? [];
+        if (files.Length > 0 && !OperatingSystem.IsLinux())
+        {
+            throw new UsageException("logpersist run: --files needs Linux (files are known by device and inode).");
+        }
+
+        if (files.Any(string.IsNullOrWhiteSpace))
+        {
+            throw new UsageException("logpersist run: --files needs a pattern.");
+        }
+
+        var rules = (result.GetValue(run.Components) ?? []).Select(ComponentRule.Parse).ToList();
+        if (rules.Count > 0 && files.Length == 0)
+        {
+            throw new UsageException("logpersist run: --component names the component of followed files; it needs --files.");
+        }
+
         var options = run.ToOptions(result, sdk, context, commandLine[0]);
+        FilePositions? positions = null;
+        if (files.Length > 0)
+        {
+            // The component of each followed file's lines is a stream label: a few streams per pod, never one per file.
+            if (!options.LabelProperties.Contains(LineRecorder.ComponentProperty))
+            {
+                options.LabelProperties.Add(LineRecorder.ComponentProperty);
+            }
+
+            // Made before the pipeline, so that the WAL forgets no shipped entry before the positions are read and saved.
+            positions = new FilePositions(context.Error);
+            options.BeforeForgettingShipped = positions.BeforeForgettingShipped;
+        }
+
         LogPipeline pipeline;
         try
         {
@@ -50,8 +82,16 @@ internal static class RunCommand
         }
 
         ChildOutcome outcome;
+        FileFollower? follower = null;
         try
         {
+            if (positions is not null)
+            {
+                // Started before the child, so that its first files are read from their first line.
+                follower = new FileFollower(pipeline, files, RunOptions.PieceBytes(options.MaxLineBytes), context.Error, positions, new FileLineRules(rules, context.Error));
+                follower.Start();
+            }
+
             var runner = new ChildRunner(pipeline, RunOptions.PieceBytes(options.MaxLineBytes), context.Error);
             outcome = await runner.RunAsync(
                 commandLine[0],
@@ -63,6 +103,12 @@ internal static class RunCommand
         }
         finally
         {
+            if (follower is not null)
+            {
+                // The child is gone: one last pass records what its files hold, unfinished lines included.
+                await follower.DisposeAsync().ConfigureAwait(false);
+            }
+
             if (!await pipeline.StopAsync(options.FlushTimeout).ConfigureAwait(false))
             {
                 await context.Error.WriteLineAsync($"logpersist run: Loki did not acknowledge every line within {options.FlushTimeout.TotalSeconds:0.###} s; the rest stays in '{pipeline.Directory}' and is shipped by the next run on it.").ConfigureAwait(false);

@@ -6,7 +6,8 @@ namespace LogPersist.Cli.Run;
 
 /// <summary>
 /// Turns the lines of one of the child's streams into WAL entries. The category names the stream
-/// (<c>stdout</c> or <c>stderr</c>); a plain line is an Information entry whose message is the line;
+/// (<c>stdout</c>, <c>stderr</c>, or <c>file</c> for followed files); a plain line is an entry whose message
+/// is the line, at the level its format gives it (<see cref="TextLevels"/>), else Information;
 /// a JSON object line keeps its message, level and fields (<see cref="JsonLine"/>); the pieces of an
 /// over-long line carry <c>part</c> (1, 2, …) and, on the last, <c>last_part</c>. One instance per
 /// stream, called from one thread.
@@ -15,6 +16,10 @@ internal sealed class LineRecorder
 {
     public const string StdoutCategory = "stdout";
     public const string StderrCategory = "stderr";
+    public const string FileCategory = "file";
+
+    /// <summary>The property, and stream label, that names the component a followed file belongs to.</summary>
+    public const string ComponentProperty = "component";
 
     // Invalid UTF-8 becomes U+FFFD, never an exception.
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
@@ -24,14 +29,28 @@ internal sealed class LineRecorder
     private readonly byte[] _categoryUtf8;
     private readonly EntryEncoder _encoder;
     private long _lastTimestampNs;
+    private EntryLevel _lineLevel;
 
     public LineRecorder(LogPipeline pipeline, string category)
     {
+        ArgumentNullException.ThrowIfNull(category);
         _pipeline = pipeline;
         _category = category;
         _categoryUtf8 = Utf8.GetBytes(category);
         _encoder = new EntryEncoder(pipeline.EntryLimits, 4096);
     }
+
+    /// <summary>
+    /// The file the next line comes from, for lines read from files: written as the properties
+    /// <c>file</c>, <c>file_id</c> and <c>file_offset</c> of each entry. Null for the child's pipes.
+    /// </summary>
+    public FileOrigin? Origin { get; set; }
+
+    /// <summary>
+    /// The component of a file's lines (see <see cref="Files.FileLineRules"/>), written as the property
+    /// <c>component</c>, which <c>run --files</c> makes a stream label. Null for the child's pipes.
+    /// </summary>
+    public string? Component { get; init; }
 
     /// <summary>Entries appended to the WAL.</summary>
     public long Appended { get; private set; }
@@ -46,25 +65,35 @@ internal sealed class LineRecorder
             // When the wrapper read the line, kept strictly increasing so Loki keeps the stream's order.
             var timestamp = Math.Max(LogEntry.NowNs(_pipeline.Time), _lastTimestampNs + 1);
             _lastTimestampNs = timestamp;
+            var origin = (Origin is null ? 0 : 3) + (Component is null ? 0 : 1);
             if (part == 0 && JsonLine.TryParse(line, out var parsed))
             {
                 _encoder.Begin(new EntryHeader { TimestampNs = timestamp, Level = parsed!.Level ?? EntryLevel.Information, CategoryUtf8 = _categoryUtf8, Message = parsed.Message });
-                var count = _encoder.BeginProperties(parsed.Properties.Count);
-                for (var i = 0; i < count; i++)
+                var count = _encoder.BeginProperties(parsed.Properties.Count + origin);
+                WriteOrigin();
+                for (var i = 0; i < count - origin; i++)
                 {
                     _encoder.WriteProperty(parsed.Properties[i].Key, parsed.Properties[i].Value);
                 }
             }
             else
             {
-                _encoder.Begin(new EntryHeader { TimestampNs = timestamp, Level = EntryLevel.Information, CategoryUtf8 = _categoryUtf8, Message = Utf8.GetString(line) });
+                // A line's pieces all have the level its start gives it.
+                if (part <= 1)
+                {
+                    _lineLevel = TextLevels.Of(line) ?? EntryLevel.Information;
+                }
+
+                _encoder.Begin(new EntryHeader { TimestampNs = timestamp, Level = _lineLevel, CategoryUtf8 = _categoryUtf8, Message = Utf8.GetString(line) });
                 if (part == 0)
                 {
-                    _encoder.BeginProperties(0);
+                    _encoder.BeginProperties(origin);
+                    WriteOrigin();
                 }
                 else
                 {
-                    _encoder.BeginProperties(lastPart ? 2 : 1);
+                    _encoder.BeginProperties((lastPart ? 2 : 1) + origin);
+                    WriteOrigin();
                     _encoder.WriteProperty("part", part);
                     if (lastPart)
                     {
@@ -88,4 +117,22 @@ internal sealed class LineRecorder
             _pipeline.EntryFailed(_category, e);
         }
     }
+
+    private void WriteOrigin()
+    {
+        if (Origin is { } origin)
+        {
+            _encoder.WriteProperty("file", origin.Name);
+            _encoder.WriteProperty("file_id", origin.Id);
+            _encoder.WriteProperty("file_offset", origin.EndOffset);
+        }
+
+        if (Component is { } component)
+        {
+            _encoder.WriteProperty(ComponentProperty, component);
+        }
+    }
 }
+
+/// <summary>Where a line read from a file came from: its name, its identity, and the offset just past its bytes.</summary>
+internal readonly record struct FileOrigin(string Name, string Id, long EndOffset);

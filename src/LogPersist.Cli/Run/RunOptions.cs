@@ -43,6 +43,26 @@ internal sealed class RunOptions
         Description = "Accept namespace and service directories under the root that are writable by one of this process's groups (a volume whose fsGroup makes them so); see the README's security section.",
     };
 
+    public Option<string[]> Files { get; } = new("--files")
+    {
+        Description = "Also follow the files this pattern names (* and ? within a path segment; directory symlinks followed), including files that appear later, into the WAL; repeatable. Each line carries its file name; a restart on the same WAL resumes each file where its WAL ends.",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    public Option<string[]> Components { get; } = new("--component")
+    {
+        Description = "With --files: the component (a stream label) of files whose name matches REGEX is NAME, where $1 or ${group} stand for a group's match; repeatable, first match wins, before the built-in rules (Ray's files, glog's, then the name's leading words).",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    public Option<string[]> PodLabelNames { get; } = new("--pod-label")
+    {
+        Description = "A label of this pod (e.g. ray.io/node-type) to add as a stream label, read from --pod-labels-file; repeatable. The name is sanitised as Loki label names must be (ray_io_node_type).",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    public Option<string?> PodLabelsFile { get; } = new("--pod-labels-file") { Description = $"Where the downward API put the pod's labels. Default: {PodLabels.DefaultPath}." };
+
     public Argument<string[]> Command { get; } = new("command")
     {
         Description = "The command and its arguments, after --.",
@@ -51,7 +71,7 @@ internal sealed class RunOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in (Option[])[Service, Instance, Directory, Labels, Durability, MaxDiskBytes, MaxLineBytes, LineFormat, FlushTimeout, AdoptOrphans, AllowGroupWritableDirectories])
+        foreach (var option in (Option[])[Service, Instance, Directory, Labels, Durability, MaxDiskBytes, MaxLineBytes, LineFormat, FlushTimeout, AdoptOrphans, AllowGroupWritableDirectories, Files, Components, PodLabelNames, PodLabelsFile])
         {
             command.Options.Add(option);
         }
@@ -79,6 +99,12 @@ internal sealed class RunOptions
             AdoptOrphans = result.GetValue(AdoptOrphans),
             AllowGroupWritableDirectories = result.GetValue(AllowGroupWritableDirectories),
         };
+        // The pod's labels first: a --label of the same name overrides one.
+        foreach (var (name, value) in PodLabels.Read(result.GetValue(PodLabelsFile) ?? PodLabels.DefaultPath, result.GetValue(PodLabelNames) ?? [], context.Error))
+        {
+            options.Labels[name] = value;
+        }
+
         foreach (var label in result.GetValue(Labels) ?? [])
         {
             var (name, value) = SdkOptions.Pair(label, "--label");

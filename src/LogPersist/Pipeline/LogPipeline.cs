@@ -129,6 +129,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
         }
 
         SaveStreamDescription(wal, settings.Stream, options.FileSystem);
+        wal.BeforeForgettingShipped = options.BeforeForgettingShipped;
         Shipper? shipper = null;
         try
         {

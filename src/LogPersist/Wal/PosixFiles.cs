@@ -46,6 +46,31 @@ internal static partial class PosixFiles
     public static bool IsSupported => OperatingSystem.IsLinux();
 
     /// <summary>
+    /// Opens <paramref name="path"/> read-only, following symbolic links, without blocking (a FIFO opens
+    /// at once) and without the advisory lock .NET's own opens take: a reader of someone else's files
+    /// must not make their writer's exclusive open fail. The caller checks what it opened
+    /// (<see cref="Stat(SafeFileHandle)"/>). Throws <see cref="FileNotFoundException"/>,
+    /// <see cref="UnauthorizedAccessException"/> or <see cref="IOException"/>.
+    /// </summary>
+    public static SafeFileHandle OpenToRead(string path)
+    {
+        var handle = Open(path, ReadOnly | NonBlocking | CloseOnExec);
+        if (!handle.IsInvalid)
+        {
+            return handle;
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        handle.Dispose();
+        throw errno switch
+        {
+            2 or 20 => new FileNotFoundException($"'{path}' does not exist.", path),
+            1 or 13 => new UnauthorizedAccessException($"Access to '{path}' is denied."),
+            _ => new IOException($"'{path}' cannot be opened: {Marshal.GetPInvokeErrorMessage(errno)}", errno),
+        };
+    }
+
+    /// <summary>
     /// Opens <paramref name="path"/> (read-only unless <paramref name="write"/>) without following a
     /// symbolic link in its last component and without blocking (a FIFO opens at once). Throws
     /// <see cref="FileNotFoundException"/> when it is missing, <see cref="UntrustedFileException"/> when

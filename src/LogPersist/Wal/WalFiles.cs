@@ -21,9 +21,12 @@ internal static class WalFiles
     /// <summary>The stream description the shipping side saves in the directory.</summary>
     public const string StreamDescriptionName = "stream.json";
 
+    /// <summary>Where <c>logpersist run --files</c> keeps how far each followed file is recorded once its entries are shipped.</summary>
+    public const string FilePositionsName = "files.positions";
+
     /// <summary>Whether <paramref name="name"/> is a file a WAL directory keeps (temporaries aside).</summary>
     public static bool IsKeptFile(string name) =>
-        name is Checkpoint.FileName or DirectoryLock.LockFileName or DirectoryLock.OwnerFileName or StreamDescriptionName
+        name is Checkpoint.FileName or DirectoryLock.LockFileName or DirectoryLock.OwnerFileName or StreamDescriptionName or FilePositionsName
         || SegmentNames.TryParse(name, out _);
 
     /// <summary>Whether <paramref name="name"/> is a file LogPersist writes into a WAL directory, and so may delete there.</summary>

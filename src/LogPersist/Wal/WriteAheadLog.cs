@@ -58,6 +58,15 @@ internal sealed class WriteAheadLog : IDisposable
     public OwnerRecord Owner => _lease.Record;
 
     /// <summary>
+    /// Called by <see cref="Acknowledge"/>, under the lock that orders acknowledgements, before the
+    /// checkpoint moves on and shipped segments are deleted: what must be saved about the records about
+    /// to be forgotten (<c>run --files</c>'s read positions) is saved here. False, or an exception,
+    /// leaves the checkpoint and the segments as they are until a later acknowledgement. Set before
+    /// shipping starts.
+    /// </summary>
+    internal Func<WriteAheadLog, bool>? BeforeForgettingShipped { get; set; }
+
+    /// <summary>
     /// True once another holder took the directory (it was adopted, or another process wrote its owner
     /// record). From then on nothing is done through the directory's path: no acknowledgement, no
     /// deletion, no new segment; appends fill the open segment, which moved with the directory and is
@@ -189,8 +198,10 @@ internal sealed class WriteAheadLog : IDisposable
         new(_fileSystem, _options.Directory, position, _writer.FirstSequence);
 
     /// <summary>
-    /// Records that everything before <paramref name="position"/> was shipped: saves the checkpoint and
-    /// deletes the segments entirely behind it. Returns false (and reports) if the checkpoint could not be saved; the shipped segments are deleted either way.
+    /// Records that everything before <paramref name="position"/> was shipped: calls
+    /// <see cref="BeforeForgettingShipped"/>, saves the checkpoint and deletes the segments entirely
+    /// behind it. Returns false (and reports) if the checkpoint could not be saved, in which case the
+    /// shipped segments are deleted all the same; and false, with nothing changed, if the hook refused.
     /// </summary>
     public bool Acknowledge(WalPosition position)
     {
@@ -199,6 +210,19 @@ internal sealed class WriteAheadLog : IDisposable
             if (Volatile.Read(ref _disposed) != 0 || IsFenced)
             {
                 // Closed (and the lock released) or fenced: the directory may belong to another process now.
+                return false;
+            }
+
+            try
+            {
+                if (BeforeForgettingShipped is { } before && !before(this))
+                {
+                    return false;
+                }
+            }
+            catch (Exception e)
+            {
+                LogPersistEventSource.Log.OperationFailed(_options.Directory, "saving what the shipped records leave behind", e);
                 return false;
             }
 

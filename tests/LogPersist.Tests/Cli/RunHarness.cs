@@ -54,10 +54,11 @@ internal static class RunHarness
     /// <summary>The instance's WAL directory under <paramref name="root"/> (no namespace in the test environment).</summary>
     public static string WalDirectory(string root) => Path.Combine(root, "default", Service, Instance);
 
-    /// <summary>Every data entry of a closed WAL directory, in WAL order.</summary>
-    public static List<RunEntry> Entries(string root)
+    /// <summary>Every data entry of a closed WAL directory, in WAL order; of a live one's with <paramref name="live"/>.</summary>
+    public static List<RunEntry> Entries(string root, bool live = false)
     {
-        var records = Wals.ReadAll(WalDirectory(root), out var reader);
+        var directory = WalDirectory(root);
+        var records = Wals.ReadAll(directory, out var reader, liveFrom: live ? Wals.NewestSegment(directory) : long.MaxValue);
         using var _ = reader;
         using var formatter = new LineFormatter(LineFormat.Json);
         var entries = new List<RunEntry>();

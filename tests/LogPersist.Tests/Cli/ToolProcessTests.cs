@@ -74,33 +74,7 @@ public sealed class ToolProcessTests : IDisposable
 
     private static Process Start(params string[] args) => Start(new Dictionary<string, string>(), args);
 
-    private static Process Start(Dictionary<string, string> environment, params string[] args)
-    {
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        var start = new ProcessStartInfo(string.IsNullOrEmpty(host) ? "dotnet" : host)
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        start.ArgumentList.Add("exec");
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "LogPersist.Cli.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        TestEnvironment.Clear(start.Environment);
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException("logpersist did not start");
-        _ = process.StandardError.ReadToEndAsync();
-        return process;
-    }
+    private static Process Start(Dictionary<string, string> environment, params string[] args) => ToolProcess.Start(args, environment);
 
     private static void Signal(Process process, string signal)
     {

@@ -263,7 +263,7 @@ public sealed partial class ManifestTests
     }
 
     [Fact]
-    public void Ray_nodes_run_ray_start_under_logpersist_run_with_component_logs_on_stderr()
+    public void Ray_nodes_run_ray_start_under_logpersist_run_following_rays_log_files_with_the_pods_labels()
     {
         var manifest = Manifests.Load("raycluster.yaml");
         var cluster = Assert.Single(manifest.RayClusters);
@@ -281,7 +281,19 @@ public sealed partial class ManifestTests
             Assert.Equal(["ray", "start"], tool.Child.Take(2));
             Assert.Contains("--block", tool.Child);
             Assert.Contains(tool.Child, a => head ? a == "--head" : a.StartsWith("--address=", StringComparison.Ordinal));
-            Assert.Equal("1", ContainerSettings.EnvValue(container, "RAY_LOG_TO_STDERR"));
+
+            // Ray's log files are followed where Ray writes them, not redirected to stderr.
+            Assert.Null(ContainerSettings.EnvValue(container, "RAY_LOG_TO_STDERR"));
+            Assert.Equal(["/tmp/ray/session_latest/logs/*"], tool.Value<string[]>("--files") ?? []);
+            var tmp = Assert.Single(container.VolumeMounts, m => m.MountPath == "/tmp");
+            Assert.NotNull(Assert.Single(pod.Spec.Volumes, v => v.Name == tmp.Name).EmptyDir?.SizeLimit);
+
+            // KubeRay's pod labels, from a downward-API file where --pod-label reads them by default.
+            Assert.Equal(["ray.io/cluster", "ray.io/node-type", "ray.io/group"], tool.Value<string[]>("--pod-label") ?? []);
+            Assert.Null(tool.Value<string>("--pod-labels-file"));
+            var podinfo = Assert.Single(container.VolumeMounts, m => m.MountPath == Path.GetDirectoryName(LogPersist.Cli.Run.PodLabels.DefaultPath));
+            var labels = Assert.Single(Assert.Single(pod.Spec.Volumes, v => v.Name == podinfo.Name).DownwardAPI.Items);
+            Assert.Equal((Path.GetFileName(LogPersist.Cli.Run.PodLabels.DefaultPath), "metadata.labels"), (labels.Path, labels.FieldRef.FieldPath));
 
             // The tool runs from an emptyDir that an init container fills.
             var binary = container.Command[0];

@@ -50,9 +50,9 @@ internal static class Wals
     }
 
     /// <summary>Reads every record of a WAL directory that no writer holds.</summary>
-    public static List<(RecordKind Kind, byte[] Payload)> ReadAll(string directory, out WalReader reader, WalPosition? from = null)
+    public static List<(RecordKind Kind, byte[] Payload)> ReadAll(string directory, out WalReader reader, WalPosition? from = null, long liveFrom = long.MaxValue)
     {
-        reader = new WalReader(new FileSystem(), directory, from ?? WalPosition.Start, long.MaxValue);
+        reader = new WalReader(new FileSystem(), directory, from ?? WalPosition.Start, liveFrom);
         var records = new List<(RecordKind, byte[])>();
         while (reader.TryRead(out var record))
         {
@@ -61,6 +61,16 @@ internal static class Wals
 
         return records;
     }
+
+    /// <summary>
+    /// The sequence of a directory's newest segment: the only one a live writer may still append to.
+    /// Earlier ones, a killed writer's last among them, are read as closed, past any unfinished tail.
+    /// </summary>
+    public static long NewestSegment(string directory) =>
+        Directory.EnumerateFiles(directory, SegmentNames.SearchPattern)
+            .Select(p => SegmentNames.TryParse(Path.GetFileName(p), out var sequence) ? sequence : 0)
+            .DefaultIfEmpty(1)
+            .Max();
 
     public static List<long> DataSequences(IEnumerable<(RecordKind Kind, byte[] Payload)> records) =>
         [.. records.Where(r => r.Kind == RecordKind.Data).Select(r => BinaryPrimitives.ReadInt64LittleEndian(r.Payload))];

@@ -233,17 +233,65 @@ public sealed class CheckpointTests
         }
     }
 
+    [Theory]
+    [InlineData("refuses")]
+    [InlineData("throws")]
+    public void A_hook_that_cannot_save_what_shipped_records_leave_keeps_the_checkpoint_and_the_segments(string failure)
+    {
+        using var dir = new TempDirectory();
+        using var wal = WriteAheadLog.Open(Wals.Options(dir.Path, segmentBytes: 8192));
+        using var reader = wal.CreateReader();
+        var last = AppendAndReadAll(wal, reader);
+
+        var before = SegmentsIn(dir.Path);
+        Assert.True(before.Count > 1, $"only {before.Count} segments");
+        var calls = 0;
+        var save = false;
+        wal.BeforeForgettingShipped = seen =>
+        {
+            Assert.Same(wal, seen);
+            calls++;
+            return save || (failure == "throws" ? throw new IOException("disk full") : false);
+        };
+
+        Assert.False(wal.Acknowledge(last));
+        Assert.Equal(1, calls);
+        Assert.Equal(WalPosition.Start, wal.Checkpoint);
+        Assert.Equal(before, SegmentsIn(dir.Path));
+
+        // Once the hook can save, the next acknowledgement goes through.
+        save = true;
+        Assert.True(wal.Acknowledge(last));
+        Assert.Equal(2, calls);
+        Assert.Equal(last, wal.Checkpoint);
+        Assert.Equal([last.Segment], SegmentsIn(dir.Path));
+    }
+
     [Fact]
     public void Acknowledging_a_position_in_the_live_segment_keeps_the_live_segment()
     {
         using var dir = new TempDirectory();
         using var wal = WriteAheadLog.Open(Wals.Options(dir.Path, segmentBytes: 8192));
+        using var reader = wal.CreateReader();
+        var last = AppendAndReadAll(wal, reader);
+
+        Assert.True(wal.Acknowledge(last));
+        Assert.Equal([last.Segment], SegmentsIn(dir.Path));
+
+        Assert.True(wal.Append(Wals.Payload(200, 100)));
+        Assert.True(reader.TryRead(out var next));
+        Assert.True(Wals.IsIntact(next.Payload.Span, out var sequence));
+        Assert.Equal(200, sequence);
+    }
+
+    /// <summary>Appends 200 records of 100 bytes (several 8 KiB segments), reads them all, and returns the position past the last.</summary>
+    private static WalPosition AppendAndReadAll(WriteAheadLog wal, WalReader reader)
+    {
         for (var i = 0; i < 200; i++)
         {
             Assert.True(wal.Append(Wals.Payload(i, 100)));
         }
 
-        using var reader = wal.CreateReader();
         var last = WalPosition.Start;
         var count = 0;
         while (reader.TryRead(out var record))
@@ -253,13 +301,7 @@ public sealed class CheckpointTests
         }
 
         Assert.Equal(200, count);
-        Assert.True(wal.Acknowledge(last));
-        Assert.Equal([last.Segment], SegmentsIn(dir.Path));
-
-        Assert.True(wal.Append(Wals.Payload(200, 100)));
-        Assert.True(reader.TryRead(out var next));
-        Assert.True(Wals.IsIntact(next.Payload.Span, out var sequence));
-        Assert.Equal(200, sequence);
+        return last;
     }
 
     private static List<long> SegmentsIn(string directory) =>
