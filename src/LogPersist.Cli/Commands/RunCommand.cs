@@ -1,5 +1,6 @@
 using System.CommandLine;
 using LogPersist.Cli.Run;
+using LogPersist.Cli.Run.Controls;
 using LogPersist.Cli.Run.Files;
 using LogPersist.Pipeline;
 
@@ -31,7 +32,12 @@ internal static class RunCommand
             throw new UsageException("logpersist run needs a command after --.");
         }
 
-        var files = result.GetValue(run.Files) ?? [];
+        var fromCommandLine = new RunSettings(
+            LineControls.Parse(result.GetValue(run.Samples) ?? [], result.GetValue(run.Drops) ?? [], result.GetValue(run.Redactions) ?? [], result.GetValue(run.LevelPattern)),
+            result.GetValue(run.Files) ?? []);
+        var configPath = result.GetValue(run.Config);
+        var settings = configPath is null ? fromCommandLine : RunConfig.Load(configPath, fromCommandLine);
+        var files = settings.Files.ToArray();
         if (files.Length > 0 && !OperatingSystem.IsLinux())
         {
             throw new UsageException("logpersist run: --files needs Linux (files are known by device and inode).");
@@ -83,16 +89,31 @@ internal static class RunCommand
 
         ChildOutcome outcome;
         FileFollower? follower = null;
+        LineFilter? filter = null;
+        FilterSummary? summary = null;
+        RunConfig? config = null;
         try
         {
+            if (configPath is not null || !settings.Controls.IsEmpty)
+            {
+                filter = new LineFilter(settings.Controls, pipeline.Directory);
+                summary = new FilterSummary(pipeline, filter);
+            }
+
             if (positions is not null)
             {
                 // Started before the child, so that its first files are read from their first line.
-                follower = new FileFollower(pipeline, files, RunOptions.PieceBytes(options.MaxLineBytes), context.Error, positions, new FileLineRules(rules, context.Error));
+                follower = new FileFollower(pipeline, files, RunOptions.PieceBytes(options.MaxLineBytes), context.Error, positions, new FileLineRules(rules, context.Error)) { Filter = filter };
                 follower.Start();
             }
 
-            var runner = new ChildRunner(pipeline, RunOptions.PieceBytes(options.MaxLineBytes), context.Error);
+            if (configPath is not null)
+            {
+                config = new RunConfig(configPath, fromCommandLine, settings, filter!, context.Error) { Follower = follower };
+                config.Start(context.Time);
+            }
+
+            var runner = new ChildRunner(pipeline, RunOptions.PieceBytes(options.MaxLineBytes), context.Error) { Filter = filter };
             outcome = await runner.RunAsync(
                 commandLine[0],
                 commandLine[1..],
@@ -103,11 +124,20 @@ internal static class RunCommand
         }
         finally
         {
+            config?.Dispose();
             if (follower is not null)
             {
                 // The child is gone: one last pass records what its files hold, unfinished lines included.
                 await follower.DisposeAsync().ConfigureAwait(false);
             }
+
+            if (summary is not null)
+            {
+                // What was left out since the last summary, so the end of a run is accounted for too.
+                await summary.DisposeAsync().ConfigureAwait(false);
+            }
+
+            filter?.Dispose();
 
             if (!await pipeline.StopAsync(options.FlushTimeout).ConfigureAwait(false))
             {

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using LogPersist.Cli.Run.Controls;
 using LogPersist.Pipeline;
 
 namespace LogPersist.Cli.Run;
@@ -26,6 +27,9 @@ internal sealed class ChildRunner
     private readonly LogPipeline _pipeline;
     private readonly int _maxPieceBytes;
     private readonly TextWriter _error;
+
+    /// <summary>What is done to each line before the WAL; null records every line.</summary>
+    public LineFilter? Filter { get; init; }
 
     public ChildRunner(LogPipeline pipeline, int maxPieceBytes, TextWriter error)
     {
@@ -77,8 +81,8 @@ internal sealed class ChildRunner
             return new ChildOutcome(e.NativeErrorCode == ENOENT ? NotFound : NotExecutable, 0, 0);
         }
 
-        var stdout = new LineRecorder(_pipeline, LineRecorder.StdoutCategory);
-        var stderr = new LineRecorder(_pipeline, LineRecorder.StderrCategory);
+        var stdout = new LineRecorder(_pipeline, LineRecorder.StdoutCategory) { Filter = Filter };
+        var stderr = new LineRecorder(_pipeline, LineRecorder.StderrCategory) { Filter = Filter };
         var pumps = new[]
         {
             Pump("stdout", child.StandardOutput.BaseStream, stdoutPassthrough, stdout),

@@ -1,5 +1,6 @@
 using System.Text;
 using LogPersist.Entries;
+using LogPersist.Cli.Run.Controls;
 using LogPersist.Pipeline;
 
 namespace LogPersist.Cli.Run;
@@ -30,6 +31,8 @@ internal sealed class LineRecorder
     private readonly EntryEncoder _encoder;
     private long _lastTimestampNs;
     private EntryLevel _lineLevel;
+    private bool _levelKnown;
+    private bool _leavingOut;
 
     public LineRecorder(LogPipeline pipeline, string category)
     {
@@ -58,15 +61,35 @@ internal sealed class LineRecorder
     /// <summary>Entries the WAL refused (disk cap, closed); counted by the WAL's own metrics too.</summary>
     public long Dropped { get; private set; }
 
+    /// <summary>
+    /// Drops, redacts and samples lines before they are recorded (<c>--drop</c>, <c>--redact</c>,
+    /// <c>--sample</c>, <c>--config</c>); null records every line as it is.
+    /// </summary>
+    public LineFilter? Filter { get; init; }
+
     public void Write(ReadOnlySpan<byte> line, int part, bool lastPart)
     {
         try
         {
+            JsonLine.Parsed? parsed = null;
+            var isJson = false;
+            if (Filter?.Controls is { IsEmpty: false } controls)
+            {
+                if (!Controlled(controls, ref line, part, lastPart, out isJson, out parsed))
+                {
+                    return;
+                }
+            }
+            else
+            {
+                isJson = part == 0 && JsonLine.TryParse(line, out parsed);
+            }
+
             // When the wrapper read the line, kept strictly increasing so Loki keeps the stream's order.
             var timestamp = Math.Max(LogEntry.NowNs(_pipeline.Time), _lastTimestampNs + 1);
             _lastTimestampNs = timestamp;
             var origin = (Origin is null ? 0 : 3) + (Component is null ? 0 : 1);
-            if (part == 0 && JsonLine.TryParse(line, out var parsed))
+            if (isJson)
             {
                 _encoder.Begin(new EntryHeader { TimestampNs = timestamp, Level = parsed!.Level ?? EntryLevel.Information, CategoryUtf8 = _categoryUtf8, Message = parsed.Message });
                 var count = _encoder.BeginProperties(parsed.Properties.Count + origin);
@@ -79,10 +102,12 @@ internal sealed class LineRecorder
             else
             {
                 // A line's pieces all have the level its start gives it.
-                if (part <= 1)
+                if (part <= 1 && !_levelKnown)
                 {
                     _lineLevel = TextLevels.Of(line) ?? EntryLevel.Information;
                 }
+
+                _levelKnown = false;
 
                 _encoder.Begin(new EntryHeader { TimestampNs = timestamp, Level = _lineLevel, CategoryUtf8 = _categoryUtf8, Message = Utf8.GetString(line) });
                 if (part == 0)
@@ -116,6 +141,59 @@ internal sealed class LineRecorder
         {
             _pipeline.EntryFailed(_category, e);
         }
+    }
+
+    /// <summary>
+    /// Applies the controls to one line or piece: false when it is not to be recorded (dropped or
+    /// sampled out; the pieces after a left-out first piece go with it). Otherwise
+    /// <paramref name="line"/> is what remains after the redactions, parsed when it is a JSON line,
+    /// and the level it was sampled at is the one recorded.
+    /// </summary>
+    private bool Controlled(LineControls controls, ref ReadOnlySpan<byte> line, int part, bool lastPart, out bool isJson, out JsonLine.Parsed? parsed)
+    {
+        isJson = false;
+        parsed = null;
+        if (part > 1 && _leavingOut)
+        {
+            _leavingOut = !lastPart;
+            return false;
+        }
+
+        var text = Utf8.GetString(line);
+        if (part <= 1 && Filter!.Drops(controls, text))
+        {
+            _leavingOut = part == 1;
+            return false;
+        }
+
+        if (controls.Redactions.Count > 0)
+        {
+            var redacted = Filter!.Redact(controls, text);
+            if (!ReferenceEquals(redacted, text))
+            {
+                line = Utf8.GetBytes(redacted);
+            }
+
+            text = redacted;
+        }
+
+        if (part > 1)
+        {
+            return true;
+        }
+
+        isJson = part == 0 && JsonLine.TryParse(line, out parsed);
+        var level = isJson ? parsed!.Level ?? EntryLevel.Information
+            : LineFilter.PatternLevel(controls, text) ?? TextLevels.Of(line) ?? EntryLevel.Information;
+        if (!Filter!.Keeps(controls, level))
+        {
+            _leavingOut = part == 1;
+            return false;
+        }
+
+        _lineLevel = level;
+        _levelKnown = !isJson;
+        return true;
     }
 
     private void WriteOrigin()

@@ -63,6 +63,27 @@ internal sealed class RunOptions
 
     public Option<string?> PodLabelsFile { get; } = new("--pod-labels-file") { Description = $"Where the downward API put the pod's labels. Default: {PodLabels.DefaultPath}." };
 
+    public Option<string[]> Samples { get; } = new("--sample")
+    {
+        Description = "Keep only this share of the lines of a level, before the WAL: LEVEL=RATE with a rate from 0 to 1 (debug=0.1); repeatable. The level is a JSON line's, a known text format's, or --level-pattern's.",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    public Option<string[]> Drops { get; } = new("--drop") { Description = "Leave out lines this .NET regular expression matches, before the WAL; repeatable.", AllowMultipleArgumentsPerToken = false };
+
+    public Option<string[]> Redactions { get; } = new("--redact")
+    {
+        Description = "Replace what this regular expression matches before the line reaches the WAL: REGEX[=REPLACEMENT] (default [REDACTED]; write = in REGEX as \\=); repeatable.",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    public Option<string?> LevelPattern { get; } = new("--level-pattern") { Description = "A regular expression whose group named 'level' gives a text line's level (for --sample), tried before the built-in formats." };
+
+    public Option<string?> Config { get; } = new("--config")
+    {
+        Description = "A JSON file with files, sample, drop, redact and levelPattern, replacing those options; read again when it changes and on SIGHUP, a bad file reported and the running settings kept.",
+    };
+
     public Argument<string[]> Command { get; } = new("command")
     {
         Description = "The command and its arguments, after --.",
@@ -71,7 +92,7 @@ internal sealed class RunOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in (Option[])[Service, Instance, Directory, Labels, Durability, MaxDiskBytes, MaxLineBytes, LineFormat, FlushTimeout, AdoptOrphans, AllowGroupWritableDirectories, Files, Components, PodLabelNames, PodLabelsFile])
+        foreach (var option in (Option[])[Service, Instance, Directory, Labels, Durability, MaxDiskBytes, MaxLineBytes, LineFormat, FlushTimeout, AdoptOrphans, AllowGroupWritableDirectories, Files, Components, PodLabelNames, PodLabelsFile, Samples, Drops, Redactions, LevelPattern, Config])
         {
             command.Options.Add(option);
         }

@@ -1,3 +1,4 @@
+using LogPersist.Cli.Run.Controls;
 using LogPersist.Pipeline;
 using LogPersist.Wal;
 using Microsoft.Win32.SafeHandles;
@@ -28,7 +29,7 @@ internal sealed class FileFollower : IAsyncDisposable
     public static readonly TimeSpan DefaultPartialLineTimeout = TimeSpan.FromSeconds(1);
 
     private readonly LogPipeline _pipeline;
-    private readonly FileGlobs _globs;
+    private volatile FileGlobs _globs;
     private readonly FileLineRules _rules;
     private readonly FilePositions _positions;
     private readonly int _maxPieceBytes;
@@ -75,6 +76,20 @@ internal sealed class FileFollower : IAsyncDisposable
     }
 
     public TimeSpan PartialLineTimeout { get; init; } = DefaultPartialLineTimeout;
+
+    /// <summary>What is done to each line before the WAL; null records every line.</summary>
+    public LineFilter? Filter { get; init; }
+
+    /// <summary>
+    /// Follows <paramref name="patterns"/> from the next pass on (a <c>--config</c> reload): files no
+    /// longer matched are read to their end and closed, newly matched ones are read from their first line.
+    /// </summary>
+    public void SetPatterns(IEnumerable<string> patterns)
+    {
+        _globs = new FileGlobs(patterns);
+        _relist = true;
+        _changed.Set();
+    }
 
     /// <summary>Entries appended from files so far.</summary>
     public long Appended => Interlocked.Read(ref _appended);
@@ -385,7 +400,7 @@ internal sealed class FileFollower : IAsyncDisposable
             start = Math.Min(truncatedAt, opened.Size);
         }
 
-        var recorder = new LineRecorder(_pipeline, LineRecorder.FileCategory) { Component = _rules.Component(path) };
+        var recorder = new LineRecorder(_pipeline, LineRecorder.FileCategory) { Component = _rules.Component(path), Filter = Filter };
         var file = new FollowedFile(handle, path, identity, start, recorder, _positions, _maxPieceBytes);
         if (original is not null)
         {

@@ -126,16 +126,37 @@ public sealed class FilePositionsShippingTests : IDisposable
 
     private static List<string> Messages(string root) => [.. RunHarness.Entries(root).Select(e => e.Message)];
 
-    /// <summary>Copies a live WAL directory's files, without the lock and owner record a killed process would leave stale.</summary>
+    /// <summary>
+    /// Copies a live WAL directory's files, without the lock and owner record a killed process would
+    /// leave stale. Acknowledgements may still delete segments meanwhile: a copy that loses a file to
+    /// one is made again, so it is a state the directory was in.
+    /// </summary>
     private static void CopyWal(string from, string to)
     {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from))
+        for (var attempt = 0; ; attempt++)
         {
-            var name = Path.GetFileName(file);
-            if (name is not (DirectoryLock.LockFileName or DirectoryLock.OwnerFileName))
+            if (Directory.Exists(to))
             {
-                File.Copy(file, Path.Combine(to, name));
+                Directory.Delete(to, recursive: true);
+            }
+
+            Directory.CreateDirectory(to);
+            try
+            {
+                foreach (var file in Directory.GetFiles(from))
+                {
+                    var name = Path.GetFileName(file);
+                    if (name is not (DirectoryLock.LockFileName or DirectoryLock.OwnerFileName))
+                    {
+                        File.Copy(file, Path.Combine(to, name));
+                    }
+                }
+
+                return;
+            }
+            catch (FileNotFoundException) when (attempt < 20)
+            {
+                Thread.Sleep(50);
             }
         }
     }
