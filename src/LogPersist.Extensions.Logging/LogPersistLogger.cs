@@ -3,6 +3,9 @@ using System.Text;
 using LogPersist.Entries;
 using LogPersist.Pipeline;
 using Microsoft.Extensions.Logging;
+#if NET9_0_OR_GREATER
+using Microsoft.Extensions.Logging.Abstractions;
+#endif
 
 namespace LogPersist.Extensions.Logging;
 
@@ -11,7 +14,17 @@ namespace LogPersist.Extensions.Logging;
 /// scopes, exception and the current activity's trace and span id. The message is rendered later,
 /// when the line is made, unless the template formats or aligns a value (then it is rendered here).
 /// </summary>
+/// <remarks>
+/// On .NET 9 and later it is also an <c>IBufferedLogger</c>: a log buffer (Microsoft.Extensions.Telemetry's
+/// global or per-request buffering) that flushes hands over its records whole, and each keeps the time
+/// it was logged at, its level, event id, exception, trace and properties. The net8.0 build is made
+/// against the 8.0 abstractions, which have no such interface: there a flushed buffer's records arrive
+/// through <see cref="Log"/> and carry the time of the flush.
+/// </remarks>
 internal sealed class LogPersistLogger : ILogger
+#if NET9_0_OR_GREATER
+    , IBufferedLogger
+#endif
 {
     private readonly string _category;
     private readonly byte[] _categoryUtf8;
@@ -105,6 +118,95 @@ internal sealed class LogPersistLogger : ILogger
             ThreadEncoders.Return(encoder);
         }
     }
+
+#if NET9_0_OR_GREATER
+    /// <summary>
+    /// Appends the records of a flushed log buffer, in their order, each with the time it was logged
+    /// at. The records belong to the buffer again once this returns: nothing of them is kept.
+    /// </summary>
+    public void LogRecords(IEnumerable<BufferedLogRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var encoder = ThreadEncoders.Rent(_pipeline.EntryLimits);
+        try
+        {
+            foreach (var record in records)
+            {
+                try
+                {
+                    Append(encoder, record);
+                }
+                catch (Exception e)
+                {
+                    _pipeline.EntryFailed(_category, e);
+                }
+            }
+        }
+        finally
+        {
+            ThreadEncoders.Return(encoder);
+        }
+    }
+
+    private void Append(EntryEncoder encoder, BufferedLogRecord record)
+    {
+        if (!IsEnabled(record.LogLevel))
+        {
+            return;
+        }
+
+        Span<byte> trace = stackalloc byte[EntryEncoder.TraceBytes];
+        if (record.ActivityTraceId is { } traceId && record.ActivitySpanId is { } spanId)
+        {
+            traceId.CopyTo(trace[..16]);
+            spanId.CopyTo(trace[16..]);
+        }
+        else
+        {
+            trace = default;
+        }
+
+        var attributes = record.Attributes;
+        var templateAt = -1;
+        for (var i = 0; i < attributes.Count; i++)
+        {
+            if (attributes[i].Key == EntryEncoder.OriginalFormat)
+            {
+                templateAt = i;
+                break;
+            }
+        }
+
+        var template = record.MessageTemplate ?? (templateAt >= 0 ? attributes[templateAt].Value as string : null);
+        encoder.Begin(new EntryHeader
+        {
+            TimestampNs = (record.Timestamp.ToUniversalTime() - DateTimeOffset.UnixEpoch).Ticks * 100,
+            Level = (EntryLevel)record.LogLevel,
+            CategoryUtf8 = _categoryUtf8,
+            EventId = record.EventId.Id,
+            EventName = record.EventId.Name,
+            // The buffer writes an empty text for a record without one.
+            Exception = string.IsNullOrEmpty(record.Exception) ? null : record.Exception,
+            Trace = trace,
+            // The buffer keeps the rendered message: it is the one the application saw.
+            Message = template is null || NeedsRendering(template) ? record.FormattedMessage : null,
+            Template = template,
+        });
+        var properties = encoder.BeginProperties(templateAt >= 0 ? attributes.Count - 1 : attributes.Count);
+        for (var i = 0; properties > 0; i++)
+        {
+            if (i != templateAt)
+            {
+                encoder.WriteProperty(attributes[i].Key, attributes[i].Value);
+                properties--;
+            }
+        }
+
+        // Scopes are those of the thread that logged, gone by the time of the flush.
+        encoder.BeginScopes();
+        _pipeline.Append(encoder);
+    }
+#endif
 
     /// <summary>Where the state keeps its template: last for the framework's states, searched otherwise; -1 when absent.</summary>
     private static int TemplateIndex<TState>(TState state, int count)
