@@ -155,17 +155,7 @@ internal sealed class LogPersistLogger : ILogger
             return;
         }
 
-        Span<byte> trace = stackalloc byte[EntryEncoder.TraceBytes];
-        if (record.ActivityTraceId is { } traceId && record.ActivitySpanId is { } spanId)
-        {
-            traceId.CopyTo(trace[..16]);
-            spanId.CopyTo(trace[16..]);
-        }
-        else
-        {
-            trace = default;
-        }
-
+        var trace = EntryEncoder.Trace(record.ActivityTraceId, record.ActivitySpanId, stackalloc byte[EntryEncoder.TraceBytes]);
         var attributes = record.Attributes;
         var templateAt = -1;
         for (var i = 0; i < attributes.Count; i++)

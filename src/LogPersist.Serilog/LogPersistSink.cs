@@ -60,16 +60,7 @@ internal sealed class LogPersistSink : ILogEventSink, IDisposable, IAsyncDisposa
 
     private static void Encode(EntryEncoder encoder, LogEvent logEvent, EntryLevel level, string category, bool categoryIsProperty)
     {
-        Span<byte> trace = stackalloc byte[EntryEncoder.TraceBytes];
-        if (logEvent.TraceId is { } traceId && logEvent.SpanId is { } spanId)
-        {
-            traceId.CopyTo(trace[..16]);
-            spanId.CopyTo(trace[16..]);
-        }
-        else
-        {
-            trace = default;
-        }
+        var trace = EntryEncoder.Trace(logEvent.TraceId, logEvent.SpanId, stackalloc byte[EntryEncoder.TraceBytes]);
 
         byte[]? rented = null;
         var maxCategoryBytes = Encoding.UTF8.GetMaxByteCount(category.Length);

@@ -81,6 +81,22 @@ internal sealed class EntryEncoder
     public const int TraceBytes = 24;
 
     /// <summary>
+    /// <paramref name="buffer"/> (<see cref="TraceBytes"/> long) holding <paramref name="traceId"/> then
+    /// <paramref name="spanId"/>, or an empty span when either is missing: the trace of an entry.
+    /// </summary>
+    public static Span<byte> Trace(System.Diagnostics.ActivityTraceId? traceId, System.Diagnostics.ActivitySpanId? spanId, Span<byte> buffer)
+    {
+        if (traceId is not { } trace || spanId is not { } span)
+        {
+            return default;
+        }
+
+        trace.CopyTo(buffer[..16]);
+        span.CopyTo(buffer[16..]);
+        return buffer;
+    }
+
+    /// <summary>
     /// Starts an entry. Continue with <see cref="BeginProperties"/> and as many <see cref="WriteProperty"/>
     /// calls as it returns, then <see cref="BeginScopes"/>, any number of <see cref="WriteScope"/> calls,
     /// and <see cref="End"/>.
