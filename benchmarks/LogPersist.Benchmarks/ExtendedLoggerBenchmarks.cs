@@ -10,10 +10,11 @@ namespace LogPersist.Benchmarks;
 
 /// <summary>
 /// One <c>[LoggerMessage]</c> call (3 int properties, Information) through the framework's plain logger
-/// factory and through the extended one that Microsoft.Extensions.Telemetry installs with
-/// <c>EnableEnrichment()</c> and <c>EnableRedaction()</c> (no enricher, nothing classified), into
-/// LogPersist and into a provider that does nothing. The no-op rows are the framework's own cost; the
-/// LogPersist rows show whether LogPersist costs more under the extended factory than that.
+/// factory; through the extended one that Microsoft.Extensions.Telemetry installs with
+/// <c>EnableEnrichment()</c> and <c>EnableRedaction()</c> (no enricher, nothing classified); and under its
+/// random probabilistic sampler keeping every entry or none. Each into LogPersist and into a provider
+/// that does nothing: the no-op rows are the framework's own cost; the LogPersist rows show whether
+/// LogPersist costs more than that, and what a sampled-out call costs.
 /// </summary>
 /// <remarks>
 /// As in <see cref="LoggingHotPathBenchmarks"/>: a fresh factory (and WAL directory) per iteration, one
@@ -34,6 +35,12 @@ public class ExtendedLoggerBenchmarks
     {
         Plain,
         Extended,
+
+        /// <summary><c>AddRandomProbabilisticSampler(1)</c>: every call is kept.</summary>
+        SampledKept,
+
+        /// <summary><c>AddRandomProbabilisticSampler(0)</c>: every call is sampled out before any provider.</summary>
+        SampledOut,
     }
 
     /// <summary>Where the entry goes.</summary>
@@ -81,6 +88,10 @@ public class ExtendedLoggerBenchmarks
             {
                 builder.EnableEnrichment();
                 builder.EnableRedaction();
+            }
+            else if (Factory is FactoryKind.SampledKept or FactoryKind.SampledOut)
+            {
+                builder.AddRandomProbabilisticSampler(Factory == FactoryKind.SampledKept ? 1 : 0);
             }
         });
         if (Factory == FactoryKind.Extended)
