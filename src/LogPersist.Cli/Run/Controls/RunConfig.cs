@@ -85,8 +85,22 @@ internal sealed class RunConfig : IDisposable
         }
     }
 
-    /// <summary>Reads the file again and applies it, or reports why not; the running settings stay then.</summary>
+    /// <summary>Reads the file again and applies it, or reports why not; the running settings stay then. Never throws.</summary>
     public bool Reload()
+    {
+        try
+        {
+            return Apply();
+        }
+        catch (Exception e)
+        {
+            // Called from a timer and a signal handler: an escaping exception would end the wrapper.
+            Say($"logpersist run: --config '{_path}' not applied ({e.GetType().Name}: {e.Message}); the previous settings stay.");
+            return false;
+        }
+    }
+
+    private bool Apply()
     {
         lock (_gate)
         {
