@@ -13,9 +13,13 @@ namespace LogPersist.Pipeline;
 /// </summary>
 internal sealed class LogPipeline : IAsyncDisposable, IDisposable
 {
-    private readonly TimeSpan _flushTimeout;
-    private readonly PipelineSettings _settings;
-    private readonly LogPersistOptions _options;
+    private readonly object _reconfigureLock = new();
+    private readonly HashSet<string> _restartReported = new(StringComparer.Ordinal);
+    private TimeSpan _flushTimeout;
+    private PipelineSettings _settings;
+    private LogPersistOptions _options;
+    private int _minimumLevel;
+    private string? _restartNeeded;
     private readonly object _laneLock = new();
     private readonly EntryCutMetrics _cuts;
     private readonly BackgroundWork _background;
@@ -28,7 +32,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
         _lane = lane;
         _settings = settings;
         _options = options;
-        MinimumLevel = options.MinimumLevel;
+        _minimumLevel = (int)options.MinimumLevel;
         Time = options.TimeProvider;
         _flushTimeout = options.FlushTimeout;
         MaxDiskBytes = options.MaxDiskBytes;
@@ -51,7 +55,14 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     /// <summary>The adopter of gone siblings' WALs, when <see cref="LogPersistOptions.AdoptOrphans"/> is on and there is a Loki to ship to.</summary>
     internal OrphanAdopter? Adopter => _adopter;
 
-    public EntryLevel MinimumLevel { get; }
+    /// <summary>Entries below this level are not written; changes with <see cref="Reconfigure"/>.</summary>
+    public EntryLevel MinimumLevel => (EntryLevel)Volatile.Read(ref _minimumLevel);
+
+    /// <summary>
+    /// The settings that changed in configuration but apply only after a restart ("restart to apply
+    /// Directory"), for the health check; null when the running settings are the configured ones.
+    /// </summary>
+    public string? RestartNeeded => Volatile.Read(ref _restartNeeded);
 
     public TimeProvider Time { get; }
 
@@ -281,6 +292,171 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
             LogPersistEventSource.Log.OperationFailed(wal.Directory, "saving " + StreamDescription.FileName, e);
         }
     }
+
+    /// <summary>
+    /// Applies options changed while running (a configuration reload), without losing or sending twice
+    /// an entry. Settings that cannot change while the WAL is open (<see cref="NotLive"/>) keep their
+    /// running value; each is reported once (event 34) and the health check says "restart to apply".
+    /// Invalid options change nothing: every problem is reported in one message (event 33) and false
+    /// is returned. Never throws.
+    /// </summary>
+    public bool Reconfigure(LogPersistOptions next)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        if (Volatile.Read(ref _stopped) != 0)
+        {
+            return false;
+        }
+
+        lock (_reconfigureLock)
+        {
+            try
+            {
+                var candidate = Copy(next);
+                var fixedChanged = NotLive.Where(s => !Equals(s.Get(_options), s.Get(candidate))).Select(s => s.Name).ToList();
+                foreach (var setting in NotLive)
+                {
+                    // What cannot change stays as it runs, so the rest is checked and applied against it.
+                    setting.Set(candidate, setting.Get(_options));
+                }
+
+                PipelineSettings settings;
+                try
+                {
+                    settings = PipelineSettings.Resolve(candidate);
+                }
+                catch (ArgumentException e)
+                {
+                    LogPersistEventSource.Log.SettingsRejected(Directory, e.Message);
+                    return false;
+                }
+
+                var applied = Apply(candidate, settings);
+                _options = candidate;
+                _settings = settings;
+                ReportRestartNeeded(fixedChanged);
+                if (applied.Count > 0)
+                {
+                    LogPersistEventSource.Log.SettingsApplied(Directory, string.Join(", ", applied));
+                }
+
+                return true;
+            }
+#pragma warning disable CA1031 // A reload runs on the configuration's thread: nothing may escape into it.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                LogPersistEventSource.Log.SettingsRejected(Directory, e.GetType().Name + ": " + e.Message);
+                return false;
+            }
+        }
+    }
+
+    /// <summary>Applies what differs between the running options and <paramref name="next"/>; returns the names of what changed.</summary>
+    private List<string> Apply(LogPersistOptions next, PipelineSettings settings)
+    {
+        var changed = new List<string>();
+        if (next.MinimumLevel != _options.MinimumLevel)
+        {
+            Volatile.Write(ref _minimumLevel, (int)next.MinimumLevel);
+            changed.Add(nameof(LogPersistOptions.MinimumLevel));
+        }
+
+        if (next.FlushTimeout != _options.FlushTimeout)
+        {
+            _flushTimeout = next.FlushTimeout;
+            changed.Add(nameof(LogPersistOptions.FlushTimeout));
+        }
+
+        _ = settings;
+        return changed;
+    }
+
+    private void ReportRestartNeeded(List<string> changed)
+    {
+        var fresh = changed.Where(name => _restartReported.Add(name)).ToList();
+        if (fresh.Count > 0)
+        {
+            LogPersistEventSource.Log.RestartNeeded(Directory, string.Join(", ", fresh));
+        }
+
+        Volatile.Write(ref _restartNeeded, changed.Count == 0 ? null : "restart to apply " + string.Join(", ", changed));
+        if (changed.Count == 0)
+        {
+            _restartReported.Clear();
+        }
+    }
+
+    /// <summary>A shallow copy whose collections are the copy's own, so later changes to the caller's object do not reach the running settings.</summary>
+    private static LogPersistOptions Copy(LogPersistOptions source) => new()
+    {
+        Directory = source.Directory,
+        ServiceName = source.ServiceName,
+        Instance = source.Instance,
+        SegmentBytes = source.SegmentBytes,
+        MaxDiskBytes = source.MaxDiskBytes,
+        FullMode = source.FullMode,
+        BlockTimeout = source.BlockTimeout,
+        Durability = source.Durability,
+        FlushInterval = source.FlushInterval,
+        MinimumLevel = source.MinimumLevel,
+        LokiUrl = source.LokiUrl,
+        Tenant = source.Tenant,
+        Username = source.Username,
+        Password = source.Password,
+        BearerToken = source.BearerToken,
+        BearerTokenFile = source.BearerTokenFile,
+        Headers = new Dictionary<string, string>(source.Headers),
+        CaCertificateFile = source.CaCertificateFile,
+        ClientCertificateFile = source.ClientCertificateFile,
+        ClientKeyFile = source.ClientKeyFile,
+        ClientCertificatePassword = source.ClientCertificatePassword,
+        Encoding = source.Encoding,
+        BatchMaxBytes = source.BatchMaxBytes,
+        BatchMaxWait = source.BatchMaxWait,
+        MaxInFlight = source.MaxInFlight,
+        Labels = new Dictionary<string, string>(source.Labels),
+        LabelProperties = [.. source.LabelProperties],
+        MaxLabelNames = source.MaxLabelNames,
+        LevelLabel = source.LevelLabel,
+        InstanceLabel = source.InstanceLabel,
+        LineFormat = source.LineFormat,
+        MaxLineBytes = source.MaxLineBytes,
+        OversizedLines = source.OversizedLines,
+        MaxEntryBytes = source.MaxEntryBytes,
+        StructuredMetadata = source.StructuredMetadata,
+        FlushTimeout = source.FlushTimeout,
+        AdoptOrphans = source.AdoptOrphans,
+        AllowGroupWritableDirectories = source.AllowGroupWritableDirectories,
+        LeaseDuration = source.LeaseDuration,
+        HeartbeatInterval = source.HeartbeatInterval,
+        AdoptionScanInterval = source.AdoptionScanInterval,
+        VolumeDetector = source.VolumeDetector,
+        FileSystem = source.FileSystem,
+        TimeProvider = source.TimeProvider,
+        HttpHandler = source.HttpHandler,
+        Environment = source.Environment,
+        BeforeForgettingShipped = source.BeforeForgettingShipped,
+    };
+
+    /// <summary>
+    /// Settings read once, when the WAL opens: where it is (Directory, ServiceName and Instance name
+    /// its path), its segment size and what each entry may hold, how its directory is trusted, the
+    /// structured metadata mode its resends keep, and whether it adopts. A change waits for a restart.
+    /// </summary>
+    internal static readonly IReadOnlyList<FixedSetting> NotLive =
+    [
+        new(nameof(LogPersistOptions.Directory), o => o.Directory, (o, v) => o.Directory = (string?)v),
+        new(nameof(LogPersistOptions.ServiceName), o => o.ServiceName, (o, v) => o.ServiceName = (string?)v),
+        new(nameof(LogPersistOptions.Instance), o => o.Instance, (o, v) => o.Instance = (string?)v),
+        new(nameof(LogPersistOptions.SegmentBytes), o => o.SegmentBytes, (o, v) => o.SegmentBytes = (long)v!),
+        new(nameof(LogPersistOptions.MaxEntryBytes), o => o.MaxEntryBytes, (o, v) => o.MaxEntryBytes = (int)v!),
+        new(nameof(LogPersistOptions.AllowGroupWritableDirectories), o => o.AllowGroupWritableDirectories, (o, v) => o.AllowGroupWritableDirectories = (bool)v!),
+        new(nameof(LogPersistOptions.StructuredMetadata), o => o.StructuredMetadata, (o, v) => o.StructuredMetadata = (StructuredMetadataMode)v!),
+        new(nameof(LogPersistOptions.AdoptOrphans), o => o.AdoptOrphans, (o, v) => o.AdoptOrphans = (bool)v!),
+    ];
+
+    internal sealed record FixedSetting(string Name, Func<LogPersistOptions, object?> Get, Action<LogPersistOptions, object?> Set);
 
     /// <summary>Appends an encoded entry; false when it was dropped (counted by the WAL). Never throws for I/O faults.</summary>
     public bool Append(ReadOnlySpan<byte> payload) => Wal.Append(payload);
