@@ -20,6 +20,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     private LogPersistOptions _options;
     private int _minimumLevel;
     private string? _restartNeeded;
+    private string _destination;
     private readonly object _laneLock = new();
     private readonly EntryCutMetrics _cuts;
     private readonly BackgroundWork _background;
@@ -35,10 +36,8 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
         _minimumLevel = (int)options.MinimumLevel;
         Time = options.TimeProvider;
         _flushTimeout = options.FlushTimeout;
-        MaxDiskBytes = options.MaxDiskBytes;
         SegmentBytes = options.SegmentBytes;
-        FullMode = options.FullMode;
-        Destination = destination;
+        _destination = destination;
         EntryLimits = settings.EntryLimits;
         _cuts = new EntryCutMetrics(lane.Wal.Directory);
         _background = new BackgroundWork(options.TimeProvider);
@@ -68,14 +67,14 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
 
     public string Directory => Wal.Directory;
 
-    public long MaxDiskBytes { get; }
+    public long MaxDiskBytes => Volatile.Read(ref _options).MaxDiskBytes;
 
     public long SegmentBytes { get; }
 
-    public WalFullMode FullMode { get; }
+    public WalFullMode FullMode => Volatile.Read(ref _options).FullMode;
 
     /// <summary>The push URL (without credentials), or a note that entries stay in the WAL.</summary>
-    public string Destination { get; }
+    public string Destination => Volatile.Read(ref _destination);
 
     /// <summary>What one entry may hold (<see cref="LogPersistOptions.MaxEntryBytes"/>): the limits the integrations encode within.</summary>
     public Entries.EntryLimits EntryLimits { get; }
@@ -93,7 +92,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     {
         var settings = PipelineSettings.Resolve(options);
         var lane = OpenLane(settings, options);
-        var destination = settings.Shipper?.Loki.PushUri.ToString() ?? "none (WAL only)";
+        var destination = settings.Shipper?.Loki.PushUri.ToString() ?? NoDestination;
         LogPersistEventSource.Log.PipelineStarted(lane.Wal.Directory, settings.RootSource, destination);
         if (settings.DroppedLabels.Count > 0)
         {
@@ -139,15 +138,14 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
             throw new InvalidOperationException($"LogPersist cannot write its WAL directory '{settings.Wal.Directory}': {e.Message}", e);
         }
 
-        SaveStreamDescription(wal, settings.Stream, options.FileSystem);
+        var stream = SaveStreamDescription(wal, settings.Stream, options.FileSystem);
         wal.BeforeForgettingShipped = options.BeforeForgettingShipped;
         Shipper? shipper = null;
         try
         {
             if (settings.Shipper is { } shipping)
             {
-                shipper = new Shipper(wal, shipping, options.HttpHandler);
-                shipper.Start();
+                shipper = StartShipper(wal, shipping, stream, options);
             }
         }
         catch
@@ -157,6 +155,20 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
         }
 
         return new Lane(wal, shipper);
+    }
+
+    /// <summary>A shipper for <paramref name="wal"/> that sends each entry under the description it was written under, and saves the next one.</summary>
+    private static Shipper StartShipper(WriteAheadLog wal, ShipperOptions shipping, StreamDescription stream, LogPersistOptions options)
+    {
+        var own = shipping.Clone();
+        stream.ApplyTo(own);
+        var fileSystem = options.FileSystem;
+        var shipper = new Shipper(wal, own, options.HttpHandler)
+        {
+            StreamChanged = changed => StreamDescription.SaveKeepingDecision(fileSystem, wal.Directory, changed),
+        };
+        shipper.Start();
+        return shipper;
     }
 
     private static void ReportVolume(string directory, LogPersistOptions options)
@@ -270,19 +282,29 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
 
     private static readonly TimeSpan MaxReopenDelay = TimeSpan.FromSeconds(30);
 
-    private static void SaveStreamDescription(WriteAheadLog wal, StreamDescription stream, System.IO.Abstractions.IFileSystem fileSystem)
+    /// <summary>
+    /// Saves how this run's entries become streams and lines, from the WAL's append position on, after the
+    /// descriptions of entries an earlier run left unacknowledged (those are resent as they were first
+    /// sent). Returns what was saved, or what would have been when saving failed.
+    /// </summary>
+    private static StreamDescription SaveStreamDescription(WriteAheadLog wal, StreamDescription stream, System.IO.Abstractions.IFileSystem fileSystem)
     {
+        var effective = stream with { From = wal.AppendPosition };
         try
         {
-            // The shipper's metadata decision outlives a restart while the configured mode stays the same:
-            // entries left unacknowledged are sent again exactly as before.
-            if (StreamDescription.TryLoad(fileSystem, wal.Directory, out var previous, out _)
-                && previous.MetadataDecision is { } decision && previous.StructuredMetadata == stream.StructuredMetadata)
+            if (StreamDescription.TryLoad(fileSystem, wal.Directory, out var previous, out _))
             {
-                stream = stream with { MetadataDecision = decision };
+                effective = stream.After(previous, wal.AppendPosition, wal.Checkpoint);
+
+                // The shipper's metadata decision outlives a restart while the configured mode stays the same:
+                // entries left unacknowledged are sent again exactly as before.
+                if (previous.MetadataDecision is { } decision && previous.StructuredMetadata == stream.StructuredMetadata)
+                {
+                    effective = effective with { MetadataDecision = decision };
+                }
             }
 
-            stream.Save(fileSystem, wal.Directory);
+            effective.Save(fileSystem, wal.Directory);
         }
 #pragma warning disable CA1031 // The file is optional: no failure to write it may stop the application's logging.
         catch (Exception e)
@@ -291,6 +313,8 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
             // Only a later drain by another process needs it; it then falls back to the labels the path implies.
             LogPersistEventSource.Log.OperationFailed(wal.Directory, "saving " + StreamDescription.FileName, e);
         }
+
+        return effective;
     }
 
     /// <summary>
@@ -355,21 +379,136 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     /// <summary>Applies what differs between the running options and <paramref name="next"/>; returns the names of what changed.</summary>
     private List<string> Apply(LogPersistOptions next, PipelineSettings settings)
     {
-        var changed = new List<string>();
+        var changed = Live.Where(s => !s.Same(_options, next)).Select(s => s.Name).ToList();
+        if (changed.Count == 0)
+        {
+            return changed;
+        }
+
+        lock (_laneLock)
+        {
+            var lane = _lane;
+            if (lane.Wal.IsFenced)
+            {
+                // Another instance took the directory: the lane opened next is opened with these settings.
+            }
+            else if (settings.Shipper is { } shipping && changed.Any(ShipperSettings.Contains))
+            {
+                if (lane.Shipper is { } running)
+                {
+                    // Throws for an unreadable certificate before anything changed; the caller reports it.
+                    running.Reconfigure(shipping, settings.Stream, lane.Wal.AppendPosition);
+                }
+                else
+                {
+                    var stream = SavedAfter(lane.Wal, settings.Stream);
+                    Volatile.Write(ref _lane, lane with { Shipper = StartShipper(lane.Wal, shipping, stream, next) });
+                }
+
+                Volatile.Write(ref _destination, shipping.Loki.PushUri.ToString());
+            }
+            else if (settings.Shipper is null && changed.Any(ShipperSettings.Contains))
+            {
+                if (lane.Shipper is { } stopping)
+                {
+                    // No Loki any more: what is not acknowledged stays in the WAL for whoever ships it later.
+                    Volatile.Write(ref _lane, lane with { Shipper = null });
+                    var timeout = next.FlushTimeout;
+                    _background.Start(async _ =>
+                    {
+                        await stopping.StopAsync(timeout).ConfigureAwait(false);
+                        await stopping.DisposeAsync().ConfigureAwait(false);
+                    });
+                }
+
+                SavedAfter(lane.Wal, settings.Stream);
+                Volatile.Write(ref _destination, NoDestination);
+            }
+
+            if (changed.Any(WalSettings.Contains) && !lane.Wal.IsFenced)
+            {
+                lane.Wal.ApplyLive(settings.Wal);
+            }
+        }
+
         if (next.MinimumLevel != _options.MinimumLevel)
         {
             Volatile.Write(ref _minimumLevel, (int)next.MinimumLevel);
-            changed.Add(nameof(LogPersistOptions.MinimumLevel));
         }
 
-        if (next.FlushTimeout != _options.FlushTimeout)
-        {
-            _flushTimeout = next.FlushTimeout;
-            changed.Add(nameof(LogPersistOptions.FlushTimeout));
-        }
-
-        _ = settings;
+        _flushTimeout = next.FlushTimeout;
         return changed;
+    }
+
+    /// <summary>Saves <paramref name="stream"/> from the append position on, after what the WAL directory's description holds; returns it.</summary>
+    private StreamDescription SavedAfter(WriteAheadLog wal, StreamDescription stream)
+    {
+        var effective = stream with { From = wal.AppendPosition };
+        if (StreamDescription.TryLoad(_options.FileSystem, wal.Directory, out var saved, out _))
+        {
+            effective = stream.After(saved, wal.AppendPosition, wal.Checkpoint);
+        }
+
+        StreamDescription.SaveKeepingDecision(_options.FileSystem, wal.Directory, effective);
+        return effective;
+    }
+
+    internal const string NoDestination = "none (WAL only)";
+
+    /// <summary>The settings that apply while running, compared to find what a reload changed.</summary>
+    private static readonly IReadOnlyList<LiveSetting> Live =
+    [
+        LiveSetting.Of(nameof(LogPersistOptions.MinimumLevel), o => o.MinimumLevel),
+        LiveSetting.Of(nameof(LogPersistOptions.FlushTimeout), o => o.FlushTimeout),
+        LiveSetting.Of(nameof(LogPersistOptions.MaxDiskBytes), o => o.MaxDiskBytes),
+        LiveSetting.Of(nameof(LogPersistOptions.FullMode), o => o.FullMode),
+        LiveSetting.Of(nameof(LogPersistOptions.BlockTimeout), o => o.BlockTimeout),
+        LiveSetting.Of(nameof(LogPersistOptions.Durability), o => o.Durability),
+        LiveSetting.Of(nameof(LogPersistOptions.FlushInterval), o => o.FlushInterval),
+        LiveSetting.Of(nameof(LogPersistOptions.LokiUrl), o => o.LokiUrl),
+        LiveSetting.Of(nameof(LogPersistOptions.Tenant), o => o.Tenant),
+        LiveSetting.Of(nameof(LogPersistOptions.Username), o => o.Username),
+        LiveSetting.Of(nameof(LogPersistOptions.Password), o => o.Password),
+        LiveSetting.Of(nameof(LogPersistOptions.BearerToken), o => o.BearerToken),
+        LiveSetting.Of(nameof(LogPersistOptions.BearerTokenFile), o => o.BearerTokenFile),
+        new(nameof(LogPersistOptions.Headers), (a, b) => SameMap(a.Headers, b.Headers)),
+        LiveSetting.Of(nameof(LogPersistOptions.CaCertificateFile), o => o.CaCertificateFile),
+        LiveSetting.Of(nameof(LogPersistOptions.ClientCertificateFile), o => o.ClientCertificateFile),
+        LiveSetting.Of(nameof(LogPersistOptions.ClientKeyFile), o => o.ClientKeyFile),
+        LiveSetting.Of(nameof(LogPersistOptions.ClientCertificatePassword), o => o.ClientCertificatePassword),
+        LiveSetting.Of(nameof(LogPersistOptions.Encoding), o => o.Encoding),
+        LiveSetting.Of(nameof(LogPersistOptions.BatchMaxBytes), o => o.BatchMaxBytes),
+        LiveSetting.Of(nameof(LogPersistOptions.BatchMaxWait), o => o.BatchMaxWait),
+        LiveSetting.Of(nameof(LogPersistOptions.MaxInFlight), o => o.MaxInFlight),
+        new(nameof(LogPersistOptions.Labels), (a, b) => SameMap(a.Labels, b.Labels)),
+        new(nameof(LogPersistOptions.LabelProperties), (a, b) => a.LabelProperties.SequenceEqual(b.LabelProperties, StringComparer.Ordinal)),
+        LiveSetting.Of(nameof(LogPersistOptions.MaxLabelNames), o => o.MaxLabelNames),
+        LiveSetting.Of(nameof(LogPersistOptions.LevelLabel), o => o.LevelLabel),
+        LiveSetting.Of(nameof(LogPersistOptions.InstanceLabel), o => o.InstanceLabel),
+        LiveSetting.Of(nameof(LogPersistOptions.LineFormat), o => o.LineFormat),
+        LiveSetting.Of(nameof(LogPersistOptions.MaxLineBytes), o => o.MaxLineBytes),
+        LiveSetting.Of(nameof(LogPersistOptions.OversizedLines), o => o.OversizedLines),
+    ];
+
+    private static readonly HashSet<string> WalSettings =
+    [
+        nameof(LogPersistOptions.MaxDiskBytes), nameof(LogPersistOptions.FullMode), nameof(LogPersistOptions.BlockTimeout),
+        nameof(LogPersistOptions.Durability), nameof(LogPersistOptions.FlushInterval),
+    ];
+
+    /// <summary>Everything live but the level, the flush timeout and the WAL's own settings is the shipper's.</summary>
+    private static readonly HashSet<string> ShipperSettings = Live.Select(s => s.Name)
+        .Except(WalSettings)
+        .Except([nameof(LogPersistOptions.MinimumLevel), nameof(LogPersistOptions.FlushTimeout)])
+        .ToHashSet();
+
+    private static bool SameMap(Dictionary<string, string> a, Dictionary<string, string> b) =>
+        a.Count == b.Count && a.All(p => b.TryGetValue(p.Key, out var value) && value == p.Value);
+
+    private sealed record LiveSetting(string Name, Func<LogPersistOptions, LogPersistOptions, bool> Same)
+    {
+        public static LiveSetting Of<T>(string name, Func<LogPersistOptions, T> get) =>
+            new(name, (a, b) => EqualityComparer<T>.Default.Equals(get(a), get(b)));
     }
 
     private void ReportRestartNeeded(List<string> changed)

@@ -14,13 +14,24 @@ namespace LogPersist.Shipping;
 /// contiguous prefix of acknowledged batches, so a crash at any moment resends (identically, at most
 /// the batches in flight) rather than loses. Memory is bounded by the batches in flight, never by
 /// the backlog.
+/// <para>
+/// <see cref="Reconfigure"/> applies new settings while shipping: requests go to the new URL or with the
+/// new credentials from the next attempt on (one in flight finishes where it went), the in-flight limit
+/// and batching apply from the next batch, and new labels or line settings from a WAL position on: each
+/// entry is sent, and resent, under the labels it was written under (see <see cref="StreamDescription"/>).
+/// </para>
 /// </summary>
 internal sealed class Shipper : IAsyncDisposable, IDisposable
 {
     public static readonly TimeSpan DefaultStopTimeout = TimeSpan.FromSeconds(5);
 
     private readonly WriteAheadLog _wal;
-    private readonly ShipperOptions _options;
+    private readonly ConcurrentQueue<Change> _changes = new();
+    private readonly object _slotsLock = new();
+    private volatile ShipperOptions _options;
+    private volatile Era[] _eras;
+    private int _slotLimit;
+    private int _slotsOwed;
     private readonly TimeProvider _time;
     private readonly LokiClient _client;
     private readonly BatchSender _sender;
@@ -53,7 +64,9 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         _order = new StreamOrder(options.ConcurrentSpan);
         _streams = new StreamResolver(options);
         _acks = new AckTracker(wal.Checkpoint, wal.Acknowledge);
-        _slots = new SemaphoreSlim(options.MaxInFlight, options.MaxInFlight);
+        _slots = new SemaphoreSlim(options.MaxInFlight, int.MaxValue);
+        _slotLimit = options.MaxInFlight;
+        _eras = [.. options.EarlierStreams.Select(d => Era.For(options, d)), new Era(options.StreamFrom, StreamDescription.Of(options), options, _streams)];
         _metadata = new MetadataChoice(options, _client, wal.FileSystem, wal.Directory, _standing.Unanswered);
         _sender = new BatchSender(options, _client, Metrics, _standing, _metadata, Rebuild, AppendMarker);
     }
@@ -85,6 +98,91 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
 
     /// <summary>Batches read from the WAL and not yet acknowledged: what the shipper holds in memory.</summary>
     public int PendingBatches => _acks.Pending;
+
+    /// <summary>
+    /// Called with the description of the WAL's streams whenever a reconfiguration changed it, before any
+    /// entry is sent under it: the pipeline saves it in the WAL directory, so a restart resends identically.
+    /// </summary>
+    public Action<StreamDescription>? StreamChanged { get; set; }
+
+    /// <summary>
+    /// Ships with <paramref name="next"/> from now on (see the type's remarks). <paramref name="stream"/> is
+    /// the new description of streams and lines; it applies to the entries appended from
+    /// <paramref name="tail"/> (the WAL's append position when the settings changed) on, or from the
+    /// first entry not yet read when reading is already past it. Throws, changing nothing, when a
+    /// certificate file of the new settings cannot be read.
+    /// </summary>
+    public void Reconfigure(ShipperOptions next, StreamDescription stream, WalPosition tail)
+    {
+        next.Validate();
+        if (!_client.Options.SameConnection(next.Loki))
+        {
+            _client.Reconfigure(next.Loki);
+        }
+
+        ResizeSlots(next.MaxInFlight);
+        _options = next;
+        _changes.Enqueue(new Change(next, stream, tail));
+        _wake.Release();
+    }
+
+    /// <summary>
+    /// Moves the in-flight limit: a rise frees slots at once; a fall takes free slots now and the rest as
+    /// batches are acknowledged, so no batch in flight is cut.
+    /// </summary>
+    private void ResizeSlots(int limit)
+    {
+        lock (_slotsLock)
+        {
+            var delta = limit - _slotLimit;
+            _slotLimit = limit;
+            if (delta > 0)
+            {
+                var forgiven = Math.Min(delta, _slotsOwed);
+                _slotsOwed -= forgiven;
+                if (delta - forgiven > 0)
+                {
+                    _slots.Release(delta - forgiven);
+                }
+            }
+            else
+            {
+                for (var owed = -delta; owed > 0; owed--)
+                {
+                    if (!_slots.Wait(0))
+                    {
+                        _slotsOwed += owed;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    private void ReturnSlots(int count)
+    {
+        lock (_slotsLock)
+        {
+            var paid = Math.Min(count, _slotsOwed);
+            _slotsOwed -= paid;
+            if (count - paid > 0)
+            {
+                _slots.Release(count - paid);
+            }
+        }
+    }
+
+    /// <summary>The in-flight limit now, for tests.</summary>
+    internal int SlotLimit
+    {
+        get
+        {
+            lock (_slotsLock)
+            {
+                return _slotLimit;
+            }
+        }
+    }
 
     public void Start()
     {
@@ -187,78 +285,217 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     {
         var sealedEnd = getSealedEnd();
         using var reader = _wal.CreateReader(sealedEnd);
-        using var builder = new BatchBuilder(_options, _streams) { OnUndecodable = ReportUndecodable };
-
-        // Where reading stopped before a record of a later format: batches end there, never after it.
-        var limit = _stoppedAt?.Position;
-        while (!stop.IsCancellationRequested)
+        var era = EraAt(sealedEnd);
+        var builder = NewBuilder(era);
+        try
         {
-            builder.SendMetadata = _metadata.Send;
-            var drained = false;
-            while (!builder.IsFull)
+            // Read, but of a later era than the batch being built: it opens the next batch.
+            WalRecord? held = null;
+
+            // Where reading stopped before a record of a later format: batches end there, never after it.
+            var limit = _stoppedAt?.Position;
+            while (!stop.IsCancellationRequested)
             {
-                if (_stoppedAt is not null || !reader.TryRead(out var record))
+                if (!_changes.IsEmpty && !builder.HasContent)
                 {
-                    drained = true;
-                    if (_stoppedAt is null && reader.StoppedAt is { } segment)
+                    TakeChanges(held?.Position ?? reader.Position);
+                    era = EraAt(held?.Position ?? reader.Position);
+                    builder.Dispose();
+                    builder = NewBuilder(era);
+                }
+
+                builder.SendMetadata = _metadata.Send;
+                var drained = false;
+                var boundary = false;
+                while (!builder.IsFull)
+                {
+                    WalRecord record;
+                    if (held is { } waiting)
                     {
-                        StopAt(segment);
+                        record = waiting;
+                        held = null;
+                    }
+                    else if (_stoppedAt is not null || !reader.TryRead(out record))
+                    {
+                        drained = true;
+                        if (_stoppedAt is null && reader.StoppedAt is { } segment)
+                        {
+                            StopAt(segment);
+                        }
+
+                        break;
                     }
 
-                    break;
+                    if (BatchBuilder.Newer(record) is { } newer)
+                    {
+                        StopAt(newer);
+                        limit = newer.Position;
+                        drained = true;
+                        break;
+                    }
+
+                    if (NextEraFrom(era) is { } next && record.Position >= next)
+                    {
+                        held = record;
+                        boundary = true;
+                        break;
+                    }
+
+                    builder.Add(record);
+                    if (!_changes.IsEmpty)
+                    {
+                        // New settings wait: what is built so far goes out under the old ones.
+                        break;
+                    }
                 }
 
-                if (BatchBuilder.Newer(record) is { } newer)
+                var end = held is { } first ? first.Position : limit is { } at && at < reader.Position ? at : reader.Position;
+                Volatile.Write(ref _builderOldest, builder.OldestTimestampNs);
+                var flushing = !_flushes.IsEmpty;
+                var due = builder.IsFull
+                    || (builder.HasContent && (boundary || !_changes.IsEmpty || flushing || _time.GetElapsedTime(builder.StartedAt) >= _options.BatchMaxWait));
+                var movedOn = !builder.HasContent && end > sealedEnd && (boundary || flushing || end.Segment > sealedEnd.Segment);
+                if (due || movedOn)
                 {
-                    StopAt(newer);
-                    limit = newer.Position;
-                    drained = true;
-                    break;
+                    var batch = builder.Seal(sealedEnd, end);
+                    batch.BuiltWith = (era.Options, era.Streams);
+                    await DispatchAsync(batch, stop).ConfigureAwait(false);
+                    sealedEnd = batch.End;
+                    setSealedEnd(sealedEnd);
+                    Volatile.Write(ref _builderOldest, long.MaxValue);
                 }
 
-                builder.Add(record);
-            }
-
-            var end = limit is { } at && at < reader.Position ? at : reader.Position;
-            Volatile.Write(ref _builderOldest, builder.OldestTimestampNs);
-            var flushing = !_flushes.IsEmpty;
-            var due = builder.IsFull
-                || (builder.HasContent && (flushing || _time.GetElapsedTime(builder.StartedAt) >= _options.BatchMaxWait));
-            var movedOn = !builder.HasContent && end > sealedEnd && (flushing || end.Segment > sealedEnd.Segment);
-            if (due || movedOn)
-            {
-                var batch = builder.Seal(sealedEnd, end);
-                await DispatchAsync(batch, stop).ConfigureAwait(false);
-                sealedEnd = batch.End;
-                setSealedEnd(sealedEnd);
-                Volatile.Write(ref _builderOldest, long.MaxValue);
-                continue;
-            }
-
-            if (drained && flushing && !builder.HasContent)
-            {
-                while (_flushes.TryDequeue(out var flush))
+                if (boundary)
                 {
-                    flush.TrySetResult(sealedEnd);
-                }
-            }
-
-            if (drained)
-            {
-                var wait = _options.PollInterval;
-                if (builder.HasContent)
-                {
-                    var left = _options.BatchMaxWait - _time.GetElapsedTime(builder.StartedAt);
-                    wait = left < wait ? left : wait;
+                    // The held record belongs to a later era: the next batch is built under it.
+                    era = EraAt(end);
+                    builder.Dispose();
+                    builder = NewBuilder(era);
+                    continue;
                 }
 
-                if (wait > TimeSpan.Zero)
+                if (due || movedOn)
                 {
-                    await _wake.WaitAsync(wait, stop).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (drained && flushing && !builder.HasContent)
+                {
+                    while (_flushes.TryDequeue(out var flush))
+                    {
+                        flush.TrySetResult(sealedEnd);
+                    }
+                }
+
+                if (drained && _changes.IsEmpty)
+                {
+                    var wait = _options.PollInterval;
+                    if (builder.HasContent)
+                    {
+                        var left = _options.BatchMaxWait - _time.GetElapsedTime(builder.StartedAt);
+                        wait = left < wait ? left : wait;
+                    }
+
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await _wake.WaitAsync(wait, stop).ConfigureAwait(false);
+                    }
                 }
             }
         }
+        finally
+        {
+            builder.Dispose();
+        }
     }
+
+    private BatchBuilder NewBuilder(Era era) => new(era.Options, era.Streams) { OnUndecodable = ReportUndecodable };
+
+    /// <summary>The era an entry at <paramref name="position"/> was written in: the last one starting at or before it.</summary>
+    private Era EraAt(WalPosition position)
+    {
+        var eras = _eras;
+        for (var i = eras.Length - 1; i > 0; i--)
+        {
+            if (eras[i].From <= position)
+            {
+                return eras[i];
+            }
+        }
+
+        return eras[0];
+    }
+
+    /// <summary>Where the era after <paramref name="era"/> starts; null for the newest.</summary>
+    private WalPosition? NextEraFrom(Era era)
+    {
+        var eras = _eras;
+        var index = Array.IndexOf(eras, era);
+        return index >= 0 && index + 1 < eras.Length ? eras[index + 1].From : null;
+    }
+
+    /// <summary>
+    /// Applies the reconfigurations that arrived, on the reading loop, between two batches. New labels or
+    /// line settings start a new era at the change's append position, or at <paramref name="firstUnread"/>
+    /// when reading is already past it; the description is saved before anything is sent under it.
+    /// Every era takes the newest batching and connection settings.
+    /// </summary>
+    private void TakeChanges(WalPosition firstUnread)
+    {
+        while (_changes.TryDequeue(out var change))
+        {
+            var eras = _eras;
+            var newest = eras[^1];
+            var description = StreamDescription.Of(change.Options);
+            var kept = eras.Select(e => Era.For(change.Options, e.Description, e.Streams)).ToList();
+            if (!description.SameShape(newest.Description))
+            {
+                var from = Max(Max(change.Tail, firstUnread), newest.From);
+                if (from == newest.From)
+                {
+                    // Nothing was read under the newest era yet: the new one replaces it.
+                    kept.RemoveAt(kept.Count - 1);
+                }
+
+                kept.Add(Era.For(change.Options, description with { From = from }, streams: null));
+                var acknowledged = _acks.Acknowledged;
+                while (kept.Count > 1 && kept[1].From <= acknowledged)
+                {
+                    kept.RemoveAt(0);
+                }
+
+                var saved = kept[^1].Description with { Earlier = kept.Take(kept.Count - 1).Select(e => e.Description with { Earlier = [] }).TakeLast(StreamDescription.MaxEarlier).ToArray() };
+                try
+                {
+                    StreamChanged?.Invoke(saved);
+                }
+#pragma warning disable CA1031 // Shipping goes on under the new labels; only a restart would resend under the saved ones.
+                catch (Exception e)
+#pragma warning restore CA1031
+                {
+                    LogPersistEventSource.Log.OperationFailed(_wal.Directory, "saving the changed stream description", e);
+                }
+            }
+
+            _eras = [.. kept];
+        }
+    }
+
+    private static WalPosition Max(WalPosition a, WalPosition b) => a >= b ? a : b;
+
+    /// <summary>A stretch of the WAL whose entries become streams and lines one way.</summary>
+    private sealed record Era(WalPosition From, StreamDescription Description, ShipperOptions Options, StreamResolver Streams)
+    {
+        /// <summary>The era of <paramref name="description"/>, with the other settings of <paramref name="options"/>.</summary>
+        public static Era For(ShipperOptions options, StreamDescription description, StreamResolver? streams = null)
+        {
+            var shaped = options.Clone();
+            description.ApplyTo(shaped);
+            return new Era(description.From, description, shaped, streams ?? new StreamResolver(shaped));
+        }
+    }
+
+    private sealed record Change(ShipperOptions Options, StreamDescription Stream, WalPosition Tail);
 
     private async Task DispatchAsync(Batch batch, CancellationToken stop)
     {
@@ -319,7 +556,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
             // batches held (and resent) never exceed MaxInFlight, however long an earlier one is retried.
             if (acknowledged > 0)
             {
-                _slots.Release(acknowledged);
+                ReturnSlots(acknowledged);
             }
         }
     }
@@ -328,7 +565,8 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     private Batch Rebuild(Batch batch)
     {
         using var reader = _wal.CreateReader(batch.Start);
-        using var builder = new BatchBuilder(_options, _streams) { SendMetadata = _metadata.Send };
+        var (options, streams) = batch.BuiltWith ?? (EraAt(batch.Start).Options, EraAt(batch.Start).Streams);
+        using var builder = new BatchBuilder(options, streams) { SendMetadata = _metadata.Send };
         while (reader.Position < batch.End && reader.TryRead(out var record))
         {
             builder.Add(record);
