@@ -20,7 +20,8 @@ public static class LogPersistLoggerConfigurationExtensions
     /// <see cref="LogPersistOptions"/>, so this method can be configured from <c>Serilog.Settings.Configuration</c>
     /// (<c>"WriteTo": [{ "Name": "LogPersist", "Args": { "lokiUrl": "http://loki:3100" } }]</c>); every
     /// parameter left out keeps the default documented on <see cref="LogPersistOptions"/>. For the other
-    /// settings use the overload taking an <see cref="Action{T}"/>.
+    /// settings use the overload taking an <see cref="Action{T}"/>; for settings that change while the
+    /// application runs, the overload taking an <see cref="IConfigurationSection"/>.
     /// </summary>
     /// <param name="sinkConfiguration">Logger sink configuration.</param>
     /// <param name="directory">The root directory of write-ahead logs (<see cref="LogPersistOptions.Directory"/>); relative paths are taken from the current directory.</param>
