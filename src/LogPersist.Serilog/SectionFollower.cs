@@ -17,6 +17,7 @@ internal sealed class SectionFollower : IDisposable
     private readonly Action<LogPersistOptions>? _configure;
     private readonly LogPipeline _pipeline;
     private readonly IDisposable _registration;
+    private readonly object _reloading = new();
 
     private SectionFollower(IConfigurationSection section, Action<LogPersistOptions>? configure, LogPipeline pipeline)
     {
@@ -45,7 +46,12 @@ internal sealed class SectionFollower : IDisposable
     {
         try
         {
-            _pipeline.Reconfigure(Bind(_section, _configure));
+            // Reloads may fire on several threads (a file watcher, a caller of Reload); binding and applying
+            // as one step means the last to apply is the last to have read the section.
+            lock (_reloading)
+            {
+                _pipeline.Reconfigure(Bind(_section, _configure));
+            }
         }
 #pragma warning disable CA1031 // Runs on the configuration's reload thread (a file watcher, or the caller of Reload): nothing may escape into it.
         catch (Exception e)
