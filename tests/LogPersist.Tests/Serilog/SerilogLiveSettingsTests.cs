@@ -318,6 +318,24 @@ public sealed class SerilogLiveSettingsTests : IDisposable
         Assert.Equal(["before information", "after error"], lines.Select(l => l.GetProperty("msg").GetString()));
     }
 
+    [Fact]
+    public void ReadFrom_Configuration_applies_restrictedToMinimumLevel_next_to_the_configuration_argument()
+    {
+        var file = _dir.Combine("appsettings.json");
+        var wal = _dir.Combine("wal");
+        File.WriteAllText(file, AppSettings(wal, "Trace", restrictedToMinimumLevel: "Information"));
+        var root = new ConfigurationBuilder().AddJsonFile(file, optional: false, reloadOnChange: false).Build();
+        using (var logger = new LoggerConfiguration().ReadFrom.Configuration(root).CreateLogger())
+        {
+            Assert.Equal(EntryLevel.Trace, PipelineUnder(wal).MinimumLevel);
+            logger.Debug("debug");
+            logger.Information("information");
+        }
+
+        var lines = WalLines.Read(WalLines.InstanceDirectory(wal));
+        Assert.Equal(["information"], lines.Select(l => l.GetProperty("msg").GetString()));
+    }
+
     [Fact(Skip = "needs live Loki URL in the shipper")]
     public async Task A_LokiUrl_moved_in_the_section_while_logging_ships_every_event_exactly_once_across_both_servers()
     {
@@ -348,7 +366,7 @@ public sealed class SerilogLiveSettingsTests : IDisposable
         Resends.AssertNone(second);
     }
 
-    private static string AppSettings(string wal, string minimumLevel) => JsonSerializer.Serialize(new
+    private static string AppSettings(string wal, string minimumLevel, string restrictedToMinimumLevel = "Verbose") => JsonSerializer.Serialize(new
     {
         Serilog = new
         {
@@ -362,6 +380,7 @@ public sealed class SerilogLiveSettingsTests : IDisposable
                     Args = new
                     {
                         configuration = new { Directory = wal, ServiceName = "orders", Instance = "orders-0", LokiUrl = "", MinimumLevel = minimumLevel },
+                        restrictedToMinimumLevel,
                     },
                 },
             },
