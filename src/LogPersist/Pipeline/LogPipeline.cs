@@ -1,5 +1,6 @@
 using LogPersist.Adoption;
 using LogPersist.Diagnostics;
+using LogPersist.Loki;
 using LogPersist.Shipping;
 using LogPersist.Wal;
 using LogPersist.Wal.Ownership;
@@ -326,8 +327,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     /// </summary>
     public bool Reconfigure(LogPersistOptions next)
     {
-        ArgumentNullException.ThrowIfNull(next);
-        if (Volatile.Read(ref _stopped) != 0)
+        if (next is null || Volatile.Read(ref _stopped) != 0)
         {
             return false;
         }
@@ -337,11 +337,11 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
             try
             {
                 var candidate = Copy(next);
-                var fixedChanged = NotLive.Where(s => !Equals(s.Get(_options), s.Get(candidate))).Select(s => s.Name).ToList();
+                var fixedChanged = NotLive.Where(s => !Equals(s.Get(_options), s.Get(candidate))).Select(s => (s.Name, Wanted: s.Get(candidate))).ToList();
                 foreach (var setting in NotLive)
                 {
                     // What cannot change stays as it runs, so the rest is checked and applied against it.
-                    setting.Set(candidate, setting.Get(_options));
+                    setting.Set(candidate, setting.Written(_options));
                 }
 
                 PipelineSettings settings;
@@ -511,9 +511,11 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
             new(name, (a, b) => EqualityComparer<T>.Default.Equals(get(a), get(b)));
     }
 
-    private void ReportRestartNeeded(List<string> changed)
+    private void ReportRestartNeeded(List<(string Name, object? Wanted)> pending)
     {
-        var fresh = changed.Where(name => _restartReported.Add(name)).ToList();
+        // Once per setting and value: the same pending change is not reported again at every reload.
+        var changed = pending.Select(p => p.Name).ToList();
+        var fresh = pending.Where(p => _restartReported.Add(p.Name + "=" + p.Wanted)).Select(p => p.Name).ToList();
         if (fresh.Count > 0)
         {
             LogPersistEventSource.Log.RestartNeeded(Directory, string.Join(", ", fresh));
@@ -585,9 +587,9 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     /// </summary>
     internal static readonly IReadOnlyList<FixedSetting> NotLive =
     [
-        new(nameof(LogPersistOptions.Directory), o => o.Directory, (o, v) => o.Directory = (string?)v),
-        new(nameof(LogPersistOptions.ServiceName), o => o.ServiceName, (o, v) => o.ServiceName = (string?)v),
-        new(nameof(LogPersistOptions.Instance), o => o.Instance, (o, v) => o.Instance = (string?)v),
+        new(nameof(LogPersistOptions.Directory), o => FullPath(o.Directory), (o, v) => o.Directory = (string?)v, o => o.Directory),
+        new(nameof(LogPersistOptions.ServiceName), o => Detected(o, o.ServiceName, EnvironmentLabels.ServiceName), (o, v) => o.ServiceName = (string?)v, o => o.ServiceName),
+        new(nameof(LogPersistOptions.Instance), o => Detected(o, o.Instance, EnvironmentLabels.Instance), (o, v) => o.Instance = (string?)v, o => o.Instance),
         new(nameof(LogPersistOptions.SegmentBytes), o => o.SegmentBytes, (o, v) => o.SegmentBytes = (long)v!),
         new(nameof(LogPersistOptions.MaxEntryBytes), o => o.MaxEntryBytes, (o, v) => o.MaxEntryBytes = (int)v!),
         new(nameof(LogPersistOptions.AllowGroupWritableDirectories), o => o.AllowGroupWritableDirectories, (o, v) => o.AllowGroupWritableDirectories = (bool)v!),
@@ -595,7 +597,17 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
         new(nameof(LogPersistOptions.AdoptOrphans), o => o.AdoptOrphans, (o, v) => o.AdoptOrphans = (bool)v!),
     ];
 
-    internal sealed record FixedSetting(string Name, Func<LogPersistOptions, object?> Get, Action<LogPersistOptions, object?> Set);
+    /// <summary>A setting read once: <see cref="Get"/> gives what it means (a full path, a detected name) so that spellings of one value compare equal; <see cref="Raw"/> what was written.</summary>
+    internal sealed record FixedSetting(string Name, Func<LogPersistOptions, object?> Get, Action<LogPersistOptions, object?> Set, Func<LogPersistOptions, object?>? Raw = null)
+    {
+        public object? Written(LogPersistOptions options) => (Raw ?? Get)(options);
+    }
+
+    private static string? FullPath(string? directory) =>
+        string.IsNullOrWhiteSpace(directory) ? null : Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
+
+    private static string? Detected(LogPersistOptions options, string? configured, string label) =>
+        !string.IsNullOrWhiteSpace(configured) ? configured : EnvironmentLabels.Detect(options.Environment).FirstOrDefault(l => l.Key == label).Value;
 
     /// <summary>Appends an encoded entry; false when it was dropped (counted by the WAL). Never throws for I/O faults.</summary>
     public bool Append(ReadOnlySpan<byte> payload) => Wal.Append(payload);
