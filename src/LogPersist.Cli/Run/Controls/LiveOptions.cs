@@ -129,12 +129,12 @@ internal sealed class LiveOptions
                 // The values that converted are bound: the check below still finds the other problems.
                 problems.AddRange(e.Message.Split(Environment.NewLine).Select(p => p.TrimEnd('.')));
             }
+        }
 
-            if (section[nameof(LogPersistOptions.MaxEntryBytes)] is null)
-            {
-                // Derived from the line limit, as the command line does; fixed once the WAL is open.
-                options.MaxEntryBytes = _started?.MaxEntryBytes ?? RunOptions.EntryBytes(options.MaxLineBytes);
-            }
+        if (section?[nameof(LogPersistOptions.MaxEntryBytes)] is null)
+        {
+            // Derived from the line limit the run starts with, as the command line does; fixed once the WAL is open.
+            options.MaxEntryBytes = _started?.MaxEntryBytes ?? RunOptions.EntryBytes(options.MaxLineBytes);
         }
 
         Check(options, problems);

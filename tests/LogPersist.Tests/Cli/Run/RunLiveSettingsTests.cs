@@ -167,6 +167,26 @@ public sealed class RunLiveSettingsTests : IDisposable
         Assert.Empty(Ticks("DEBUG:root:tick", "after"));
     }
 
+    [LinuxFact]
+    public async Task A_line_limit_set_in_the_file_at_start_and_dropped_later_asks_for_no_restart()
+    {
+        // MaxEntryBytes follows the start's line limit; dropping maxLineBytes from the file must not look like changing it.
+        WriteConfig("""{ "logPersist": { "maxLineBytes": 1024 } }""");
+        var run = Start();
+        try
+        {
+            await WaitAsync(() => Ticks("ERROR:root:tick", "before").Count >= 3, "ticks");
+            await ReloadAsync("""{ "drop": ["^never$"] }""");
+        }
+        finally
+        {
+            Stop();
+        }
+
+        await FinishAsync(run);
+        Assert.DoesNotContain("restart to apply", Text(), StringComparison.Ordinal);
+    }
+
     [Fact(Skip = "needs live labels in the shipper")]
     public async Task Labels_changed_in_the_file_label_the_entries_shipped_after_the_change()
     {
