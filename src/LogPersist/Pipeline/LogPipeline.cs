@@ -33,7 +33,8 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     {
         _lane = lane;
         _settings = settings;
-        _options = options;
+        // A copy: the caller may bind new values into its object, which must not change what a reload is compared with.
+        _options = Copy(options);
         _minimumLevel = (int)options.MinimumLevel;
         Time = options.TimeProvider;
         _flushTimeout = options.FlushTimeout;
@@ -413,10 +414,11 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
                 {
                     // No Loki any more: what is not acknowledged stays in the WAL for whoever ships it later.
                     Volatile.Write(ref _lane, lane with { Shipper = null });
-                    var timeout = next.FlushTimeout;
+                    // Reading stops before this returns: an entry logged after the change is never sent.
+                    var leaving = stopping.LeaveAsync(next.FlushTimeout);
                     _background.Start(async _ =>
                     {
-                        await stopping.StopAsync(timeout).ConfigureAwait(false);
+                        await leaving.ConfigureAwait(false);
                         await stopping.DisposeAsync().ConfigureAwait(false);
                     });
                 }

@@ -221,7 +221,15 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Flushes until the deadline, then stops reading and sending; never takes longer than <paramref name="timeout"/> (plus scheduling).</summary>
-    public async Task<bool> StopAsync(TimeSpan timeout)
+    public Task<bool> StopAsync(TimeSpan timeout) => StopAsync(timeout, flush: true);
+
+    /// <summary>
+    /// Stops reading at once; batches already sent get until <paramref name="timeout"/> for their answer
+    /// (which still counts), then sending stops too. What was not acknowledged stays in the WAL.
+    /// </summary>
+    public Task LeaveAsync(TimeSpan timeout) => StopAsync(timeout, flush: false);
+
+    private async Task<bool> StopAsync(TimeSpan timeout, bool flush)
     {
         if (Interlocked.Exchange(ref _stopped, 1) != 0)
         {
@@ -230,12 +238,25 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
 
         var started = _time.GetTimestamp();
         var flushed = false;
-        if (Volatile.Read(ref _started) != 0)
+        if (flush && Volatile.Read(ref _started) != 0)
         {
             flushed = await FlushCoreAsync(timeout, CancellationToken.None).ConfigureAwait(false);
         }
 
         await _stopReading.CancelAsync().ConfigureAwait(false);
+        if (!flush)
+        {
+            try
+            {
+                var left = timeout - _time.GetElapsedTime(started);
+                await Task.WhenAll(_sending.Keys).WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, _time).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+            {
+                // Cut below: those batches are sent again by whoever ships the WAL next.
+            }
+        }
+
         await _stopSending.CancelAsync().ConfigureAwait(false);
         var remaining = timeout - _time.GetElapsedTime(started);
         try

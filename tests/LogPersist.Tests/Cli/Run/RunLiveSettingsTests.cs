@@ -187,7 +187,7 @@ public sealed class RunLiveSettingsTests : IDisposable
         Assert.DoesNotContain("restart to apply", Text(), StringComparison.Ordinal);
     }
 
-    [Fact(Skip = "needs live labels in the shipper")]
+    [Fact]
     public async Task Labels_changed_in_the_file_label_the_entries_shipped_after_the_change()
     {
         await using var server = await TestServer.StartAsync();
@@ -213,7 +213,7 @@ public sealed class RunLiveSettingsTests : IDisposable
         Resends.AssertNone(server);
     }
 
-    [Fact(Skip = "needs live Loki URL in the shipper")]
+    [Fact]
     public async Task LokiUrl_moved_in_the_file_ships_every_line_once_across_the_two_servers()
     {
         await using var first = await TestServer.StartAsync();
