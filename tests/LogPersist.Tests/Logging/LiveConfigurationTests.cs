@@ -65,6 +65,39 @@ public sealed class LiveConfigurationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Credentials_rotated_through_configuration_while_Loki_refuses_the_old_ones_lose_nothing()
+    {
+        await using var guarded = await TestServer.StartAsync(new LokiTestServer.LokiTestServerOptions
+        {
+            RequiredAuthorization = "Basic " + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("orders:rotated")),
+        });
+        var (host, configuration) = Build(guarded.BaseAddress, ("Username", "orders"), ("Password", "expired"));
+        using (host)
+        {
+            await host.StartAsync();
+            var logger = host.Services.GetRequiredService<ILogger<LiveConfigurationTests>>();
+            for (var i = 0; i < 20; i++)
+            {
+                logger.LogInformation("Order {Index}", i);
+            }
+
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!guarded.Requests.Any(r => r.Status == 401))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "no push was refused for its credentials");
+                await Task.Delay(10);
+            }
+
+            configuration["Logging:LogPersist:Password"] = "rotated";
+            configuration.Reload();
+            await host.StopAsync();
+        }
+
+        Assert.Equal(20, Lines(guarded, typeof(LiveConfigurationTests).FullName).Count());
+        Resends.AssertNone(guarded);
+    }
+
+    [Fact]
     public async Task An_invalid_reload_is_reported_and_logging_goes_on_with_the_running_settings()
     {
         var events = new List<string>();
@@ -106,21 +139,27 @@ public sealed class LiveConfigurationTests : IAsyncLifetime
         Assert.Contains("MaxInFlight", error.Message, StringComparison.Ordinal);
     }
 
-    private (IHost Host, IConfigurationRoot Configuration) Build()
+    private (IHost Host, IConfigurationRoot Configuration) Build(Uri? loki = null, params (string Key, string Value)[] extra)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["Logging:LogPersist:LogLevel:Default"] = "Trace",
             ["Logging:LogPersist:Directory"] = _root.Path,
             ["Logging:LogPersist:ServiceName"] = "orders",
             ["Logging:LogPersist:Instance"] = "orders-0",
-            ["Logging:LogPersist:LokiUrl"] = _first.BaseAddress.ToString(),
+            ["Logging:LogPersist:LokiUrl"] = (loki ?? _first.BaseAddress).ToString(),
             ["Logging:LogPersist:BatchMaxWait"] = "00:00:00.020",
             ["Logging:LogPersist:StructuredMetadata"] = "Off",
             ["Logging:LogPersist:SegmentBytes"] = "1048576",
             ["Logging:LogPersist:MaxDiskBytes"] = "8388608",
-        });
+        };
+        foreach (var (key, value) in extra)
+        {
+            settings["Logging:LogPersist:" + key] = value;
+        }
+
+        builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
         builder.Logging.AddLogPersist();
         var host = builder.Build();
