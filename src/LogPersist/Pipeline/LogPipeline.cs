@@ -1,6 +1,5 @@
 using LogPersist.Adoption;
 using LogPersist.Diagnostics;
-using LogPersist.Loki;
 using LogPersist.Shipping;
 using LogPersist.Wal;
 using LogPersist.Wal.Ownership;
@@ -34,7 +33,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
         _lane = lane;
         _settings = settings;
         // A copy: the caller may bind new values into its object, which must not change what a reload is compared with.
-        _options = Copy(options);
+        _options = SettingsChange.Copy(options);
         _minimumLevel = (int)options.MinimumLevel;
         Time = options.TimeProvider;
         _flushTimeout = options.FlushTimeout;
@@ -74,6 +73,9 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     public long SegmentBytes { get; }
 
     public WalFullMode FullMode => Volatile.Read(ref _options).FullMode;
+
+    /// <summary>What <see cref="Destination"/> says when no Loki URL is set.</summary>
+    internal const string NoDestination = "none (WAL only)";
 
     /// <summary>The push URL (without credentials), or a note that entries stay in the WAL.</summary>
     public string Destination => Volatile.Read(ref _destination);
@@ -291,22 +293,9 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     /// </summary>
     private static StreamDescription SaveStreamDescription(WriteAheadLog wal, StreamDescription stream, System.IO.Abstractions.IFileSystem fileSystem)
     {
-        var effective = stream with { From = wal.AppendPosition };
         try
         {
-            if (StreamDescription.TryLoad(fileSystem, wal.Directory, out var previous, out _))
-            {
-                effective = stream.After(previous, wal.AppendPosition, wal.Checkpoint);
-
-                // The shipper's metadata decision outlives a restart while the configured mode stays the same:
-                // entries left unacknowledged are sent again exactly as before.
-                if (previous.MetadataDecision is { } decision && previous.StructuredMetadata == stream.StructuredMetadata)
-                {
-                    effective = effective with { MetadataDecision = decision };
-                }
-            }
-
-            effective.Save(fileSystem, wal.Directory);
+            return StreamDescription.SaveAfter(fileSystem, wal.Directory, stream, wal.AppendPosition, wal.Checkpoint);
         }
 #pragma warning disable CA1031 // The file is optional: no failure to write it may stop the application's logging.
         catch (Exception e)
@@ -314,14 +303,13 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
         {
             // Only a later drain by another process needs it; it then falls back to the labels the path implies.
             LogPersistEventSource.Log.OperationFailed(wal.Directory, "saving " + StreamDescription.FileName, e);
+            return stream with { From = wal.AppendPosition };
         }
-
-        return effective;
     }
 
     /// <summary>
     /// Applies options changed while running (a configuration reload), without losing or sending twice
-    /// an entry. Settings that cannot change while the WAL is open (<see cref="NotLive"/>) keep their
+    /// an entry. Settings that cannot change while the WAL is open (<see cref="SettingsChange.RestartOnly"/>) keep their
     /// running value; each is reported once (event 34) and the health check says "restart to apply".
     /// Invalid options change nothing: every problem is reported in one message (event 33) and false
     /// is returned. Never throws.
@@ -337,9 +325,9 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
         {
             try
             {
-                var candidate = Copy(next);
-                var fixedChanged = NotLive.Where(s => !Equals(s.Get(_options), s.Get(candidate))).Select(s => (s.Name, Wanted: s.Get(candidate))).ToList();
-                foreach (var setting in NotLive)
+                var candidate = SettingsChange.Copy(next);
+                var fixedChanged = SettingsChange.RestartOnly.Where(s => !Equals(s.Get(_options), s.Get(candidate))).Select(s => (s.Name, Wanted: s.Get(candidate))).ToList();
+                foreach (var setting in SettingsChange.RestartOnly)
                 {
                     // What cannot change stays as it runs, so the rest is checked and applied against it.
                     setting.Set(candidate, setting.Written(_options));
@@ -380,7 +368,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     /// <summary>Applies what differs between the running options and <paramref name="next"/>; returns the names of what changed.</summary>
     private List<string> Apply(LogPersistOptions next, PipelineSettings settings)
     {
-        var changed = Live.Where(s => !s.Same(_options, next)).Select(s => s.Name).ToList();
+        var changed = SettingsChange.Live.Where(s => !s.Same(_options, next)).Select(s => s.Name).ToList();
         if (changed.Count == 0)
         {
             return changed;
@@ -393,22 +381,22 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
             {
                 // Another instance took the directory: the lane opened next is opened with these settings.
             }
-            else if (settings.Shipper is { } shipping && changed.Any(ShipperSettings.Contains))
+            else if (settings.Shipper is { } shipping && changed.Any(SettingsChange.ShipperSettings.Contains))
             {
                 if (lane.Shipper is { } running)
                 {
                     // Throws for an unreadable certificate before anything changed; the caller reports it.
-                    running.Reconfigure(shipping, settings.Stream, lane.Wal.AppendPosition);
+                    running.Reconfigure(shipping, lane.Wal.AppendPosition);
                 }
                 else
                 {
-                    var stream = SavedAfter(lane.Wal, settings.Stream);
+                    var stream = StreamDescription.SaveAfter(next.FileSystem, lane.Wal.Directory, settings.Stream, lane.Wal.AppendPosition, lane.Wal.Checkpoint);
                     Volatile.Write(ref _lane, lane with { Shipper = StartShipper(lane.Wal, shipping, stream, next) });
                 }
 
                 Volatile.Write(ref _destination, shipping.Loki.PushUri.ToString());
             }
-            else if (settings.Shipper is null && changed.Any(ShipperSettings.Contains))
+            else if (settings.Shipper is null && changed.Any(SettingsChange.ShipperSettings.Contains))
             {
                 if (lane.Shipper is { } stopping)
                 {
@@ -423,11 +411,11 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
                     });
                 }
 
-                SavedAfter(lane.Wal, settings.Stream);
+                StreamDescription.SaveAfter(next.FileSystem, lane.Wal.Directory, settings.Stream, lane.Wal.AppendPosition, lane.Wal.Checkpoint);
                 Volatile.Write(ref _destination, NoDestination);
             }
 
-            if (changed.Any(WalSettings.Contains) && !lane.Wal.IsFenced)
+            if (changed.Any(SettingsChange.WalSettings.Contains) && !lane.Wal.IsFenced)
             {
                 lane.Wal.ApplyLive(settings.Wal);
             }
@@ -440,77 +428,6 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
 
         _flushTimeout = next.FlushTimeout;
         return changed;
-    }
-
-    /// <summary>Saves <paramref name="stream"/> from the append position on, after what the WAL directory's description holds; returns it.</summary>
-    private StreamDescription SavedAfter(WriteAheadLog wal, StreamDescription stream)
-    {
-        var effective = stream with { From = wal.AppendPosition };
-        if (StreamDescription.TryLoad(_options.FileSystem, wal.Directory, out var saved, out _))
-        {
-            effective = stream.After(saved, wal.AppendPosition, wal.Checkpoint);
-        }
-
-        StreamDescription.SaveKeepingDecision(_options.FileSystem, wal.Directory, effective);
-        return effective;
-    }
-
-    internal const string NoDestination = "none (WAL only)";
-
-    /// <summary>The settings that apply while running, compared to find what a reload changed.</summary>
-    private static readonly IReadOnlyList<LiveSetting> Live =
-    [
-        LiveSetting.Of(nameof(LogPersistOptions.MinimumLevel), o => o.MinimumLevel),
-        LiveSetting.Of(nameof(LogPersistOptions.FlushTimeout), o => o.FlushTimeout),
-        LiveSetting.Of(nameof(LogPersistOptions.MaxDiskBytes), o => o.MaxDiskBytes),
-        LiveSetting.Of(nameof(LogPersistOptions.FullMode), o => o.FullMode),
-        LiveSetting.Of(nameof(LogPersistOptions.BlockTimeout), o => o.BlockTimeout),
-        LiveSetting.Of(nameof(LogPersistOptions.Durability), o => o.Durability),
-        LiveSetting.Of(nameof(LogPersistOptions.FlushInterval), o => o.FlushInterval),
-        LiveSetting.Of(nameof(LogPersistOptions.LokiUrl), o => o.LokiUrl),
-        LiveSetting.Of(nameof(LogPersistOptions.Tenant), o => o.Tenant),
-        LiveSetting.Of(nameof(LogPersistOptions.Username), o => o.Username),
-        LiveSetting.Of(nameof(LogPersistOptions.Password), o => o.Password),
-        LiveSetting.Of(nameof(LogPersistOptions.BearerToken), o => o.BearerToken),
-        LiveSetting.Of(nameof(LogPersistOptions.BearerTokenFile), o => o.BearerTokenFile),
-        new(nameof(LogPersistOptions.Headers), (a, b) => SameMap(a.Headers, b.Headers)),
-        LiveSetting.Of(nameof(LogPersistOptions.CaCertificateFile), o => o.CaCertificateFile),
-        LiveSetting.Of(nameof(LogPersistOptions.ClientCertificateFile), o => o.ClientCertificateFile),
-        LiveSetting.Of(nameof(LogPersistOptions.ClientKeyFile), o => o.ClientKeyFile),
-        LiveSetting.Of(nameof(LogPersistOptions.ClientCertificatePassword), o => o.ClientCertificatePassword),
-        LiveSetting.Of(nameof(LogPersistOptions.Encoding), o => o.Encoding),
-        LiveSetting.Of(nameof(LogPersistOptions.BatchMaxBytes), o => o.BatchMaxBytes),
-        LiveSetting.Of(nameof(LogPersistOptions.BatchMaxWait), o => o.BatchMaxWait),
-        LiveSetting.Of(nameof(LogPersistOptions.MaxInFlight), o => o.MaxInFlight),
-        new(nameof(LogPersistOptions.Labels), (a, b) => SameMap(a.Labels, b.Labels)),
-        new(nameof(LogPersistOptions.LabelProperties), (a, b) => a.LabelProperties.SequenceEqual(b.LabelProperties, StringComparer.Ordinal)),
-        LiveSetting.Of(nameof(LogPersistOptions.MaxLabelNames), o => o.MaxLabelNames),
-        LiveSetting.Of(nameof(LogPersistOptions.LevelLabel), o => o.LevelLabel),
-        LiveSetting.Of(nameof(LogPersistOptions.InstanceLabel), o => o.InstanceLabel),
-        LiveSetting.Of(nameof(LogPersistOptions.LineFormat), o => o.LineFormat),
-        LiveSetting.Of(nameof(LogPersistOptions.MaxLineBytes), o => o.MaxLineBytes),
-        LiveSetting.Of(nameof(LogPersistOptions.OversizedLines), o => o.OversizedLines),
-    ];
-
-    private static readonly HashSet<string> WalSettings =
-    [
-        nameof(LogPersistOptions.MaxDiskBytes), nameof(LogPersistOptions.FullMode), nameof(LogPersistOptions.BlockTimeout),
-        nameof(LogPersistOptions.Durability), nameof(LogPersistOptions.FlushInterval),
-    ];
-
-    /// <summary>Everything live but the level, the flush timeout and the WAL's own settings is the shipper's.</summary>
-    private static readonly HashSet<string> ShipperSettings = Live.Select(s => s.Name)
-        .Except(WalSettings)
-        .Except([nameof(LogPersistOptions.MinimumLevel), nameof(LogPersistOptions.FlushTimeout)])
-        .ToHashSet();
-
-    private static bool SameMap(Dictionary<string, string> a, Dictionary<string, string> b) =>
-        a.Count == b.Count && a.All(p => b.TryGetValue(p.Key, out var value) && value == p.Value);
-
-    private sealed record LiveSetting(string Name, Func<LogPersistOptions, LogPersistOptions, bool> Same)
-    {
-        public static LiveSetting Of<T>(string name, Func<LogPersistOptions, T> get) =>
-            new(name, (a, b) => EqualityComparer<T>.Default.Equals(get(a), get(b)));
     }
 
     private void ReportRestartNeeded(List<(string Name, object? Wanted)> pending)
@@ -529,87 +446,6 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
             _restartReported.Clear();
         }
     }
-
-    /// <summary>A shallow copy whose collections are the copy's own, so later changes to the caller's object do not reach the running settings.</summary>
-    private static LogPersistOptions Copy(LogPersistOptions source) => new()
-    {
-        Directory = source.Directory,
-        ServiceName = source.ServiceName,
-        Instance = source.Instance,
-        SegmentBytes = source.SegmentBytes,
-        MaxDiskBytes = source.MaxDiskBytes,
-        FullMode = source.FullMode,
-        BlockTimeout = source.BlockTimeout,
-        Durability = source.Durability,
-        FlushInterval = source.FlushInterval,
-        MinimumLevel = source.MinimumLevel,
-        LokiUrl = source.LokiUrl,
-        Tenant = source.Tenant,
-        Username = source.Username,
-        Password = source.Password,
-        BearerToken = source.BearerToken,
-        BearerTokenFile = source.BearerTokenFile,
-        Headers = new Dictionary<string, string>(source.Headers),
-        CaCertificateFile = source.CaCertificateFile,
-        ClientCertificateFile = source.ClientCertificateFile,
-        ClientKeyFile = source.ClientKeyFile,
-        ClientCertificatePassword = source.ClientCertificatePassword,
-        Encoding = source.Encoding,
-        BatchMaxBytes = source.BatchMaxBytes,
-        BatchMaxWait = source.BatchMaxWait,
-        MaxInFlight = source.MaxInFlight,
-        Labels = new Dictionary<string, string>(source.Labels),
-        LabelProperties = [.. source.LabelProperties],
-        MaxLabelNames = source.MaxLabelNames,
-        LevelLabel = source.LevelLabel,
-        InstanceLabel = source.InstanceLabel,
-        LineFormat = source.LineFormat,
-        MaxLineBytes = source.MaxLineBytes,
-        OversizedLines = source.OversizedLines,
-        MaxEntryBytes = source.MaxEntryBytes,
-        StructuredMetadata = source.StructuredMetadata,
-        FlushTimeout = source.FlushTimeout,
-        AdoptOrphans = source.AdoptOrphans,
-        AllowGroupWritableDirectories = source.AllowGroupWritableDirectories,
-        LeaseDuration = source.LeaseDuration,
-        HeartbeatInterval = source.HeartbeatInterval,
-        AdoptionScanInterval = source.AdoptionScanInterval,
-        VolumeDetector = source.VolumeDetector,
-        FileSystem = source.FileSystem,
-        TimeProvider = source.TimeProvider,
-        HttpHandler = source.HttpHandler,
-        Environment = source.Environment,
-        BeforeForgettingShipped = source.BeforeForgettingShipped,
-    };
-
-    /// <summary>
-    /// Settings read once, when the WAL opens: where it is (Directory, ServiceName and Instance name
-    /// its path), its segment size and what each entry may hold, how its directory is trusted, the
-    /// structured metadata mode its resends keep, and whether it adopts. A change waits for a restart.
-    /// </summary>
-    internal static readonly IReadOnlyList<FixedSetting> NotLive =
-    [
-        new(nameof(LogPersistOptions.Directory), o => FullPath(o.Directory), (o, v) => o.Directory = (string?)v, o => o.Directory),
-        new(nameof(LogPersistOptions.ServiceName), o => Detected(o, o.ServiceName, EnvironmentLabels.ServiceName), (o, v) => o.ServiceName = (string?)v, o => o.ServiceName),
-        new(nameof(LogPersistOptions.Instance), o => Detected(o, o.Instance, EnvironmentLabels.Instance), (o, v) => o.Instance = (string?)v, o => o.Instance),
-        new(nameof(LogPersistOptions.SegmentBytes), o => o.SegmentBytes, (o, v) => o.SegmentBytes = (long)v!),
-        new(nameof(LogPersistOptions.MaxEntryBytes), o => o.MaxEntryBytes, (o, v) => o.MaxEntryBytes = (int)v!),
-        new(nameof(LogPersistOptions.AllowGroupWritableDirectories), o => o.AllowGroupWritableDirectories, (o, v) => o.AllowGroupWritableDirectories = (bool)v!),
-        new(nameof(LogPersistOptions.StructuredMetadata), o => o.StructuredMetadata, (o, v) => o.StructuredMetadata = (StructuredMetadataMode)v!),
-        new(nameof(LogPersistOptions.AdoptOrphans), o => o.AdoptOrphans, (o, v) => o.AdoptOrphans = (bool)v!),
-    ];
-
-    /// <summary>A setting read once: <see cref="Get"/> gives what it means (a full path, a detected name) so that spellings of one value compare equal; <see cref="Raw"/> what was written.</summary>
-    internal sealed record FixedSetting(string Name, Func<LogPersistOptions, object?> Get, Action<LogPersistOptions, object?> Set, Func<LogPersistOptions, object?>? Raw = null)
-    {
-        public object? Written(LogPersistOptions options) => (Raw ?? Get)(options);
-    }
-
-    private static string? FullPath(string? directory) =>
-        string.IsNullOrWhiteSpace(directory) ? null : Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
-
-    private static string? Detected(LogPersistOptions options, string? configured, string label) =>
-        !string.IsNullOrWhiteSpace(configured) ? configured : EnvironmentLabels.Detect(options.Environment).FirstOrDefault(l => l.Key == label).Value;
 
     /// <summary>Appends an encoded entry; false when it was dropped (counted by the WAL). Never throws for I/O faults.</summary>
     public bool Append(ReadOnlySpan<byte> payload) => Wal.Append(payload);

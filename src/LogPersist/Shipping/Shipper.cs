@@ -27,17 +27,14 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
 
     private readonly WriteAheadLog _wal;
     private readonly ConcurrentQueue<Change> _changes = new();
-    private readonly object _slotsLock = new();
+    private readonly StreamEras _eras;
     private volatile ShipperOptions _options;
-    private volatile Era[] _eras;
-    private int _slotLimit;
-    private int _slotsOwed;
     private readonly TimeProvider _time;
     private readonly LokiClient _client;
     private readonly BatchSender _sender;
     private readonly StreamResolver _streams;
     private readonly AckTracker _acks;
-    private readonly SemaphoreSlim _slots;
+    private readonly InFlightSlots _slots;
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly ConcurrentQueue<TaskCompletionSource<WalPosition>> _flushes = new();
     private readonly ConcurrentDictionary<Task, byte> _sending = new();
@@ -64,9 +61,8 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         _order = new StreamOrder(options.ConcurrentSpan);
         _streams = new StreamResolver(options);
         _acks = new AckTracker(wal.Checkpoint, wal.Acknowledge);
-        _slots = new SemaphoreSlim(options.MaxInFlight, int.MaxValue);
-        _slotLimit = options.MaxInFlight;
-        _eras = [.. options.EarlierStreams.Select(d => Era.For(options, d)), new Era(options.StreamFrom, StreamDescription.Of(options), options, _streams)];
+        _slots = new InFlightSlots(options.MaxInFlight);
+        _eras = new StreamEras(options, _streams);
         _metadata = new MetadataChoice(options, _client, wal.FileSystem, wal.Directory, _standing.Unanswered);
         _sender = new BatchSender(options, _client, Metrics, _standing, _metadata, Rebuild, AppendMarker);
     }
@@ -106,13 +102,12 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     public Action<StreamDescription>? StreamChanged { get; set; }
 
     /// <summary>
-    /// Ships with <paramref name="next"/> from now on (see the type's remarks). <paramref name="stream"/> is
-    /// the new description of streams and lines; it applies to the entries appended from
-    /// <paramref name="tail"/> (the WAL's append position when the settings changed) on, or from the
-    /// first entry not yet read when reading is already past it. Throws, changing nothing, when a
-    /// certificate file of the new settings cannot be read.
+    /// Ships with <paramref name="next"/> from now on (see the type's remarks). Its labels and line
+    /// settings apply to the entries appended from <paramref name="tail"/> (the WAL's append position
+    /// when the settings changed) on, or from the first entry not yet read when reading is already past
+    /// it. Throws, changing nothing, when a certificate file of the new settings cannot be read.
     /// </summary>
-    public void Reconfigure(ShipperOptions next, StreamDescription stream, WalPosition tail)
+    public void Reconfigure(ShipperOptions next, WalPosition tail)
     {
         next.Validate();
         if (!_client.Options.SameConnection(next.Loki))
@@ -120,69 +115,14 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
             _client.Reconfigure(next.Loki);
         }
 
-        ResizeSlots(next.MaxInFlight);
+        _slots.Resize(next.MaxInFlight);
         _options = next;
-        _changes.Enqueue(new Change(next, stream, tail));
+        _changes.Enqueue(new Change(next, tail));
         _wake.Release();
     }
 
-    /// <summary>
-    /// Moves the in-flight limit: a rise frees slots at once; a fall takes free slots now and the rest as
-    /// batches are acknowledged, so no batch in flight is cut.
-    /// </summary>
-    private void ResizeSlots(int limit)
-    {
-        lock (_slotsLock)
-        {
-            var delta = limit - _slotLimit;
-            _slotLimit = limit;
-            if (delta > 0)
-            {
-                var forgiven = Math.Min(delta, _slotsOwed);
-                _slotsOwed -= forgiven;
-                if (delta - forgiven > 0)
-                {
-                    _slots.Release(delta - forgiven);
-                }
-            }
-            else
-            {
-                for (var owed = -delta; owed > 0; owed--)
-                {
-                    if (!_slots.Wait(0))
-                    {
-                        _slotsOwed += owed;
-                        break;
-                    }
-                }
-            }
-        }
-    }
-
-    private void ReturnSlots(int count)
-    {
-        lock (_slotsLock)
-        {
-            var paid = Math.Min(count, _slotsOwed);
-            _slotsOwed -= paid;
-            if (count - paid > 0)
-            {
-                _slots.Release(count - paid);
-            }
-        }
-    }
-
     /// <summary>The in-flight limit now, for tests.</summary>
-    internal int SlotLimit
-    {
-        get
-        {
-            lock (_slotsLock)
-            {
-                return _slotLimit;
-            }
-        }
-    }
+    internal int SlotLimit => _slots.Limit;
 
     public void Start()
     {
@@ -306,7 +246,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     {
         var sealedEnd = getSealedEnd();
         using var reader = _wal.CreateReader(sealedEnd);
-        var era = EraAt(sealedEnd);
+        var era = _eras.At(sealedEnd);
         var builder = NewBuilder(era);
         try
         {
@@ -320,7 +260,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
                 if (!_changes.IsEmpty && !builder.HasContent)
                 {
                     TakeChanges(held?.Position ?? reader.Position);
-                    era = EraAt(held?.Position ?? reader.Position);
+                    era = _eras.At(held?.Position ?? reader.Position);
                     builder.Dispose();
                     builder = NewBuilder(era);
                 }
@@ -355,7 +295,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
                         break;
                     }
 
-                    if (NextEraFrom(era) is { } next && record.Position >= next)
+                    if (_eras.NextFrom(era) is { } next && record.Position >= next)
                     {
                         held = record;
                         boundary = true;
@@ -389,7 +329,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
                 if (boundary)
                 {
                     // The held record belongs to a later era: the next batch is built under it.
-                    era = EraAt(end);
+                    era = _eras.At(end);
                     builder.Dispose();
                     builder = NewBuilder(era);
                     continue;
@@ -430,93 +370,37 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         }
     }
 
-    private BatchBuilder NewBuilder(Era era) => new(era.Options, era.Streams) { OnUndecodable = ReportUndecodable };
-
-    /// <summary>The era an entry at <paramref name="position"/> was written in: the last one starting at or before it.</summary>
-    private Era EraAt(WalPosition position)
-    {
-        var eras = _eras;
-        for (var i = eras.Length - 1; i > 0; i--)
-        {
-            if (eras[i].From <= position)
-            {
-                return eras[i];
-            }
-        }
-
-        return eras[0];
-    }
-
-    /// <summary>Where the era after <paramref name="era"/> starts; null for the newest.</summary>
-    private WalPosition? NextEraFrom(Era era)
-    {
-        var eras = _eras;
-        var index = Array.IndexOf(eras, era);
-        return index >= 0 && index + 1 < eras.Length ? eras[index + 1].From : null;
-    }
+    private BatchBuilder NewBuilder(StreamEras.Era era) => new(era.Options, era.Streams) { OnUndecodable = ReportUndecodable };
 
     /// <summary>
     /// Applies the reconfigurations that arrived, on the reading loop, between two batches. New labels or
-    /// line settings start a new era at the change's append position, or at <paramref name="firstUnread"/>
-    /// when reading is already past it; the description is saved before anything is sent under it.
-    /// Every era takes the newest batching and connection settings.
+    /// line settings apply from the change's append position, or from <paramref name="firstUnread"/> when
+    /// reading is already past it; their description is saved before anything is sent under it.
     /// </summary>
     private void TakeChanges(WalPosition firstUnread)
     {
         while (_changes.TryDequeue(out var change))
         {
-            var eras = _eras;
-            var newest = eras[^1];
-            var description = StreamDescription.Of(change.Options);
-            var kept = eras.Select(e => Era.For(change.Options, e.Description, e.Streams)).ToList();
-            if (!description.SameShape(newest.Description))
+            var from = change.Tail >= firstUnread ? change.Tail : firstUnread;
+            if (_eras.Take(change.Options, from, _acks.Acknowledged) is not { } saved)
             {
-                var from = Max(Max(change.Tail, firstUnread), newest.From);
-                if (from == newest.From)
-                {
-                    // Nothing was read under the newest era yet: the new one replaces it.
-                    kept.RemoveAt(kept.Count - 1);
-                }
-
-                kept.Add(Era.For(change.Options, description with { From = from }, streams: null));
-                var acknowledged = _acks.Acknowledged;
-                while (kept.Count > 1 && kept[1].From <= acknowledged)
-                {
-                    kept.RemoveAt(0);
-                }
-
-                var saved = kept[^1].Description with { Earlier = kept.Take(kept.Count - 1).Select(e => e.Description with { Earlier = [] }).TakeLast(StreamDescription.MaxEarlier).ToArray() };
-                try
-                {
-                    StreamChanged?.Invoke(saved);
-                }
-#pragma warning disable CA1031 // Shipping goes on under the new labels; only a restart would resend under the saved ones.
-                catch (Exception e)
-#pragma warning restore CA1031
-                {
-                    LogPersistEventSource.Log.OperationFailed(_wal.Directory, "saving the changed stream description", e);
-                }
+                continue;
             }
 
-            _eras = [.. kept];
+            try
+            {
+                StreamChanged?.Invoke(saved);
+            }
+#pragma warning disable CA1031 // Shipping goes on under the new labels; only a restart would resend under the saved ones.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                LogPersistEventSource.Log.OperationFailed(_wal.Directory, "saving the changed stream description", e);
+            }
         }
     }
 
-    private static WalPosition Max(WalPosition a, WalPosition b) => a >= b ? a : b;
-
-    /// <summary>A stretch of the WAL whose entries become streams and lines one way.</summary>
-    private sealed record Era(WalPosition From, StreamDescription Description, ShipperOptions Options, StreamResolver Streams)
-    {
-        /// <summary>The era of <paramref name="description"/>, with the other settings of <paramref name="options"/>.</summary>
-        public static Era For(ShipperOptions options, StreamDescription description, StreamResolver? streams = null)
-        {
-            var shaped = options.Clone();
-            description.ApplyTo(shaped);
-            return new Era(description.From, description, shaped, streams ?? new StreamResolver(shaped));
-        }
-    }
-
-    private sealed record Change(ShipperOptions Options, StreamDescription Stream, WalPosition Tail);
+    private sealed record Change(ShipperOptions Options, WalPosition Tail);
 
     private async Task DispatchAsync(Batch batch, CancellationToken stop)
     {
@@ -577,7 +461,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
             // batches held (and resent) never exceed MaxInFlight, however long an earlier one is retried.
             if (acknowledged > 0)
             {
-                ReturnSlots(acknowledged);
+                _slots.Return(acknowledged);
             }
         }
     }
@@ -586,7 +470,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     private Batch Rebuild(Batch batch)
     {
         using var reader = _wal.CreateReader(batch.Start);
-        var (options, streams) = batch.BuiltWith ?? (EraAt(batch.Start).Options, EraAt(batch.Start).Streams);
+        var (options, streams) = batch.BuiltWith ?? (_eras.At(batch.Start).Options, _eras.At(batch.Start).Streams);
         using var builder = new BatchBuilder(options, streams) { SendMetadata = _metadata.Send };
         while (reader.Position < batch.End && reader.TryRead(out var record))
         {

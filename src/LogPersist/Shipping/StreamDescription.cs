@@ -188,6 +188,30 @@ internal sealed record StreamDescription
         }
     }
 
+    /// <summary>
+    /// Saves <paramref name="stream"/> as applying from <paramref name="from"/> on, after the descriptions
+    /// already saved in <paramref name="directory"/> (those of entries before <paramref name="acknowledged"/>
+    /// are forgotten), keeping the structured-metadata decision while the mode is the same. Returns what it saved.
+    /// </summary>
+    public static StreamDescription SaveAfter(IFileSystem fileSystem, string directory, StreamDescription stream, WalPosition from, WalPosition acknowledged)
+    {
+        lock (SaveLock)
+        {
+            var effective = stream with { From = from };
+            if (TryLoad(fileSystem, directory, out var saved, out _))
+            {
+                effective = stream.After(saved, from, acknowledged);
+                if (saved.MetadataDecision is { } decision && saved.StructuredMetadata == stream.StructuredMetadata)
+                {
+                    effective = effective with { MetadataDecision = decision };
+                }
+            }
+
+            effective.SaveUnlocked(fileSystem, directory);
+            return effective;
+        }
+    }
+
     private void SaveUnlocked(IFileSystem fileSystem, string directory)
     {
         var path = fileSystem.Path.Combine(directory, FileName);

@@ -287,6 +287,42 @@ public sealed class LiveSettingsTests : IAsyncLifetime
         Assert.Equal(dropped, pipeline.Wal.Metrics.DroppedTotal());
     }
 
+    [Fact]
+    public void Every_public_option_either_applies_live_or_is_reported_as_needing_a_restart()
+    {
+        var classified = SettingsChange.Live.Select(s => s.Name).Concat(SettingsChange.RestartOnly.Select(s => s.Name)).ToList();
+        var options = typeof(LogPersistOptions).GetProperties().Where(p => p.CanWrite).Select(p => p.Name).ToList();
+
+        Assert.Equal(options.Order(), classified.Order());
+    }
+
+    [Fact]
+    public void The_running_copy_of_the_options_holds_every_setting_and_collections_of_its_own()
+    {
+        var source = Options(_first.BaseAddress, o =>
+        {
+            o.Headers["X-Team"] = "payments";
+            o.LabelProperties.Add("tenant");
+            o.Labels["env"] = "prod";
+        });
+
+        var copy = SettingsChange.Copy(source);
+
+        foreach (var property in typeof(LogPersistOptions).GetProperties(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic))
+        {
+            var value = property.GetValue(source);
+            if (value is System.Collections.IEnumerable and not string)
+            {
+                Assert.NotSame(value, property.GetValue(copy));
+                Assert.Equal(((System.Collections.IEnumerable)value).Cast<object>(), ((System.Collections.IEnumerable)property.GetValue(copy)!).Cast<object>());
+            }
+            else
+            {
+                Assert.Equal(value, property.GetValue(copy));
+            }
+        }
+    }
+
     private LogPersistOptions Options(Uri? loki, Action<LogPersistOptions>? change = null)
     {
         var options = new LogPersistOptions

@@ -147,14 +147,14 @@ internal sealed class LiveOptions
     /// </summary>
     private void Check(LogPersistOptions options, List<string> problems)
     {
-        var fixedValues = LogPipeline.NotLive.Select(s => s.Get(options)).ToList();
+        var fixedValues = SettingsChange.RestartOnly.Select(s => s.Written(options)).ToList();
         try
         {
             if (_started is { } started)
             {
-                foreach (var setting in LogPipeline.NotLive)
+                foreach (var setting in SettingsChange.RestartOnly)
                 {
-                    setting.Set(options, setting.Get(started));
+                    setting.Set(options, setting.Written(started));
                 }
             }
 
@@ -168,7 +168,7 @@ internal sealed class LiveOptions
         {
             for (var i = 0; i < fixedValues.Count; i++)
             {
-                LogPipeline.NotLive[i].Set(options, fixedValues[i]);
+                SettingsChange.RestartOnly[i].Set(options, fixedValues[i]);
             }
         }
     }
