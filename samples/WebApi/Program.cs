@@ -19,6 +19,10 @@ using OpenTelemetry.Metrics;
 //
 // Kill it with kill -9 and start it again: every entry whose log call returned is still in the WAL and
 // is shipped by the next run.
+//
+// Edit appsettings.json while it runs: "MinimumLevel", "Labels", "LokiUrl", "Durability", "MaxDiskBytes"
+// and most other settings apply at once (the file is reloaded on change), without losing or sending twice
+// an entry; "Directory", "ServiceName" or "SegmentBytes" wait for a restart, and /healthz says so.
 var builder = WebApplication.CreateBuilder(args);
 builder.Logging.AddLogPersist();
 // LogPersist records the current trace and span id with every entry; the framework's own

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Configuration;
+using LogPersist.Binding;
 using Microsoft.Extensions.Options;
 
 namespace LogPersist.Extensions.Logging;

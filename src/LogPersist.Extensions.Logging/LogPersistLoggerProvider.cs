@@ -15,16 +15,27 @@ namespace LogPersist.Extensions.Logging;
 public sealed class LogPersistLoggerProvider : ILoggerProvider, ISupportExternalScope, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, LogPersistLogger> _loggers = new(StringComparer.Ordinal);
+    private readonly IDisposable? _reloads;
     private IExternalScopeProvider? _scopes;
 
     /// <summary>
     /// Opens the write-ahead log and, when a Loki URL is configured, starts shipping. Throws when the
     /// options are invalid, the directory cannot be written (the message names it) or another process holds it.
+    /// Later changes of the options (a configuration reload) apply while running: see
+    /// <see cref="LogPersistOptions"/> for what needs a restart; invalid new options are reported
+    /// (EventSource event 33) and the running ones stay.
     /// </summary>
     /// <param name="options">The options, usually bound from configuration.</param>
     public LogPersistLoggerProvider(IOptionsMonitor<LogPersistOptions> options)
         : this(LogPipeline.Open((options ?? throw new ArgumentNullException(nameof(options))).CurrentValue))
     {
+        _reloads = options.OnChange((changed, name) =>
+        {
+            if (name is null || name == Options.DefaultName)
+            {
+                Pipeline.Reconfigure(changed);
+            }
+        });
     }
 
     internal LogPersistLoggerProvider(LogPipeline pipeline) => Pipeline = pipeline;
@@ -57,8 +68,16 @@ public sealed class LogPersistLoggerProvider : ILoggerProvider, ISupportExternal
     /// Ships what it can within <see cref="LogPersistOptions.FlushTimeout"/> and closes the WAL; entries
     /// not yet acknowledged are shipped after the next start. Loggers used afterwards drop (and count) their entries.
     /// </summary>
-    public void Dispose() => Pipeline.Dispose();
+    public void Dispose()
+    {
+        _reloads?.Dispose();
+        Pipeline.Dispose();
+    }
 
     /// <inheritdoc cref="Dispose"/>
-    public ValueTask DisposeAsync() => Pipeline.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        _reloads?.Dispose();
+        return Pipeline.DisposeAsync();
+    }
 }

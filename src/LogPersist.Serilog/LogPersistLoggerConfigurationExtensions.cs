@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using LogPersist;
 using LogPersist.Pipeline;
 using LogPersist.Serilog;
+using Microsoft.Extensions.Configuration;
 using Serilog.Configuration;
 using Serilog.Core;
 using Serilog.Events;
@@ -19,7 +20,8 @@ public static class LogPersistLoggerConfigurationExtensions
     /// <see cref="LogPersistOptions"/>, so this method can be configured from <c>Serilog.Settings.Configuration</c>
     /// (<c>"WriteTo": [{ "Name": "LogPersist", "Args": { "lokiUrl": "http://loki:3100" } }]</c>); every
     /// parameter left out keeps the default documented on <see cref="LogPersistOptions"/>. For the other
-    /// settings use the overload taking an <see cref="Action{T}"/>.
+    /// settings use the overload taking an <see cref="Action{T}"/>; for settings that change while the
+    /// application runs, the overload taking an <see cref="IConfigurationSection"/>.
     /// </summary>
     /// <param name="sinkConfiguration">Logger sink configuration.</param>
     /// <param name="directory">The root directory of write-ahead logs (<see cref="LogPersistOptions.Directory"/>); relative paths are taken from the current directory.</param>
@@ -121,6 +123,44 @@ public static class LogPersistLoggerConfigurationExtensions
         var options = new LogPersistOptions();
         configure(options);
         var sink = new LogPersistSink(LogPipeline.Open(options));
+        return sinkConfiguration.Sink(sink, restrictedToMinimumLevel, levelSwitch);
+    }
+
+    /// <summary>
+    /// Writes events to a crash-safe write-ahead log before the log call returns, and ships them to
+    /// Grafana Loki in the background, with the settings of <see cref="LogPersistOptions"/> read from a
+    /// configuration section (keys named as the properties, e.g. <c>LokiUrl</c>, <c>MinimumLevel</c>,
+    /// <c>Labels:team</c>) and then <paramref name="configure"/>. The section is followed: after each
+    /// configuration reload its settings are read again the same way and applied without a restart and
+    /// without losing or sending twice an entry. Settings fixed by the open WAL (<c>Directory</c>,
+    /// <c>ServiceName</c>, <c>Instance</c>, <c>SegmentBytes</c>, <c>MaxEntryBytes</c>,
+    /// <c>AllowGroupWritableDirectories</c>, <c>StructuredMetadata</c>, <c>AdoptOrphans</c>) keep their
+    /// running value and are reported once, and the health check turns Degraded until a restart. A reload
+    /// whose values are invalid or do not convert changes nothing: every problem is reported in one
+    /// <c>LogPersist</c> EventSource event, and the running settings stay. From
+    /// <c>Serilog.Settings.Configuration</c> JSON, the section is the object given as the
+    /// <c>configuration</c> argument: <c>"Args": { "configuration": { "LokiUrl": "http://loki:3100" } }</c>.
+    /// </summary>
+    /// <param name="sinkConfiguration">Logger sink configuration.</param>
+    /// <param name="configuration">The section holding the settings, e.g. <c>builder.Configuration.GetSection("LogPersist")</c>; its reloads are followed until the logger is disposed.</param>
+    /// <param name="configure">Sets what a section cannot hold, or overrides it; called after each binding, at start and on every reload.</param>
+    /// <param name="restrictedToMinimumLevel">The minimum level of events passed to the sink; ignored when <paramref name="levelSwitch"/> is given.</param>
+    /// <param name="levelSwitch">A switch allowing the pass-through minimum level to be changed at runtime.</param>
+    /// <returns>Configuration object allowing method chaining.</returns>
+    /// <exception cref="InvalidOperationException">A value in the section does not convert to its option's type (the message names every one), or the WAL directory cannot be created or written.</exception>
+    /// <exception cref="ArgumentException">The settings are invalid; the message lists every problem.</exception>
+    /// <exception cref="WalLockedException">Another process writes the same WAL directory.</exception>
+    public static LoggerConfiguration LogPersist(
+        this LoggerSinkConfiguration sinkConfiguration,
+        IConfigurationSection configuration,
+        Action<LogPersistOptions>? configure = null,
+        LogEventLevel restrictedToMinimumLevel = LevelAlias.Minimum,
+        LoggingLevelSwitch? levelSwitch = null)
+    {
+        ArgumentNullException.ThrowIfNull(sinkConfiguration);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var pipeline = LogPipeline.Open(SectionFollower.Bind(configuration, configure));
+        var sink = new LogPersistSink(pipeline, SectionFollower.Start(configuration, configure, pipeline));
         return sinkConfiguration.Sink(sink, restrictedToMinimumLevel, levelSwitch);
     }
 }

@@ -20,8 +20,15 @@ internal sealed class LogPersistSink : ILogEventSink, IDisposable, IAsyncDisposa
     private const int StackCategoryBytes = 256;
 
     private readonly LogPipeline _pipeline;
+    private IDisposable? _follower;
 
-    public LogPersistSink(LogPipeline pipeline) => _pipeline = pipeline;
+    /// <param name="pipeline">The pipeline events are written into; disposed with the sink.</param>
+    /// <param name="follower">What applies configuration reloads to the pipeline, if anything; stopped before the pipeline closes.</param>
+    public LogPersistSink(LogPipeline pipeline, IDisposable? follower = null)
+    {
+        _pipeline = pipeline;
+        _follower = follower;
+    }
 
     public void Emit(LogEvent logEvent)
     {
@@ -54,9 +61,17 @@ internal sealed class LogPersistSink : ILogEventSink, IDisposable, IAsyncDisposa
         }
     }
 
-    public void Dispose() => _pipeline.Dispose();
+    public void Dispose()
+    {
+        Interlocked.Exchange(ref _follower, null)?.Dispose();
+        _pipeline.Dispose();
+    }
 
-    public ValueTask DisposeAsync() => _pipeline.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        Interlocked.Exchange(ref _follower, null)?.Dispose();
+        return _pipeline.DisposeAsync();
+    }
 
     private static void Encode(EntryEncoder encoder, LogEvent logEvent, EntryLevel level, string category, bool categoryIsProperty)
     {

@@ -7,7 +7,9 @@ namespace LogPersist;
 /// section <c>Logging:LogPersist</c>) and the Serilog sink. Every property has a default that suits a
 /// pod; with only <see cref="LokiUrl"/> (or the <c>LOKI_URL</c> environment variable) set, entries are
 /// written to a local write-ahead log and shipped to Loki. All settings are checked when LogPersist
-/// starts, and every problem is reported in one message.
+/// starts, and every problem is reported in one message. Settings changed while running (a
+/// configuration reload) apply without a restart, except those marked "read once": a change to one of
+/// those is reported and waits for the next start.
 /// </summary>
 public sealed class LogPersistOptions
 {
@@ -15,20 +17,21 @@ public sealed class LogPersistOptions
     /// The root directory of write-ahead logs. Each instance writes under
     /// <c>{Directory}/{namespace}/{ServiceName}/{Instance}</c>, so services, replicas and namespaces
     /// sharing one volume never collide. Relative paths are taken from the current directory.
+    /// Read once, when the WAL opens: a change needs a restart.
     /// </summary>
     /// <value>The default is <c>/var/lib/logpersist</c> when it exists and is writable (mount the
     /// persistent volume there), otherwise <c>logpersist</c> under the user's local data folder.</value>
     public string? Directory { get; set; }
 
-    /// <summary>The service's name: the <c>service_name</c> label and a level of the WAL directory.</summary>
+    /// <summary>The service's name: the <c>service_name</c> label and a level of the WAL directory. Read once, when the WAL opens: a change needs a restart.</summary>
     /// <value>The default is <c>OTEL_SERVICE_NAME</c>, else <c>service.name</c> in <c>OTEL_RESOURCE_ATTRIBUTES</c>, else the entry assembly's name.</value>
     public string? ServiceName { get; set; }
 
-    /// <summary>This process's instance name: the <c>pod</c> label and the last level of the WAL directory.</summary>
+    /// <summary>This process's instance name: the <c>pod</c> label and the last level of the WAL directory. Read once, when the WAL opens: a change needs a restart.</summary>
     /// <value>The default is <c>POD_NAME</c>, else <c>HOSTNAME</c>, else the machine name.</value>
     public string? Instance { get; set; }
 
-    /// <summary>Size of each preallocated WAL segment file, a multiple of 8 between 4 KiB and 1 GiB.</summary>
+    /// <summary>Size of each preallocated WAL segment file, a multiple of 8 between 4 KiB and 1 GiB. Read once, when the WAL opens: a change needs a restart.</summary>
     /// <value>The default is 64 MiB.</value>
     public long SegmentBytes { get; set; } = Wal.WalOptions.DefaultSegmentBytes;
 
@@ -153,11 +156,12 @@ public sealed class LogPersistOptions
     /// itself or nests deeper than 16 levels becomes a marker; the sequences and maps of an entry hold at
     /// most 100,000 items in all; what is left once the budget is spent is left out. The line names each cut in its <c>cut</c> field, and
     /// the <c>logpersist.entry.cut</c> metric counts them by reason.
+    /// Read once, when the WAL opens: a change needs a restart.
     /// </summary>
     /// <value>The default is 1 MiB.</value>
     public int MaxEntryBytes { get; set; } = Entries.EntryLimits.DefaultMaxBytes;
 
-    /// <summary>Whether trace and span ids travel as Loki structured metadata or in the line.</summary>
+    /// <summary>Whether trace and span ids travel as Loki structured metadata or in the line. Read once, when the WAL opens: a change needs a restart.</summary>
     /// <value>The default is <see cref="StructuredMetadataMode.Auto"/>.</value>
     public StructuredMetadataMode StructuredMetadata { get; set; } = StructuredMetadataMode.Auto;
 
@@ -172,6 +176,7 @@ public sealed class LogPersistOptions
     /// the lease (30 seconds); exactly one instance adopts it, and its entries go to Loki under the
     /// labels of the instance that wrote them, with <c>adopted_by</c> as structured metadata. Needs a
     /// Loki URL; does nothing without one.
+    /// Read once, when the WAL opens: a change needs a restart.
     /// </summary>
     /// <value>The default is false: each instance ships only its own directory.</value>
     public bool AdoptOrphans { get; set; }
@@ -184,6 +189,7 @@ public sealed class LogPersistOptions
     /// whoever can write there can plant links or files where LogPersist writes. Levels are still never
     /// followed as links, never world-writable and always owned by this user; the instance directory
     /// itself is always narrowed to 0700.
+    /// Read once, when the WAL opens: a change needs a restart.
     /// </summary>
     /// <value>The default is false.</value>
     public bool AllowGroupWritableDirectories { get; set; } = Wal.WalOptions.DefaultAllowGroupWritableDirectories;

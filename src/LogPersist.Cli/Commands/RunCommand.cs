@@ -54,20 +54,26 @@ internal static class RunCommand
             throw new UsageException("logpersist run: --component names the component of followed files; it needs --files.");
         }
 
-        var options = run.ToOptions(result, sdk, context, commandLine[0]);
-        FilePositions? positions = null;
-        if (files.Length > 0)
+        // Made before the pipeline, so that the WAL forgets no shipped entry before the positions are read and saved.
+        var positions = files.Length > 0 ? new FilePositions(context.Error) : null;
+        var live = new LiveOptions(warnings =>
         {
-            // The component of each followed file's lines is a stream label: a few streams per pod, never one per file.
-            if (!options.LabelProperties.Contains(LineRecorder.ComponentProperty))
+            var fromFlags = run.ToOptions(result, sdk, context, commandLine[0], warnings);
+            if (positions is not null)
             {
-                options.LabelProperties.Add(LineRecorder.ComponentProperty);
+                // The component of each followed file's lines is a stream label: a few streams per pod, never one per file.
+                if (!fromFlags.LabelProperties.Contains(LineRecorder.ComponentProperty))
+                {
+                    fromFlags.LabelProperties.Add(LineRecorder.ComponentProperty);
+                }
+
+                fromFlags.BeforeForgettingShipped = positions.BeforeForgettingShipped;
             }
 
-            // Made before the pipeline, so that the WAL forgets no shipped entry before the positions are read and saved.
-            positions = new FilePositions(context.Error);
-            options.BeforeForgettingShipped = positions.BeforeForgettingShipped;
-        }
+            return fromFlags;
+        });
+        // The file's logPersist object over the command line's options: a file can set the WAL's Directory too.
+        var options = live.Start(settings.LogPersist, configPath, context.Error);
 
         LogPipeline pipeline;
         try
@@ -87,6 +93,7 @@ internal static class RunCommand
             throw new UsageException($"logpersist run: {e.Message}");
         }
 
+        live.Attach(pipeline);
         ChildOutcome outcome;
         FileFollower? follower = null;
         LineFilter? filter = null;
@@ -109,7 +116,7 @@ internal static class RunCommand
 
             if (configPath is not null)
             {
-                config = new RunConfig(configPath, fromCommandLine, settings, filter!, context.Error) { Follower = follower };
+                config = new RunConfig(configPath, fromCommandLine, settings, filter!, context.Error) { Follower = follower, Options = live };
                 config.Start(context.Time);
             }
 

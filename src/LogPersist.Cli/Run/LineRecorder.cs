@@ -63,7 +63,8 @@ internal sealed class LineRecorder
 
     /// <summary>
     /// Drops, redacts and samples lines before they are recorded (<c>--drop</c>, <c>--redact</c>,
-    /// <c>--sample</c>, <c>--config</c>); null records every line as it is.
+    /// <c>--sample</c>, <c>--config</c>), and leaves out those of a known level below the pipeline's
+    /// <see cref="LogPipeline.MinimumLevel"/>; null records every line as it is.
     /// </summary>
     public LineFilter? Filter { get; init; }
 
@@ -76,6 +77,13 @@ internal sealed class LineRecorder
             if (Filter?.Controls is { IsEmpty: false } controls)
             {
                 if (!Controlled(controls, ref line, part, lastPart, out isJson, out parsed))
+                {
+                    return;
+                }
+            }
+            else if (Filter is not null)
+            {
+                if (!Reaches(line, part, lastPart, out isJson, out parsed))
                 {
                     return;
                 }
@@ -183,9 +191,9 @@ internal sealed class LineRecorder
         }
 
         isJson = part == 0 && JsonLine.TryParse(line, out parsed);
-        var level = isJson ? parsed!.Level ?? EntryLevel.Information
-            : LineFilter.PatternLevel(controls, text) ?? TextLevels.Of(line) ?? EntryLevel.Information;
-        if (!Filter!.Keeps(controls, level))
+        var known = isJson ? parsed!.Level : LineFilter.PatternLevel(controls, text) ?? TextLevels.Of(line);
+        var level = known ?? EntryLevel.Information;
+        if (!Filter!.Reaches(known, _pipeline.MinimumLevel) || !Filter.Keeps(controls, level))
         {
             _leavingOut = part == 1;
             return false;
@@ -193,6 +201,42 @@ internal sealed class LineRecorder
 
         _lineLevel = level;
         _levelKnown = !isJson;
+        return true;
+    }
+
+    /// <summary>
+    /// With no controls, only the minimum level: false when the line (a first piece takes the pieces
+    /// after it along) is of a known level below it. Otherwise the line is parsed when it is a JSON
+    /// line, and a text line's level is the one recorded.
+    /// </summary>
+    private bool Reaches(ReadOnlySpan<byte> line, int part, bool lastPart, out bool isJson, out JsonLine.Parsed? parsed)
+    {
+        parsed = null;
+        isJson = part == 0 && JsonLine.TryParse(line, out parsed);
+        if (part > 1)
+        {
+            if (_leavingOut)
+            {
+                _leavingOut = !lastPart;
+                return false;
+            }
+
+            return true;
+        }
+
+        var known = isJson ? parsed!.Level : TextLevels.Of(line);
+        if (!Filter!.Reaches(known, _pipeline.MinimumLevel))
+        {
+            _leavingOut = part == 1;
+            return false;
+        }
+
+        if (!isJson)
+        {
+            _lineLevel = known ?? EntryLevel.Information;
+            _levelKnown = true;
+        }
+
         return true;
     }
 

@@ -81,7 +81,7 @@ internal sealed class RunOptions
 
     public Option<string?> Config { get; } = new("--config")
     {
-        Description = "A JSON file with files, sample, drop, redact and levelPattern, replacing those options; read again when it changes and on SIGHUP, a bad file reported and the running settings kept.",
+        Description = "A JSON file with files, sample, drop, redact and levelPattern, replacing those options, and logPersist, LogPersist's own settings (MinimumLevel, Labels, LokiUrl, …) over the options' values; read again when it changes and on SIGHUP and applied while the command runs (a setting fixed by the open WAL, such as Directory, waits for a restart), a bad file reported and the running settings kept.",
     };
 
     public Argument<string[]> Command { get; } = new("command")
@@ -102,9 +102,10 @@ internal sealed class RunOptions
 
     /// <summary>
     /// The SDK options for <paramref name="command"/>: the run options here, the Loki ones through
-    /// <paramref name="sdk"/>. Throws <see cref="UsageException"/> for a malformed label; the SDK validates the rest when the pipeline opens.
+    /// <paramref name="sdk"/>; what is wrong with the pod's labels goes to <paramref name="warnings"/>.
+    /// Throws <see cref="UsageException"/> for a malformed label; the SDK validates the rest when the pipeline opens.
     /// </summary>
-    public LogPersistOptions ToOptions(ParseResult result, SdkOptions sdk, CliContext context, string command)
+    public LogPersistOptions ToOptions(ParseResult result, SdkOptions sdk, CliContext context, string command, TextWriter warnings)
     {
         var options = new LogPersistOptions
         {
@@ -121,7 +122,7 @@ internal sealed class RunOptions
             AllowGroupWritableDirectories = result.GetValue(AllowGroupWritableDirectories),
         };
         // The pod's labels first: a --label of the same name overrides one.
-        foreach (var (name, value) in PodLabels.Read(result.GetValue(PodLabelsFile) ?? PodLabels.DefaultPath, result.GetValue(PodLabelNames) ?? [], context.Error))
+        foreach (var (name, value) in PodLabels.Read(result.GetValue(PodLabelsFile) ?? PodLabels.DefaultPath, result.GetValue(PodLabelNames) ?? [], warnings))
         {
             options.Labels[name] = value;
         }
@@ -138,13 +139,18 @@ internal sealed class RunOptions
         if (result.GetValue(FlushTimeout) is { } flushTimeout) options.FlushTimeout = flushTimeout;
         if (result.GetValue(MaxLineBytes) is { } maxLine) options.MaxLineBytes = maxLine;
 
-        // A piece is one entry's message: one text keeps a quarter of the entry budget, and a piece of
-        // invalid UTF-8 grows up to 3 times when its bytes become U+FFFD. Never cut what the child wrote.
-        options.MaxEntryBytes = (int)Math.Clamp(16L * options.MaxLineBytes, EntryLimits.DefaultMaxBytes, EntryLimits.LargestMaxBytes);
+        options.MaxEntryBytes = EntryBytes(options.MaxLineBytes);
 
         sdk.ApplyLoki(result, options, context.Environment);
         return options;
     }
+
+    /// <summary>
+    /// What one entry may hold when a piece of an output line may be <see cref="PieceBytes"/> long:
+    /// one text keeps a quarter of the entry budget, and a piece of invalid UTF-8 grows up to 3 times
+    /// when its bytes become U+FFFD. Never cut what the child wrote.
+    /// </summary>
+    public static int EntryBytes(int maxLineBytes) => (int)Math.Clamp(16L * maxLineBytes, EntryLimits.DefaultMaxBytes, EntryLimits.LargestMaxBytes);
 
     /// <summary>
     /// The longest piece of an output line recorded as one entry: the line limit less room for what

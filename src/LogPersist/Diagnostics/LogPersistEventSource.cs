@@ -297,6 +297,33 @@ internal sealed class LogPersistEventSource : EventSource
         }
     }
 
+    [Event(33, Level = EventLevel.Error, Message = "WAL '{0}': new settings were not applied and the running ones stay: {1}")]
+    public void SettingsRejected(string directory, string problems)
+    {
+        if (Admit(33, directory))
+        {
+            WriteEvent(33, directory, problems);
+        }
+    }
+
+    [Event(34, Level = EventLevel.Warning, Message = "WAL '{0}': {1} changed while running; restart to apply (the running value stays until then)")]
+    public void RestartNeeded(string directory, string settings)
+    {
+        if (IsEnabled())
+        {
+            WriteEvent(34, directory, settings);
+        }
+    }
+
+    [Event(35, Level = EventLevel.Informational, Message = "WAL '{0}': applied while running: {1}")]
+    public void SettingsApplied(string directory, string settings)
+    {
+        if (IsEnabled())
+        {
+            WriteEvent(35, directory, settings);
+        }
+    }
+
     [NonEvent]
     private bool Admit(int eventId, string? scope)
     {

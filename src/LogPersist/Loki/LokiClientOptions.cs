@@ -113,6 +113,23 @@ internal sealed class LokiClientOptions
         }
     }
 
+    /// <summary>Whether requests made with <paramref name="other"/> would go to the same place with the same identity and body encoding.</summary>
+    public bool SameConnection(LokiClientOptions other) =>
+        string.Equals(Endpoint.AbsoluteUri, other.Endpoint.AbsoluteUri, StringComparison.Ordinal)
+        && Tenant == other.Tenant
+        && BasicAuthUsername == other.BasicAuthUsername
+        && BasicAuthPassword == other.BasicAuthPassword
+        && BearerToken == other.BearerToken
+        && BearerTokenFile == other.BearerTokenFile
+        && CaCertificateFile == other.CaCertificateFile
+        && ClientCertificateFile == other.ClientCertificateFile
+        && ClientKeyFile == other.ClientKeyFile
+        && ClientCertificatePassword == other.ClientCertificatePassword
+        && Encoding == other.Encoding
+        && GzipJson == other.GzipJson
+        && Headers.Count == other.Headers.Count
+        && Headers.All(h => other.Headers.TryGetValue(h.Key, out var value) && value == h.Value);
+
     public IEnumerable<string> Validate()
     {
         if (!Endpoint.IsAbsoluteUri || (Endpoint.Scheme != Uri.UriSchemeHttp && Endpoint.Scheme != Uri.UriSchemeHttps))

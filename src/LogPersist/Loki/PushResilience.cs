@@ -14,20 +14,44 @@ namespace LogPersist.Loki;
 /// an authentication or configuration failure waits the longest delay. While the circuit is open no
 /// request is made at all. Only cancellation ends the retries, except that a request of several
 /// entries answered 429 <see cref="SplitAfterThrottles"/> times in a row is handed back to be split
-/// (a batch larger than the tenant's burst would never pass).
+/// (a batch larger than the tenant's burst would never pass). When the client is reconfigured (a new
+/// URL or credentials), a push waiting out its backoff is tried again at once, with a fresh circuit;
+/// an attempt in flight is never cut, so an answer already on its way still counts.
 /// </summary>
 internal sealed class PushResilience
 {
     public const int SplitAfterThrottles = 3;
 
     private static readonly ResiliencePropertyKey<int> EntriesKey = new("logpersist.entries");
-    private readonly ResiliencePipeline<PushResponse> _pipeline;
+    private static readonly ResiliencePropertyKey<Attempts> AttemptsKey = new("logpersist.attempts");
     private readonly LokiClient _client;
+    private readonly LokiClientOptions _options;
+    private readonly Action<PushResponse?, TimeSpan>? _onRetry;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Attempts, byte> _active = new();
+    private ResiliencePipeline<PushResponse> _pipeline;
 
     public PushResilience(LokiClient client, LokiClientOptions options, Action<PushResponse?, TimeSpan>? onRetry = null)
     {
         _client = client;
-        _pipeline = new ResiliencePipelineBuilder<PushResponse> { TimeProvider = options.TimeProvider }
+        _options = options;
+        _onRetry = onRetry;
+        _pipeline = Build(client, options, onRetry);
+        client.Reconfigured += OnReconfigured;
+    }
+
+    /// <summary>Pushes waiting out a backoff start again now, through a new circuit: what failed was the old endpoint or credentials.</summary>
+    private void OnReconfigured()
+    {
+        Volatile.Write(ref _pipeline, Build(_client, _options, _onRetry));
+        foreach (var attempts in _active.Keys)
+        {
+            attempts.Interrupt();
+        }
+    }
+
+    private static ResiliencePipeline<PushResponse> Build(LokiClient client, LokiClientOptions options, Action<PushResponse?, TimeSpan>? onRetry)
+    {
+        return new ResiliencePipelineBuilder<PushResponse> { TimeProvider = options.TimeProvider }
             .AddRetry(new RetryStrategyOptions<PushResponse>
             {
                 ShouldHandle = static args => ValueTask.FromResult(args.Outcome switch
@@ -46,6 +70,11 @@ internal sealed class PushResilience
                 DelayGenerator = args => ValueTask.FromResult(ChooseDelay(args.Outcome, options)),
                 OnRetry = args =>
                 {
+                    if (args.Context.Properties.TryGetValue(AttemptsKey, out var attempts))
+                    {
+                        attempts.Waiting();
+                    }
+
                     var response = args.Outcome.Exception is null ? args.Outcome.Result : (PushResponse?)null;
                     onRetry?.Invoke(response, args.RetryDelay);
                     LogPersistEventSource.Log.PushRetry(client.PushUri.ToString(), args.AttemptNumber + 1, Describe(args.Outcome), args.RetryDelay.TotalMilliseconds);
@@ -73,19 +102,94 @@ internal sealed class PushResilience
     /// <summary>Sends until a final answer (anything not retryable) or until <paramref name="cancellationToken"/> is cancelled.</summary>
     public async ValueTask<PushResponse> SendAsync(PushContent content, CancellationToken cancellationToken)
     {
-        var context = ResilienceContextPool.Shared.Get(cancellationToken);
-        try
+        while (true)
         {
-            context.Properties.Set(EntriesKey, content.Entries);
-            return await _pipeline.ExecuteAsync(
-                static (context, state) => new ValueTask<PushResponse>(state.Client.SendAsync(state.Content, context.CancellationToken)),
-                context,
-                (Client: _client, Content: content)).ConfigureAwait(false);
+            using var attempts = new Attempts(cancellationToken);
+            _active.TryAdd(attempts, 0);
+            var context = ResilienceContextPool.Shared.Get(attempts.Token);
+            try
+            {
+                context.Properties.Set(EntriesKey, content.Entries);
+                context.Properties.Set(AttemptsKey, attempts);
+                return await Volatile.Read(ref _pipeline).ExecuteAsync(
+                    static (context, state) =>
+                    {
+                        state.Attempts.Sending();
+                        return new ValueTask<PushResponse>(state.Client.SendAsync(state.Content, context.CancellationToken));
+                    },
+                    context,
+                    (Client: _client, Content: content, Attempts: attempts)).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && attempts.Interrupted)
+            {
+                // The client was reconfigured while this push waited out its backoff: send it again now.
+            }
+            finally
+            {
+                _active.TryRemove(attempts, out _);
+                ResilienceContextPool.Shared.Return(context);
+            }
         }
-        finally
+    }
+
+    /// <summary>
+    /// One push's attempts: whether it is waiting out a backoff (which a reconfiguration cuts short)
+    /// or has a request in flight (which it never cuts: that request's answer still counts).
+    /// </summary>
+    private sealed class Attempts : IDisposable
+    {
+        private readonly CancellationTokenSource _cancel;
+        private readonly object _lock = new();
+        private bool _waiting;
+        private bool _changed;
+
+        public Attempts(CancellationToken stop) => _cancel = CancellationTokenSource.CreateLinkedTokenSource(stop);
+
+        public CancellationToken Token => _cancel.Token;
+
+        public bool Interrupted { get; private set; }
+
+        public void Sending()
         {
-            ResilienceContextPool.Shared.Return(context);
+            lock (_lock)
+            {
+                _waiting = false;
+                _changed = false;
+            }
         }
+
+        /// <summary>Called before a backoff: cut it at once when the client changed during the attempt that just failed.</summary>
+        public void Waiting()
+        {
+            lock (_lock)
+            {
+                _waiting = true;
+                if (_changed)
+                {
+                    Cancel();
+                }
+            }
+        }
+
+        public void Interrupt()
+        {
+            lock (_lock)
+            {
+                _changed = true;
+                if (_waiting)
+                {
+                    Cancel();
+                }
+            }
+        }
+
+        private void Cancel()
+        {
+            Interrupted = true;
+            _cancel.Cancel();
+        }
+
+        public void Dispose() => _cancel.Dispose();
     }
 
     private static TimeSpan? ChooseDelay(Outcome<PushResponse> outcome, LokiClientOptions options)

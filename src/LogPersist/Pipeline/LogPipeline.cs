@@ -13,9 +13,14 @@ namespace LogPersist.Pipeline;
 /// </summary>
 internal sealed class LogPipeline : IAsyncDisposable, IDisposable
 {
-    private readonly TimeSpan _flushTimeout;
-    private readonly PipelineSettings _settings;
-    private readonly LogPersistOptions _options;
+    private readonly object _reconfigureLock = new();
+    private readonly HashSet<string> _restartReported = new(StringComparer.Ordinal);
+    private TimeSpan _flushTimeout;
+    private PipelineSettings _settings;
+    private LogPersistOptions _options;
+    private int _minimumLevel;
+    private string? _restartNeeded;
+    private string _destination;
     private readonly object _laneLock = new();
     private readonly EntryCutMetrics _cuts;
     private readonly BackgroundWork _background;
@@ -27,14 +32,13 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     {
         _lane = lane;
         _settings = settings;
-        _options = options;
-        MinimumLevel = options.MinimumLevel;
+        // A copy: the caller may bind new values into its object, which must not change what a reload is compared with.
+        _options = SettingsChange.Copy(options);
+        _minimumLevel = (int)options.MinimumLevel;
         Time = options.TimeProvider;
         _flushTimeout = options.FlushTimeout;
-        MaxDiskBytes = options.MaxDiskBytes;
         SegmentBytes = options.SegmentBytes;
-        FullMode = options.FullMode;
-        Destination = destination;
+        _destination = destination;
         EntryLimits = settings.EntryLimits;
         _cuts = new EntryCutMetrics(lane.Wal.Directory);
         _background = new BackgroundWork(options.TimeProvider);
@@ -51,20 +55,30 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     /// <summary>The adopter of gone siblings' WALs, when <see cref="LogPersistOptions.AdoptOrphans"/> is on and there is a Loki to ship to.</summary>
     internal OrphanAdopter? Adopter => _adopter;
 
-    public EntryLevel MinimumLevel { get; }
+    /// <summary>Entries below this level are not written; changes with <see cref="Reconfigure"/>.</summary>
+    public EntryLevel MinimumLevel => (EntryLevel)Volatile.Read(ref _minimumLevel);
+
+    /// <summary>
+    /// The settings that changed in configuration but apply only after a restart ("restart to apply
+    /// Directory"), for the health check; null when the running settings are the configured ones.
+    /// </summary>
+    public string? RestartNeeded => Volatile.Read(ref _restartNeeded);
 
     public TimeProvider Time { get; }
 
     public string Directory => Wal.Directory;
 
-    public long MaxDiskBytes { get; }
+    public long MaxDiskBytes => Volatile.Read(ref _options).MaxDiskBytes;
 
     public long SegmentBytes { get; }
 
-    public WalFullMode FullMode { get; }
+    public WalFullMode FullMode => Volatile.Read(ref _options).FullMode;
+
+    /// <summary>What <see cref="Destination"/> says when no Loki URL is set.</summary>
+    internal const string NoDestination = "none (WAL only)";
 
     /// <summary>The push URL (without credentials), or a note that entries stay in the WAL.</summary>
-    public string Destination { get; }
+    public string Destination => Volatile.Read(ref _destination);
 
     /// <summary>What one entry may hold (<see cref="LogPersistOptions.MaxEntryBytes"/>): the limits the integrations encode within.</summary>
     public Entries.EntryLimits EntryLimits { get; }
@@ -82,7 +96,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     {
         var settings = PipelineSettings.Resolve(options);
         var lane = OpenLane(settings, options);
-        var destination = settings.Shipper?.Loki.PushUri.ToString() ?? "none (WAL only)";
+        var destination = settings.Shipper?.Loki.PushUri.ToString() ?? NoDestination;
         LogPersistEventSource.Log.PipelineStarted(lane.Wal.Directory, settings.RootSource, destination);
         if (settings.DroppedLabels.Count > 0)
         {
@@ -128,15 +142,14 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
             throw new InvalidOperationException($"LogPersist cannot write its WAL directory '{settings.Wal.Directory}': {e.Message}", e);
         }
 
-        SaveStreamDescription(wal, settings.Stream, options.FileSystem);
+        var stream = SaveStreamDescription(wal, settings.Stream, options.FileSystem);
         wal.BeforeForgettingShipped = options.BeforeForgettingShipped;
         Shipper? shipper = null;
         try
         {
             if (settings.Shipper is { } shipping)
             {
-                shipper = new Shipper(wal, shipping, options.HttpHandler);
-                shipper.Start();
+                shipper = StartShipper(wal, shipping, stream, options);
             }
         }
         catch
@@ -146,6 +159,20 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
         }
 
         return new Lane(wal, shipper);
+    }
+
+    /// <summary>A shipper for <paramref name="wal"/> that sends each entry under the description it was written under, and saves the next one.</summary>
+    private static Shipper StartShipper(WriteAheadLog wal, ShipperOptions shipping, StreamDescription stream, LogPersistOptions options)
+    {
+        var own = shipping.Clone();
+        stream.ApplyTo(own);
+        var fileSystem = options.FileSystem;
+        var shipper = new Shipper(wal, own, options.HttpHandler)
+        {
+            StreamChanged = changed => StreamDescription.SaveKeepingDecision(fileSystem, wal.Directory, changed),
+        };
+        shipper.Start();
+        return shipper;
     }
 
     private static void ReportVolume(string directory, LogPersistOptions options)
@@ -259,19 +286,16 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
 
     private static readonly TimeSpan MaxReopenDelay = TimeSpan.FromSeconds(30);
 
-    private static void SaveStreamDescription(WriteAheadLog wal, StreamDescription stream, System.IO.Abstractions.IFileSystem fileSystem)
+    /// <summary>
+    /// Saves how this run's entries become streams and lines, from the WAL's append position on, after the
+    /// descriptions of entries an earlier run left unacknowledged (those are resent as they were first
+    /// sent). Returns what was saved, or what would have been when saving failed.
+    /// </summary>
+    private static StreamDescription SaveStreamDescription(WriteAheadLog wal, StreamDescription stream, System.IO.Abstractions.IFileSystem fileSystem)
     {
         try
         {
-            // The shipper's metadata decision outlives a restart while the configured mode stays the same:
-            // entries left unacknowledged are sent again exactly as before.
-            if (StreamDescription.TryLoad(fileSystem, wal.Directory, out var previous, out _)
-                && previous.MetadataDecision is { } decision && previous.StructuredMetadata == stream.StructuredMetadata)
-            {
-                stream = stream with { MetadataDecision = decision };
-            }
-
-            stream.Save(fileSystem, wal.Directory);
+            return StreamDescription.SaveAfter(fileSystem, wal.Directory, stream, wal.AppendPosition, wal.Checkpoint);
         }
 #pragma warning disable CA1031 // The file is optional: no failure to write it may stop the application's logging.
         catch (Exception e)
@@ -279,6 +303,147 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
         {
             // Only a later drain by another process needs it; it then falls back to the labels the path implies.
             LogPersistEventSource.Log.OperationFailed(wal.Directory, "saving " + StreamDescription.FileName, e);
+            return stream with { From = wal.AppendPosition };
+        }
+    }
+
+    /// <summary>
+    /// Applies options changed while running (a configuration reload), without losing or sending twice
+    /// an entry. Settings that cannot change while the WAL is open (<see cref="SettingsChange.RestartOnly"/>) keep their
+    /// running value; each is reported once (event 34) and the health check says "restart to apply".
+    /// Invalid options change nothing: every problem is reported in one message (event 33) and false
+    /// is returned. Never throws.
+    /// </summary>
+    public bool Reconfigure(LogPersistOptions next)
+    {
+        if (next is null || Volatile.Read(ref _stopped) != 0)
+        {
+            return false;
+        }
+
+        lock (_reconfigureLock)
+        {
+            try
+            {
+                var candidate = SettingsChange.Copy(next);
+                var fixedChanged = SettingsChange.RestartOnly.Where(s => !Equals(s.Get(_options), s.Get(candidate))).Select(s => (s.Name, Wanted: s.Get(candidate))).ToList();
+                foreach (var setting in SettingsChange.RestartOnly)
+                {
+                    // What cannot change stays as it runs, so the rest is checked and applied against it.
+                    setting.Set(candidate, setting.Written(_options));
+                }
+
+                PipelineSettings settings;
+                try
+                {
+                    settings = PipelineSettings.Resolve(candidate);
+                }
+                catch (ArgumentException e)
+                {
+                    LogPersistEventSource.Log.SettingsRejected(Directory, e.Message);
+                    return false;
+                }
+
+                var applied = Apply(candidate, settings);
+                _options = candidate;
+                _settings = settings;
+                ReportRestartNeeded(fixedChanged);
+                if (applied.Count > 0)
+                {
+                    LogPersistEventSource.Log.SettingsApplied(Directory, string.Join(", ", applied));
+                }
+
+                return true;
+            }
+#pragma warning disable CA1031 // A reload runs on the configuration's thread: nothing may escape into it.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                LogPersistEventSource.Log.SettingsRejected(Directory, e.GetType().Name + ": " + e.Message);
+                return false;
+            }
+        }
+    }
+
+    /// <summary>Applies what differs between the running options and <paramref name="next"/>; returns the names of what changed.</summary>
+    private List<string> Apply(LogPersistOptions next, PipelineSettings settings)
+    {
+        var changed = SettingsChange.Live.Where(s => !s.Same(_options, next)).Select(s => s.Name).ToList();
+        if (changed.Count == 0)
+        {
+            return changed;
+        }
+
+        lock (_laneLock)
+        {
+            var lane = _lane;
+            if (lane.Wal.IsFenced)
+            {
+                // Another instance took the directory: the lane opened next is opened with these settings.
+            }
+            else if (settings.Shipper is { } shipping && changed.Any(SettingsChange.ShipperSettings.Contains))
+            {
+                if (lane.Shipper is { } running)
+                {
+                    // Throws for an unreadable certificate before anything changed; the caller reports it.
+                    running.Reconfigure(shipping, lane.Wal.AppendPosition);
+                }
+                else
+                {
+                    var stream = StreamDescription.SaveAfter(next.FileSystem, lane.Wal.Directory, settings.Stream, lane.Wal.AppendPosition, lane.Wal.Checkpoint);
+                    Volatile.Write(ref _lane, lane with { Shipper = StartShipper(lane.Wal, shipping, stream, next) });
+                }
+
+                Volatile.Write(ref _destination, shipping.Loki.PushUri.ToString());
+            }
+            else if (settings.Shipper is null && changed.Any(SettingsChange.ShipperSettings.Contains))
+            {
+                if (lane.Shipper is { } stopping)
+                {
+                    // No Loki any more: what is not acknowledged stays in the WAL for whoever ships it later.
+                    Volatile.Write(ref _lane, lane with { Shipper = null });
+                    // Reading stops before this returns: an entry logged after the change is never sent.
+                    var leaving = stopping.LeaveAsync(next.FlushTimeout);
+                    _background.Start(async _ =>
+                    {
+                        await leaving.ConfigureAwait(false);
+                        await stopping.DisposeAsync().ConfigureAwait(false);
+                    });
+                }
+
+                StreamDescription.SaveAfter(next.FileSystem, lane.Wal.Directory, settings.Stream, lane.Wal.AppendPosition, lane.Wal.Checkpoint);
+                Volatile.Write(ref _destination, NoDestination);
+            }
+
+            if (changed.Any(SettingsChange.WalSettings.Contains) && !lane.Wal.IsFenced)
+            {
+                lane.Wal.ApplyLive(settings.Wal);
+            }
+        }
+
+        if (next.MinimumLevel != _options.MinimumLevel)
+        {
+            Volatile.Write(ref _minimumLevel, (int)next.MinimumLevel);
+        }
+
+        _flushTimeout = next.FlushTimeout;
+        return changed;
+    }
+
+    private void ReportRestartNeeded(List<(string Name, object? Wanted)> pending)
+    {
+        // Once per setting and value: the same pending change is not reported again at every reload.
+        var changed = pending.Select(p => p.Name).ToList();
+        var fresh = pending.Where(p => _restartReported.Add(p.Name + "=" + p.Wanted)).Select(p => p.Name).ToList();
+        if (fresh.Count > 0)
+        {
+            LogPersistEventSource.Log.RestartNeeded(Directory, string.Join(", ", fresh));
+        }
+
+        Volatile.Write(ref _restartNeeded, changed.Count == 0 ? null : "restart to apply " + string.Join(", ", changed));
+        if (changed.Count == 0)
+        {
+            _restartReported.Clear();
         }
     }
 

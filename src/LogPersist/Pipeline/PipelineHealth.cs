@@ -99,6 +99,12 @@ internal static class PipelineHealth
             Problem(HealthState.Unhealthy, WriteFailureText(pipeline, failure));
         }
 
+        if (pipeline.RestartNeeded is { } restart)
+        {
+            data["restart_needed"] = restart;
+            Problem(HealthState.Degraded, "Configuration changed settings that apply only after a restart: " + restart + ".");
+        }
+
         if (fraction >= thresholds.MaxDiskFraction)
         {
             Problem(HealthState.Degraded, string.Create(

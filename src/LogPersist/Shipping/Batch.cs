@@ -15,6 +15,9 @@ internal sealed class Batch
 
     public required WalPosition End { get; init; }
 
+    /// <summary>The settings the batch was built with, so that a rebuild of its range builds it the same way.</summary>
+    public (ShipperOptions Options, StreamResolver Streams)? BuiltWith { get; set; }
+
     public required List<PushStream> Streams { get; init; }
 
     /// <summary>Where the entries' lines live; empty for a batch built without lines.</summary>

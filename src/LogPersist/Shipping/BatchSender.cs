@@ -68,7 +68,7 @@ internal sealed class BatchSender
             token.ThrowIfCancellationRequested();
             PushClassification result;
             int entries;
-            using (var content = PushEncoder.Encode(part, _options.Loki.Encoding, _options.Loki.GzipJson, _bodies))
+            using (var content = PushEncoder.Encode(part, _client.Options.Encoding, _client.Options.GzipJson, _bodies))
             {
                 entries = content.Entries;
                 var response = await _resilience.SendAsync(content, token).ConfigureAwait(false);

@@ -14,19 +14,27 @@ namespace LogPersist.Shipping;
 /// contiguous prefix of acknowledged batches, so a crash at any moment resends (identically, at most
 /// the batches in flight) rather than loses. Memory is bounded by the batches in flight, never by
 /// the backlog.
+/// <para>
+/// <see cref="Reconfigure"/> applies new settings while shipping: requests go to the new URL or with the
+/// new credentials from the next attempt on (one in flight finishes where it went), the in-flight limit
+/// and batching apply from the next batch, and new labels or line settings from a WAL position on: each
+/// entry is sent, and resent, under the labels it was written under (see <see cref="StreamDescription"/>).
+/// </para>
 /// </summary>
 internal sealed class Shipper : IAsyncDisposable, IDisposable
 {
     public static readonly TimeSpan DefaultStopTimeout = TimeSpan.FromSeconds(5);
 
     private readonly WriteAheadLog _wal;
-    private readonly ShipperOptions _options;
+    private readonly ConcurrentQueue<Change> _changes = new();
+    private readonly StreamEras _eras;
+    private volatile ShipperOptions _options;
     private readonly TimeProvider _time;
     private readonly LokiClient _client;
     private readonly BatchSender _sender;
     private readonly StreamResolver _streams;
     private readonly AckTracker _acks;
-    private readonly SemaphoreSlim _slots;
+    private readonly InFlightSlots _slots;
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly ConcurrentQueue<TaskCompletionSource<WalPosition>> _flushes = new();
     private readonly ConcurrentDictionary<Task, byte> _sending = new();
@@ -53,7 +61,8 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         _order = new StreamOrder(options.ConcurrentSpan);
         _streams = new StreamResolver(options);
         _acks = new AckTracker(wal.Checkpoint, wal.Acknowledge);
-        _slots = new SemaphoreSlim(options.MaxInFlight, options.MaxInFlight);
+        _slots = new InFlightSlots(options.MaxInFlight);
+        _eras = new StreamEras(options, _streams);
         _metadata = new MetadataChoice(options, _client, wal.FileSystem, wal.Directory, _standing.Unanswered);
         _sender = new BatchSender(options, _client, Metrics, _standing, _metadata, Rebuild, AppendMarker);
     }
@@ -85,6 +94,35 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
 
     /// <summary>Batches read from the WAL and not yet acknowledged: what the shipper holds in memory.</summary>
     public int PendingBatches => _acks.Pending;
+
+    /// <summary>
+    /// Called with the description of the WAL's streams whenever a reconfiguration changed it, before any
+    /// entry is sent under it: the pipeline saves it in the WAL directory, so a restart resends identically.
+    /// </summary>
+    public Action<StreamDescription>? StreamChanged { get; set; }
+
+    /// <summary>
+    /// Ships with <paramref name="next"/> from now on (see the type's remarks). Its labels and line
+    /// settings apply to the entries appended from <paramref name="tail"/> (the WAL's append position
+    /// when the settings changed) on, or from the first entry not yet read when reading is already past
+    /// it. Throws, changing nothing, when a certificate file of the new settings cannot be read.
+    /// </summary>
+    public void Reconfigure(ShipperOptions next, WalPosition tail)
+    {
+        next.Validate();
+        if (!_client.Options.SameConnection(next.Loki))
+        {
+            _client.Reconfigure(next.Loki);
+        }
+
+        _slots.Resize(next.MaxInFlight);
+        _options = next;
+        _changes.Enqueue(new Change(next, tail));
+        _wake.Release();
+    }
+
+    /// <summary>The in-flight limit now, for tests.</summary>
+    internal int SlotLimit => _slots.Limit;
 
     public void Start()
     {
@@ -123,7 +161,15 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Flushes until the deadline, then stops reading and sending; never takes longer than <paramref name="timeout"/> (plus scheduling).</summary>
-    public async Task<bool> StopAsync(TimeSpan timeout)
+    public Task<bool> StopAsync(TimeSpan timeout) => StopAsync(timeout, flush: true);
+
+    /// <summary>
+    /// Stops reading at once; batches already sent get until <paramref name="timeout"/> for their answer
+    /// (which still counts), then sending stops too. What was not acknowledged stays in the WAL.
+    /// </summary>
+    public Task LeaveAsync(TimeSpan timeout) => StopAsync(timeout, flush: false);
+
+    private async Task<bool> StopAsync(TimeSpan timeout, bool flush)
     {
         if (Interlocked.Exchange(ref _stopped, 1) != 0)
         {
@@ -132,12 +178,25 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
 
         var started = _time.GetTimestamp();
         var flushed = false;
-        if (Volatile.Read(ref _started) != 0)
+        if (flush && Volatile.Read(ref _started) != 0)
         {
             flushed = await FlushCoreAsync(timeout, CancellationToken.None).ConfigureAwait(false);
         }
 
         await _stopReading.CancelAsync().ConfigureAwait(false);
+        if (!flush)
+        {
+            try
+            {
+                var left = timeout - _time.GetElapsedTime(started);
+                await Task.WhenAll(_sending.Keys).WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, _time).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+            {
+                // Cut below: those batches are sent again by whoever ships the WAL next.
+            }
+        }
+
         await _stopSending.CancelAsync().ConfigureAwait(false);
         var remaining = timeout - _time.GetElapsedTime(started);
         try
@@ -187,78 +246,161 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     {
         var sealedEnd = getSealedEnd();
         using var reader = _wal.CreateReader(sealedEnd);
-        using var builder = new BatchBuilder(_options, _streams) { OnUndecodable = ReportUndecodable };
-
-        // Where reading stopped before a record of a later format: batches end there, never after it.
-        var limit = _stoppedAt?.Position;
-        while (!stop.IsCancellationRequested)
+        var era = _eras.At(sealedEnd);
+        var builder = NewBuilder(era);
+        try
         {
-            builder.SendMetadata = _metadata.Send;
-            var drained = false;
-            while (!builder.IsFull)
+            // Read, but of a later era than the batch being built: it opens the next batch.
+            WalRecord? held = null;
+
+            // Where reading stopped before a record of a later format: batches end there, never after it.
+            var limit = _stoppedAt?.Position;
+            while (!stop.IsCancellationRequested)
             {
-                if (_stoppedAt is not null || !reader.TryRead(out var record))
+                if (!_changes.IsEmpty && !builder.HasContent)
                 {
-                    drained = true;
-                    if (_stoppedAt is null && reader.StoppedAt is { } segment)
+                    TakeChanges(held?.Position ?? reader.Position);
+                    era = _eras.At(held?.Position ?? reader.Position);
+                    builder.Dispose();
+                    builder = NewBuilder(era);
+                }
+
+                builder.SendMetadata = _metadata.Send;
+                var drained = false;
+                var boundary = false;
+                while (!builder.IsFull)
+                {
+                    WalRecord record;
+                    if (held is { } waiting)
                     {
-                        StopAt(segment);
+                        record = waiting;
+                        held = null;
+                    }
+                    else if (_stoppedAt is not null || !reader.TryRead(out record))
+                    {
+                        drained = true;
+                        if (_stoppedAt is null && reader.StoppedAt is { } segment)
+                        {
+                            StopAt(segment);
+                        }
+
+                        break;
                     }
 
-                    break;
+                    if (BatchBuilder.Newer(record) is { } newer)
+                    {
+                        StopAt(newer);
+                        limit = newer.Position;
+                        drained = true;
+                        break;
+                    }
+
+                    if (_eras.NextFrom(era) is { } next && record.Position >= next)
+                    {
+                        held = record;
+                        boundary = true;
+                        break;
+                    }
+
+                    builder.Add(record);
+                    if (!_changes.IsEmpty)
+                    {
+                        // New settings wait: what is built so far goes out under the old ones.
+                        break;
+                    }
                 }
 
-                if (BatchBuilder.Newer(record) is { } newer)
+                var end = held is { } first ? first.Position : limit is { } at && at < reader.Position ? at : reader.Position;
+                Volatile.Write(ref _builderOldest, builder.OldestTimestampNs);
+                var flushing = !_flushes.IsEmpty;
+                var due = builder.IsFull
+                    || (builder.HasContent && (boundary || !_changes.IsEmpty || flushing || _time.GetElapsedTime(builder.StartedAt) >= _options.BatchMaxWait));
+                var movedOn = !builder.HasContent && end > sealedEnd && (boundary || flushing || end.Segment > sealedEnd.Segment);
+                if (due || movedOn)
                 {
-                    StopAt(newer);
-                    limit = newer.Position;
-                    drained = true;
-                    break;
+                    var batch = builder.Seal(sealedEnd, end);
+                    batch.BuiltWith = (era.Options, era.Streams);
+                    await DispatchAsync(batch, stop).ConfigureAwait(false);
+                    sealedEnd = batch.End;
+                    setSealedEnd(sealedEnd);
+                    Volatile.Write(ref _builderOldest, long.MaxValue);
                 }
 
-                builder.Add(record);
-            }
-
-            var end = limit is { } at && at < reader.Position ? at : reader.Position;
-            Volatile.Write(ref _builderOldest, builder.OldestTimestampNs);
-            var flushing = !_flushes.IsEmpty;
-            var due = builder.IsFull
-                || (builder.HasContent && (flushing || _time.GetElapsedTime(builder.StartedAt) >= _options.BatchMaxWait));
-            var movedOn = !builder.HasContent && end > sealedEnd && (flushing || end.Segment > sealedEnd.Segment);
-            if (due || movedOn)
-            {
-                var batch = builder.Seal(sealedEnd, end);
-                await DispatchAsync(batch, stop).ConfigureAwait(false);
-                sealedEnd = batch.End;
-                setSealedEnd(sealedEnd);
-                Volatile.Write(ref _builderOldest, long.MaxValue);
-                continue;
-            }
-
-            if (drained && flushing && !builder.HasContent)
-            {
-                while (_flushes.TryDequeue(out var flush))
+                if (boundary)
                 {
-                    flush.TrySetResult(sealedEnd);
-                }
-            }
-
-            if (drained)
-            {
-                var wait = _options.PollInterval;
-                if (builder.HasContent)
-                {
-                    var left = _options.BatchMaxWait - _time.GetElapsedTime(builder.StartedAt);
-                    wait = left < wait ? left : wait;
+                    // The held record belongs to a later era: the next batch is built under it.
+                    era = _eras.At(end);
+                    builder.Dispose();
+                    builder = NewBuilder(era);
+                    continue;
                 }
 
-                if (wait > TimeSpan.Zero)
+                if (due || movedOn)
                 {
-                    await _wake.WaitAsync(wait, stop).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (drained && flushing && !builder.HasContent)
+                {
+                    while (_flushes.TryDequeue(out var flush))
+                    {
+                        flush.TrySetResult(sealedEnd);
+                    }
+                }
+
+                if (drained && _changes.IsEmpty)
+                {
+                    var wait = _options.PollInterval;
+                    if (builder.HasContent)
+                    {
+                        var left = _options.BatchMaxWait - _time.GetElapsedTime(builder.StartedAt);
+                        wait = left < wait ? left : wait;
+                    }
+
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await _wake.WaitAsync(wait, stop).ConfigureAwait(false);
+                    }
                 }
             }
         }
+        finally
+        {
+            builder.Dispose();
+        }
     }
+
+    private BatchBuilder NewBuilder(StreamEras.Era era) => new(era.Options, era.Streams) { OnUndecodable = ReportUndecodable };
+
+    /// <summary>
+    /// Applies the reconfigurations that arrived, on the reading loop, between two batches. New labels or
+    /// line settings apply from the change's append position, or from <paramref name="firstUnread"/> when
+    /// reading is already past it; their description is saved before anything is sent under it.
+    /// </summary>
+    private void TakeChanges(WalPosition firstUnread)
+    {
+        while (_changes.TryDequeue(out var change))
+        {
+            var from = change.Tail >= firstUnread ? change.Tail : firstUnread;
+            if (_eras.Take(change.Options, from, _acks.Acknowledged) is not { } saved)
+            {
+                continue;
+            }
+
+            try
+            {
+                StreamChanged?.Invoke(saved);
+            }
+#pragma warning disable CA1031 // Shipping goes on under the new labels; only a restart would resend under the saved ones.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                LogPersistEventSource.Log.OperationFailed(_wal.Directory, "saving the changed stream description", e);
+            }
+        }
+    }
+
+    private sealed record Change(ShipperOptions Options, WalPosition Tail);
 
     private async Task DispatchAsync(Batch batch, CancellationToken stop)
     {
@@ -319,7 +461,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
             // batches held (and resent) never exceed MaxInFlight, however long an earlier one is retried.
             if (acknowledged > 0)
             {
-                _slots.Release(acknowledged);
+                _slots.Return(acknowledged);
             }
         }
     }
@@ -328,7 +470,8 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     private Batch Rebuild(Batch batch)
     {
         using var reader = _wal.CreateReader(batch.Start);
-        using var builder = new BatchBuilder(_options, _streams) { SendMetadata = _metadata.Send };
+        var (options, streams) = batch.BuiltWith ?? (_eras.At(batch.Start).Options, _eras.At(batch.Start).Streams);
+        using var builder = new BatchBuilder(options, streams) { SendMetadata = _metadata.Send };
         while (reader.Position < batch.End && reader.TryRead(out var record))
         {
             builder.Add(record);

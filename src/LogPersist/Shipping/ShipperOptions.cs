@@ -40,6 +40,15 @@ internal sealed class ShipperOptions
     /// </summary>
     public IReadOnlyList<KeyValuePair<string, string>> StaticMetadata { get; set; } = [];
 
+    /// <summary>The WAL position from which these labels and line settings apply; entries before it go under <see cref="EarlierStreams"/>.</summary>
+    public Wal.WalPosition StreamFrom { get; set; } = Wal.WalPosition.Start;
+
+    /// <summary>How entries before <see cref="StreamFrom"/> become streams and lines, oldest first (see <see cref="StreamDescription.Earlier"/>).</summary>
+    public IReadOnlyList<StreamDescription> EarlierStreams { get; set; } = [];
+
+    /// <summary>A copy: what a reconfiguration or an earlier description changes on it leaves this one as it is.</summary>
+    public ShipperOptions Clone() => (ShipperOptions)MemberwiseClone();
+
     public const int DefaultBatchMaxBytes = 1 << 20;
 
     public static readonly TimeSpan DefaultBatchMaxWait = TimeSpan.FromSeconds(1);

@@ -11,11 +11,29 @@ namespace LogPersist.Shipping;
 /// that shape each entry. A pipeline saves it in its WAL directory when it opens, so a process that
 /// ships the directory later (<c>logpersist drain</c>, an adopting instance) sends the entries under
 /// the labels of the process that wrote them, not its own.
+/// <para>
+/// Labels and line settings can change while entries wait in the WAL (a configuration reload, a restart
+/// with new settings). Each description therefore applies from a WAL position (<see cref="From"/>) on,
+/// and the descriptions of earlier entries not yet acknowledged are kept with it (<see cref="Earlier"/>):
+/// an entry is always sent, and sent again after a crash, under the description it was written under,
+/// so a resend is identical and Loki stores it once.
+/// </para>
 /// </summary>
 internal sealed record StreamDescription
 {
     public const string FileName = WalFiles.StreamDescriptionName;
     private const int CurrentVersion = 1;
+
+    /// <summary>Most earlier descriptions kept; beyond it the oldest is forgotten, and its entries go under the next one.</summary>
+    public const int MaxEarlier = 32;
+
+    private static readonly object SaveLock = new();
+
+    /// <summary>The first WAL position this description applies to; entries before it go under <see cref="Earlier"/>.</summary>
+    public WalPosition From { get; init; } = WalPosition.Start;
+
+    /// <summary>The descriptions of entries before <see cref="From"/> still in the WAL, oldest first, each with its own <see cref="From"/>.</summary>
+    public IReadOnlyList<StreamDescription> Earlier { get; init; } = [];
 
     /// <summary>The static labels, resolved (instance label included unless turned off).</summary>
     public required LabelSet Labels { get; init; }
@@ -73,9 +91,66 @@ internal sealed record StreamDescription
         return new StreamDescription { Labels = LabelSet.Create(labels) };
     }
 
+    /// <summary>The description a shipper's settings give its entries, from <see cref="ShipperOptions.StreamFrom"/> on.</summary>
+    public static StreamDescription Of(ShipperOptions options) => new()
+    {
+        From = options.StreamFrom,
+        Labels = StreamResolver.StaticLabels(options),
+        LevelLabel = options.LevelLabel,
+        LabelProperties = options.LabelProperties.ToArray(),
+        LineFormat = options.LineFormat,
+        MaxLineBytes = options.MaxLineBytes,
+        OversizedLines = options.OversizedLines,
+        StructuredMetadata = options.StructuredMetadata,
+    };
+
+    /// <summary>Whether entries would become the same streams and lines under both descriptions.</summary>
+    public bool SameShape(StreamDescription other) =>
+        string.Equals(Labels.Text, other.Labels.Text, StringComparison.Ordinal)
+        && LevelLabel == other.LevelLabel
+        && LabelProperties.SequenceEqual(other.LabelProperties, StringComparer.Ordinal)
+        && LineFormat == other.LineFormat
+        && MaxLineBytes == other.MaxLineBytes
+        && OversizedLines == other.OversizedLines
+        && StructuredMetadata == other.StructuredMetadata;
+
+    /// <summary>
+    /// This description applied from <paramref name="from"/> on, after <paramref name="previous"/> (with
+    /// its own earlier ones): what is left of them before <paramref name="acknowledged"/> is forgotten.
+    /// When the shape did not change, the previous description simply goes on.
+    /// </summary>
+    public StreamDescription After(StreamDescription previous, WalPosition from, WalPosition acknowledged)
+    {
+        if (SameShape(previous))
+        {
+            return this with { From = previous.From, Earlier = Prune(previous.Earlier, previous.From, acknowledged) };
+        }
+
+        var earlier = previous.Earlier.Append(previous with { Earlier = [] }).ToList();
+        return this with { From = from, Earlier = Prune(earlier, from, acknowledged) };
+    }
+
+    /// <summary>Drops the descriptions whose every entry lies before <paramref name="acknowledged"/>, and the oldest beyond <see cref="MaxEarlier"/>.</summary>
+    private static List<StreamDescription> Prune(IReadOnlyList<StreamDescription> earlier, WalPosition next, WalPosition acknowledged)
+    {
+        var kept = new List<StreamDescription>();
+        for (var i = 0; i < earlier.Count; i++)
+        {
+            var end = i + 1 < earlier.Count ? earlier[i + 1].From : next;
+            if (end > acknowledged && end > earlier[i].From)
+            {
+                kept.Add(earlier[i]);
+            }
+        }
+
+        return kept.Count > MaxEarlier ? kept.GetRange(kept.Count - MaxEarlier, MaxEarlier) : kept;
+    }
+
     /// <summary>Applies the description to a shipper's settings: its labels replace whatever the shipper would detect.</summary>
     public void ApplyTo(ShipperOptions options)
     {
+        options.StreamFrom = From;
+        options.EarlierStreams = Earlier;
         options.DetectedLabels = Labels.Labels.Select(l => new KeyValuePair<string, string?>(l.Key, l.Value)).ToArray();
         options.Labels = new Dictionary<string, string?>();
         options.InstanceLabel = true;
@@ -89,6 +164,55 @@ internal sealed record StreamDescription
 
     /// <summary>Writes the description into <paramref name="directory"/> (new file, then rename), owner-only.</summary>
     public void Save(IFileSystem fileSystem, string directory)
+    {
+        lock (SaveLock)
+        {
+            SaveUnlocked(fileSystem, directory);
+        }
+    }
+
+    /// <summary>
+    /// Saves <paramref name="description"/> (its labels, line settings, position and earlier descriptions)
+    /// keeping the structured-metadata decision already saved there.
+    /// </summary>
+    public static void SaveKeepingDecision(IFileSystem fileSystem, string directory, StreamDescription description)
+    {
+        lock (SaveLock)
+        {
+            if (TryLoad(fileSystem, directory, out var saved, out _) && saved.MetadataDecision is { } decision && saved.StructuredMetadata == description.StructuredMetadata)
+            {
+                description = description with { MetadataDecision = decision };
+            }
+
+            description.SaveUnlocked(fileSystem, directory);
+        }
+    }
+
+    /// <summary>
+    /// Saves <paramref name="stream"/> as applying from <paramref name="from"/> on, after the descriptions
+    /// already saved in <paramref name="directory"/> (those of entries before <paramref name="acknowledged"/>
+    /// are forgotten), keeping the structured-metadata decision while the mode is the same. Returns what it saved.
+    /// </summary>
+    public static StreamDescription SaveAfter(IFileSystem fileSystem, string directory, StreamDescription stream, WalPosition from, WalPosition acknowledged)
+    {
+        lock (SaveLock)
+        {
+            var effective = stream with { From = from };
+            if (TryLoad(fileSystem, directory, out var saved, out _))
+            {
+                effective = stream.After(saved, from, acknowledged);
+                if (saved.MetadataDecision is { } decision && saved.StructuredMetadata == stream.StructuredMetadata)
+                {
+                    effective = effective with { MetadataDecision = decision };
+                }
+            }
+
+            effective.SaveUnlocked(fileSystem, directory);
+            return effective;
+        }
+    }
+
+    private void SaveUnlocked(IFileSystem fileSystem, string directory)
     {
         var path = fileSystem.Path.Combine(directory, FileName);
         var temporary = TemporaryFile.PathFor(fileSystem, path);
@@ -111,28 +235,23 @@ internal sealed record StreamDescription
             using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
             writer.WriteStartObject();
             writer.WriteNumber("version", CurrentVersion);
-            writer.WriteStartObject("labels");
-            foreach (var (name, value) in Labels.Labels)
-            {
-                writer.WriteString(name, value);
-            }
-
-            writer.WriteEndObject();
-            writer.WriteBoolean("levelLabel", LevelLabel);
-            writer.WriteStartArray("labelProperties");
-            foreach (var property in LabelProperties)
-            {
-                writer.WriteStringValue(property);
-            }
-
-            writer.WriteEndArray();
-            writer.WriteString("lineFormat", LineFormat.ToString());
-            writer.WriteNumber("maxLineBytes", MaxLineBytes);
-            writer.WriteString("oversizedLines", OversizedLines.ToString());
-            writer.WriteString("structuredMetadata", StructuredMetadata.ToString());
+            WriteShape(writer);
             if (MetadataDecision is { } decision)
             {
                 writer.WriteBoolean("sendsStructuredMetadata", decision);
+            }
+
+            if (Earlier.Count > 0)
+            {
+                writer.WriteStartArray("earlier");
+                foreach (var earlier in Earlier)
+                {
+                    writer.WriteStartObject();
+                    earlier.WriteShape(writer);
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndArray();
             }
 
             writer.WriteEndObject();
@@ -140,6 +259,34 @@ internal sealed record StreamDescription
             // if a power loss left it empty; a device sync here would delay the first log call.
             writer.Flush();
         }
+    }
+
+    private void WriteShape(Utf8JsonWriter writer)
+    {
+        if (From != WalPosition.Start)
+        {
+            writer.WriteString("from", From.ToString());
+        }
+
+        writer.WriteStartObject("labels");
+        foreach (var (name, value) in Labels.Labels)
+        {
+            writer.WriteString(name, value);
+        }
+
+        writer.WriteEndObject();
+        writer.WriteBoolean("levelLabel", LevelLabel);
+        writer.WriteStartArray("labelProperties");
+        foreach (var property in LabelProperties)
+        {
+            writer.WriteStringValue(property);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteString("lineFormat", LineFormat.ToString());
+        writer.WriteNumber("maxLineBytes", MaxLineBytes);
+        writer.WriteString("oversizedLines", OversizedLines.ToString());
+        writer.WriteString("structuredMetadata", StructuredMetadata.ToString());
     }
 
     /// <summary>
@@ -150,9 +297,12 @@ internal sealed record StreamDescription
     {
         try
         {
-            if (TryLoad(fileSystem, directory, out var description, out _) && description.MetadataDecision != send)
+            lock (SaveLock)
             {
-                (description with { MetadataDecision = send }).Save(fileSystem, directory);
+                if (TryLoad(fileSystem, directory, out var description, out _) && description.MetadataDecision != send)
+                {
+                    (description with { MetadataDecision = send }).SaveUnlocked(fileSystem, directory);
+                }
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -219,6 +369,67 @@ internal sealed record StreamDescription
             return $"it has version {number}; this version reads {CurrentVersion}";
         }
 
+        if (ReadShape(root, out description) is { } problem)
+        {
+            return problem;
+        }
+
+        if (root.TryGetProperty("sendsStructuredMetadata", out var decision) && decision.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            return "sendsStructuredMetadata is not true or false";
+        }
+
+        var earlier = new List<StreamDescription>();
+        if (root.TryGetProperty("earlier", out var list))
+        {
+            if (list.ValueKind != JsonValueKind.Array || list.GetArrayLength() > MaxEarlier)
+            {
+                return $"earlier is not an array of at most {MaxEarlier} descriptions";
+            }
+
+            foreach (var item in list.EnumerateArray())
+            {
+                if (item.ValueKind != JsonValueKind.Object)
+                {
+                    return "earlier holds something other than descriptions";
+                }
+
+                if (ReadShape(item, out var shape) is { } earlierProblem)
+                {
+                    return "an earlier description: " + earlierProblem;
+                }
+
+                if (earlier.Count > 0 && shape.From <= earlier[^1].From)
+                {
+                    return "earlier descriptions are not in WAL order";
+                }
+
+                earlier.Add(shape);
+            }
+        }
+
+        if (earlier.Count > 0 && description.From <= earlier[^1].From)
+        {
+            return "the description starts before an earlier one";
+        }
+
+        description = description with
+        {
+            Earlier = earlier,
+            MetadataDecision = decision.ValueKind is JsonValueKind.True or JsonValueKind.False ? decision.GetBoolean() : null,
+        };
+        return null;
+    }
+
+    private static string? ReadShape(JsonElement root, out StreamDescription description)
+    {
+        description = null!;
+        var from = WalPosition.Start;
+        if (root.TryGetProperty("from", out var start) && (start.ValueKind != JsonValueKind.String || !TryParsePosition(start.GetString()!, out from)))
+        {
+            return "from is not a WAL position (segment:offset)";
+        }
+
         if (!root.TryGetProperty("labels", out var labels) || labels.ValueKind != JsonValueKind.Object)
         {
             return "it has no labels object";
@@ -275,25 +486,38 @@ internal sealed record StreamDescription
             return "lineFormat, oversizedLines or structuredMetadata names no setting";
         }
 
-        bool? Flag(string name) => root.TryGetProperty(name, out var value) && value.ValueKind is JsonValueKind.True or JsonValueKind.False ? value.GetBoolean() : null;
-        if (Flag("levelLabel") is not { } levelLabel
-            || (root.TryGetProperty("sendsStructuredMetadata", out var decision) && Flag("sendsStructuredMetadata") is null))
+        if (!root.TryGetProperty("levelLabel", out var flag) || flag.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
         {
-            return "levelLabel or sendsStructuredMetadata is not true or false";
+            return "levelLabel is not true or false";
         }
 
         description = new StreamDescription
         {
+            From = from,
             Labels = set,
-            LevelLabel = levelLabel,
+            LevelLabel = flag.GetBoolean(),
             LabelProperties = properties,
             LineFormat = lineFormat,
             MaxLineBytes = maxLineBytes,
             OversizedLines = oversized,
             StructuredMetadata = metadata,
-            MetadataDecision = decision.ValueKind is JsonValueKind.True or JsonValueKind.False ? decision.GetBoolean() : null,
         };
         return null;
+    }
+
+    private static bool TryParsePosition(string text, out WalPosition position)
+    {
+        position = WalPosition.Start;
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        if (colon <= 0
+            || !long.TryParse(text.AsSpan(0, colon), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var segment)
+            || !long.TryParse(text.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var offset))
+        {
+            return false;
+        }
+
+        position = new WalPosition(segment, offset);
+        return true;
     }
 
     /// <summary>An enum setting by its name only: a number or an unknown name is no setting.</summary>

@@ -35,19 +35,19 @@ internal sealed class WalOptions
     public long SegmentBytes { get; init; } = DefaultSegmentBytes;
 
     /// <summary>Cap on the bytes of all segment files. The default is 1 GiB.</summary>
-    public long MaxDiskBytes { get; init; } = DefaultMaxDiskBytes;
+    public long MaxDiskBytes { get; set; } = DefaultMaxDiskBytes;
 
     /// <summary>What happens when the cap is reached or the disk is full. The default is <see cref="WalFullMode.DropOldest"/>.</summary>
-    public WalFullMode FullMode { get; init; } = WalFullMode.DropOldest;
+    public WalFullMode FullMode { get; set; } = WalFullMode.DropOldest;
 
     /// <summary>How long an append waits for space in <see cref="WalFullMode.Block"/> mode. The default is 1 second.</summary>
-    public TimeSpan BlockTimeout { get; init; } = DefaultBlockTimeout;
+    public TimeSpan BlockTimeout { get; set; } = DefaultBlockTimeout;
 
     /// <summary>The default is <see cref="WalDurability.PageCache"/>.</summary>
-    public WalDurability Durability { get; init; } = WalDurability.PageCache;
+    public WalDurability Durability { get; set; } = WalDurability.PageCache;
 
     /// <summary>Period of the background sync in <see cref="WalDurability.Interval"/> mode. The default is 200 ms.</summary>
-    public TimeSpan FlushInterval { get; init; } = DefaultFlushInterval;
+    public TimeSpan FlushInterval { get; set; } = DefaultFlushInterval;
 
     /// <summary>After a segment could not be created (disk full, I/O error), how long before the next attempt. The default is 1 second.</summary>
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);

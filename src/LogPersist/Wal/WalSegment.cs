@@ -47,6 +47,9 @@ internal sealed unsafe class WalSegment : IThreadPoolWorkItem
 
     public long Appenders => Volatile.Read(ref _state.Word) >> 40;
 
+    /// <summary>The reservation tail: every record reserved so far starts before it.</summary>
+    public long Tail => Volatile.Read(ref _state.Word) & TailMask;
+
     /// <summary>Reserves <paramref name="size"/> bytes and registers the caller as an appender; returns the record's offset.</summary>
     public long Reserve(int size) => (Interlocked.Add(ref _state.Word, AppenderUnit + size) & TailMask) - size;
 

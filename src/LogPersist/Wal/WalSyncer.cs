@@ -14,22 +14,43 @@ internal sealed class WalSyncer : IDisposable
     private readonly object _flushLock = new();
     private readonly List<WalSegment> _mapped = [];
     private readonly List<string> _unsyncedClosed = [];
-    private readonly WalDurability _durability;
     private readonly IDeviceSync _device;
     private readonly string _directory;
-    private readonly ITimer? _timer;
+    private readonly TimeProvider _time;
+    private volatile WalDurability _durability;
+    private ITimer? _timer;
+    private TimeSpan _interval;
+    private bool _disposed;
     private long _started;
     private long _completed;
     private int _pruneAt = 16;
 
     public WalSyncer(WalOptions options)
     {
-        _durability = options.Durability;
         _device = options.DeviceSync;
         _directory = options.Directory;
-        if (_durability == WalDurability.Interval)
+        _time = options.TimeProvider;
+        Change(options.Durability, options.FlushInterval);
+    }
+
+    /// <summary>
+    /// Moves to another durability mode or interval while appends go on. Records written before the
+    /// change get the new mode's promise at its first sync: the segments still mapped are synced then,
+    /// and so are those closed under <see cref="WalDurability.PageCache"/>.
+    /// </summary>
+    public void Change(WalDurability durability, TimeSpan interval)
+    {
+        lock (_lock)
         {
-            _timer = options.TimeProvider.CreateTimer(_ => SyncInBackground(), null, options.FlushInterval, options.FlushInterval);
+            if (_disposed || (durability == _durability && interval == _interval && (_timer is not null) == (durability == WalDurability.Interval)))
+            {
+                return;
+            }
+
+            _durability = durability;
+            _interval = interval;
+            _timer?.Dispose();
+            _timer = durability == WalDurability.Interval ? _time.CreateTimer(_ => SyncInBackground(), null, interval, interval) : null;
         }
     }
 
@@ -162,5 +183,13 @@ internal sealed class WalSyncer : IDisposable
         }
     }
 
-    public void Dispose() => _timer?.Dispose();
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _disposed = true;
+            _timer?.Dispose();
+            _timer = null;
+        }
+    }
 }

@@ -59,7 +59,30 @@ internal sealed unsafe class WalWriter : IDisposable
     /// <summary>Sequence of the segment appends currently go to (0 before the first one exists).</summary>
     public long ActiveSequence => Volatile.Read(ref _active)?.Sequence ?? 0;
 
+    /// <summary>The active segment's reservation tail (the next segment's start when there is none yet).</summary>
+    public WalPosition AppendPosition => Volatile.Read(ref _active) is { } active
+        ? new WalPosition(active.Sequence, active.Tail)
+        : new WalPosition(_nextSequence, 0);
+
     public int MaxPayloadBytes => _maxPayload;
+
+    /// <summary>
+    /// Applies a new disk cap, full mode, block timeout, durability mode or flush interval while appends
+    /// go on: a lower cap is enforced from the next segment on (evicting or refusing by the full mode).
+    /// </summary>
+    public void ApplyLive(WalOptions next)
+    {
+        lock (_rollLock)
+        {
+            _options.MaxDiskBytes = next.MaxDiskBytes;
+            _options.FullMode = next.FullMode;
+            _options.BlockTimeout = next.BlockTimeout;
+            _options.Durability = next.Durability;
+            _options.FlushInterval = next.FlushInterval;
+        }
+
+        _syncer.Change(next.Durability, next.FlushInterval);
+    }
 
     /// <summary>Creates the first segment, so that the first append finds it ready.</summary>
     public void Start()

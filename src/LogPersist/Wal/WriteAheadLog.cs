@@ -177,6 +177,15 @@ internal sealed class WriteAheadLog : IDisposable
         Fenced?.Invoke(reason);
     }
 
+    /// <summary>The disk cap, full mode, block timeout, durability and flush interval of <paramref name="next"/>, from now on.</summary>
+    public void ApplyLive(WalOptions next) => _writer.ApplyLive(next);
+
+    /// <summary>
+    /// Where the next record will be appended, or a position before it: every record appended before
+    /// the call lies before it. Read without a lock; appends racing with the call may fall on either side.
+    /// </summary>
+    public WalPosition AppendPosition => _writer.AppendPosition;
+
     /// <summary>
     /// Appends a record. Returns false if it was dropped (counted in metrics, marked by a gap marker);
     /// never throws for I/O faults.

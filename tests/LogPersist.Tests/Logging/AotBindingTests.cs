@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Globalization;
 using System.Reflection;
+using LogPersist.Binding;
 using LogPersist.Extensions.Logging;
 using LogPersist.Tests.Support;
 using Microsoft.Extensions.Configuration;

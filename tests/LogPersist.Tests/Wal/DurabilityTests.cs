@@ -60,6 +60,41 @@ public sealed class DurabilityTests : IDisposable
     }
 
     [Fact]
+    public void A_switch_from_PageCache_to_Always_while_running_covers_the_earlier_records_at_the_next_append()
+    {
+        using var wal = Open(WalDurability.PageCache);
+        Append(wal, 0, 300);
+        Assert.Equal(0, _syncs.Syncs);
+
+        wal.ApplyLive(new WalOptions { Directory = _dir.Path, SegmentBytes = SegmentBytes, MaxDiskBytes = SegmentBytes * 1024, Durability = WalDurability.Always });
+        Append(wal, 300, 1);
+
+        // Earlier records, rolled-over segments included, get the new promise with the first append under it.
+        Assert.Empty(_syncs.NotDurable(Range(0, 301)));
+        Append(wal, 301, 50);
+        Assert.Empty(_syncs.NotDurable(Range(301, 50)));
+    }
+
+    [Fact]
+    public void A_switch_to_Interval_starts_the_timer_and_one_back_to_PageCache_stops_it()
+    {
+        var time = new FakeTimeProvider();
+        using var wal = Open(WalDurability.PageCache, time);
+        Append(wal, 0, 10);
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(0, _syncs.Syncs);
+
+        wal.ApplyLive(new WalOptions { Directory = _dir.Path, SegmentBytes = SegmentBytes, MaxDiskBytes = SegmentBytes * 1024, Durability = WalDurability.Interval, FlushInterval = TimeSpan.FromMilliseconds(100) });
+        time.Advance(TimeSpan.FromMilliseconds(100));
+        Assert.Empty(_syncs.NotDurable(Range(0, 10)));
+
+        wal.ApplyLive(new WalOptions { Directory = _dir.Path, SegmentBytes = SegmentBytes, MaxDiskBytes = SegmentBytes * 1024, Durability = WalDurability.PageCache });
+        Append(wal, 10, 10);
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(Range(10, 10), _syncs.NotDurable(Range(10, 10)));
+    }
+
+    [Fact]
     public async Task FlushAsync_is_the_same_barrier_as_Flush()
     {
         using var wal = Open(WalDurability.PageCache);

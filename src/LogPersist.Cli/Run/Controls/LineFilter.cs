@@ -6,9 +6,9 @@ namespace LogPersist.Cli.Run.Controls;
 
 /// <summary>
 /// Applies the current <see cref="LineControls"/> (replaced whole on a reload) to lines of every
-/// stream and followed file, and counts what it did: on the <c>logpersist.run.line.filtered</c>
-/// counter by reason (and level, for sampling), and in totals that <see cref="FilterSummary"/>
-/// takes to write its entries. Thread-safe; the recorders of several threads share one.
+/// stream and followed file, with the pipeline's minimum level, and counts what it did: on the
+/// <c>logpersist.run.line.filtered</c> counter by reason (and level, for sampling and the minimum
+/// level), and in totals that <see cref="FilterSummary"/> takes to write its entries. Thread-safe; the recorders of several threads share one.
 /// </summary>
 internal sealed class LineFilter : IDisposable
 {
@@ -23,7 +23,7 @@ internal sealed class LineFilter : IDisposable
     {
         _controls = controls;
         _meter = LogPersistMeter.Create(directory);
-        _filtered = _meter.CreateCounter<long>("logpersist.run.line.filtered", "{line}", "Lines of logpersist run's child sampled out or dropped before the WAL, or changed by a redaction, by reason.");
+        _filtered = _meter.CreateCounter<long>("logpersist.run.line.filtered", "{line}", "Lines of logpersist run's child sampled out, dropped or below the minimum level before the WAL, or changed by a redaction, by reason.");
     }
 
     public LineControls Controls
@@ -84,6 +84,22 @@ internal sealed class LineFilter : IDisposable
 
         Interlocked.Increment(ref _sampledOut[(int)level]);
         _filtered.Add(1, new KeyValuePair<string, object?>("logpersist.reason", "sampled"), new KeyValuePair<string, object?>("logpersist.level", EntryLevels.Name(level)));
+        return false;
+    }
+
+    /// <summary>
+    /// Whether a line whose level is <paramref name="level"/> (null when its level is not known) reaches
+    /// the pipeline's <see cref="LogPersistOptions.MinimumLevel"/>; one below it is counted (reason
+    /// <c>level</c>). A line of no known level is kept: nothing says it is below.
+    /// </summary>
+    public bool Reaches(EntryLevel? level, EntryLevel minimum)
+    {
+        if (level is not { } known || known >= minimum)
+        {
+            return true;
+        }
+
+        _filtered.Add(1, new KeyValuePair<string, object?>("logpersist.reason", "level"), new KeyValuePair<string, object?>("logpersist.level", EntryLevels.Name(known)));
         return false;
     }
 

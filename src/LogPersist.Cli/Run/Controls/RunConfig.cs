@@ -1,15 +1,18 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using LogPersist.Cli.Run.Files;
+using Microsoft.Extensions.Configuration;
 
 namespace LogPersist.Cli.Run.Controls;
 
 /// <summary>
 /// <c>logpersist run --config FILE</c>: a JSON object with the settings that apply while the child
 /// runs — <c>files</c>, <c>sample</c>, <c>drop</c>, <c>redact</c>, <c>levelPattern</c> — each replacing
-/// the command-line option of the same meaning when present. The file is read again when it changes
+/// the command-line option of the same meaning when present, and <c>logPersist</c>, LogPersist's own
+/// settings over the command line's (<see cref="LiveOptions"/>). The file is read again when it changes
 /// (looked at every second, so a ConfigMap's link swap is seen too) and on SIGHUP; a file with a
-/// problem is reported with all of its problems and the running settings stay.
+/// problem is reported with all of its problems and the running settings stay. A change to a setting
+/// the open WAL fixes (Directory, Instance …) is reported once and waits for a restart.
 /// </summary>
 internal sealed class RunConfig : IDisposable
 {
@@ -18,7 +21,7 @@ internal sealed class RunConfig : IDisposable
     /// <summary>Larger than any settings file needs; a bigger one is refused.</summary>
     private const long MaxBytes = 1L << 20;
 
-    private static readonly HashSet<string> Known = new(StringComparer.Ordinal) { "files", "sample", "drop", "redact", "levelPattern" };
+    private static readonly HashSet<string> Known = new(StringComparer.Ordinal) { "files", "sample", "drop", "redact", "levelPattern", LiveOptions.Key };
 
     private readonly string _path;
     private readonly RunSettings _fromCommandLine;
@@ -29,6 +32,7 @@ internal sealed class RunConfig : IDisposable
     private PosixSignalRegistration? _hangup;
     private (DateTime, long) _seen;
     private RunSettings _current;
+    private string? _restartNeeded;
 
     /// <summary>Keeps <paramref name="current"/> (from <see cref="Load"/>) in force through <paramref name="filter"/> until the file changes.</summary>
     public RunConfig(string path, RunSettings fromCommandLine, RunSettings current, LineFilter filter, TextWriter error)
@@ -43,6 +47,9 @@ internal sealed class RunConfig : IDisposable
 
     /// <summary>Where a reload's <c>files</c> go; null when the run follows no files.</summary>
     public FileFollower? Follower { get; set; }
+
+    /// <summary>Where a reload's <c>logPersist</c> goes: the options of the running pipeline.</summary>
+    public LiveOptions? Options { get; init; }
 
     /// <summary>The settings now in force.</summary>
     public RunSettings Current
@@ -112,6 +119,12 @@ internal sealed class RunConfig : IDisposable
                 return false;
             }
 
+            if (Options is { } options && !options.Reconfigure(settings.LogPersist, problems))
+            {
+                Say($"logpersist run: --config '{_path}' not applied ({string.Join("; ", problems)}); the previous settings stay.");
+                return false;
+            }
+
             _filter.Controls = settings.Controls;
             var filesChanged = !settings.Files.SequenceEqual(_current.Files, StringComparer.Ordinal);
             if (filesChanged && Follower is { } follower)
@@ -125,6 +138,13 @@ internal sealed class RunConfig : IDisposable
 
             _current = settings;
             Say($"logpersist run: --config '{_path}' applied.");
+            var restartNeeded = Options?.RestartNeeded;
+            if (restartNeeded is not null && restartNeeded != _restartNeeded)
+            {
+                Say($"logpersist run: --config '{_path}' changes what the open WAL fixes; the running values stay ({restartNeeded}).");
+            }
+
+            _restartNeeded = restartNeeded;
             return true;
         }
     }
@@ -203,7 +223,8 @@ internal sealed class RunConfig : IDisposable
                 problems.Add("'files' holds an empty pattern");
             }
 
-            return new RunSettings(controls, files);
+            var logPersist = root.TryGetProperty(LiveOptions.Key, out var section) ? LiveOptions.Section(section, problems) : null;
+            return new RunSettings(controls, files, logPersist);
         }
     }
 
@@ -227,5 +248,5 @@ internal sealed class RunConfig : IDisposable
     }
 }
 
-/// <summary>The settings of a run that <c>--config</c> may change while it runs.</summary>
-internal sealed record RunSettings(LineControls Controls, IReadOnlyList<string> Files);
+/// <summary>The settings of a run that <c>--config</c> may change while it runs; <paramref name="LogPersist"/> is the file's <c>logPersist</c> object, if any.</summary>
+internal sealed record RunSettings(LineControls Controls, IReadOnlyList<string> Files, IConfiguration? LogPersist = null);

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 
-namespace LogPersist.Extensions.Logging;
+namespace LogPersist.Binding;
 
 /// <summary>
 /// Binds the public settings of <see cref="LogPersistOptions"/> from a configuration section without
