@@ -26,7 +26,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     public static readonly TimeSpan DefaultStopTimeout = TimeSpan.FromSeconds(5);
 
     private readonly WriteAheadLog _wal;
-    private readonly ConcurrentQueue<Change> _changes = new();
+    private readonly object _readLock = new();
     private readonly StreamEras _eras;
     private volatile ShipperOptions _options;
     private readonly TimeProvider _time;
@@ -117,9 +117,33 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
 
         _slots.Resize(next.MaxInFlight);
         _options = next;
-        _changes.Enqueue(new Change(next, tail));
+
+        // Under the reading lock, the loop is between two reads: no entry from the change on has been
+        // read yet, unless reading was already past the append position (then the change starts where
+        // reading stands). The description is saved before the loop can send anything under it.
+        lock (_readLock)
+        {
+            var from = tail >= _firstUnread ? tail : _firstUnread;
+            if (_eras.Take(next, from, _acks.Acknowledged) is { } saved)
+            {
+                try
+                {
+                    StreamChanged?.Invoke(saved);
+                }
+#pragma warning disable CA1031 // Shipping goes on under the new labels; only a restart would resend under the older ones.
+                catch (Exception e)
+#pragma warning restore CA1031
+                {
+                    LogPersistEventSource.Log.OperationFailed(_wal.Directory, "saving the changed stream description", e);
+                }
+            }
+        }
+
         _wake.Release();
     }
+
+    /// <summary>The position of the first record the reading loop has not taken yet; guarded by the reading lock.</summary>
+    private WalPosition _firstUnread;
 
     /// <summary>The in-flight limit now, for tests.</summary>
     internal int SlotLimit => _slots.Limit;
@@ -246,6 +270,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     {
         var sealedEnd = getSealedEnd();
         using var reader = _wal.CreateReader(sealedEnd);
+        var builderVersion = _eras.Version;
         var era = _eras.At(sealedEnd);
         var builder = NewBuilder(era);
         try
@@ -257,9 +282,10 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
             var limit = _stoppedAt?.Position;
             while (!stop.IsCancellationRequested)
             {
-                if (!_changes.IsEmpty && !builder.HasContent)
+                if (!builder.HasContent && _eras.Version != builderVersion)
                 {
-                    TakeChanges(held?.Position ?? reader.Position);
+                    // New batching settings (or a new era) arrived: the next batch is built with them.
+                    builderVersion = _eras.Version;
                     era = _eras.At(held?.Position ?? reader.Position);
                     builder.Dispose();
                     builder = NewBuilder(era);
@@ -268,53 +294,53 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
                 builder.SendMetadata = _metadata.Send;
                 var drained = false;
                 var boundary = false;
-                while (!builder.IsFull)
+                lock (_readLock)
                 {
-                    WalRecord record;
-                    if (held is { } waiting)
+                    while (!builder.IsFull)
                     {
-                        record = waiting;
-                        held = null;
-                    }
-                    else if (_stoppedAt is not null || !reader.TryRead(out record))
-                    {
-                        drained = true;
-                        if (_stoppedAt is null && reader.StoppedAt is { } segment)
+                        WalRecord record;
+                        if (held is { } waiting)
                         {
-                            StopAt(segment);
+                            record = waiting;
+                            held = null;
+                        }
+                        else if (_stoppedAt is not null || !reader.TryRead(out record))
+                        {
+                            drained = true;
+                            if (_stoppedAt is null && reader.StoppedAt is { } segment)
+                            {
+                                StopAt(segment);
+                            }
+
+                            break;
                         }
 
-                        break;
+                        if (BatchBuilder.Newer(record) is { } newer)
+                        {
+                            StopAt(newer);
+                            limit = newer.Position;
+                            drained = true;
+                            break;
+                        }
+
+                        if (_eras.NextFrom(era.From) is { } next && record.Position >= next)
+                        {
+                            held = record;
+                            boundary = true;
+                            break;
+                        }
+
+                        builder.Add(record);
                     }
 
-                    if (BatchBuilder.Newer(record) is { } newer)
-                    {
-                        StopAt(newer);
-                        limit = newer.Position;
-                        drained = true;
-                        break;
-                    }
-
-                    if (_eras.NextFrom(era) is { } next && record.Position >= next)
-                    {
-                        held = record;
-                        boundary = true;
-                        break;
-                    }
-
-                    builder.Add(record);
-                    if (!_changes.IsEmpty)
-                    {
-                        // New settings wait: what is built so far goes out under the old ones.
-                        break;
-                    }
+                    _firstUnread = held?.Position ?? reader.Position;
                 }
 
                 var end = held is { } first ? first.Position : limit is { } at && at < reader.Position ? at : reader.Position;
                 Volatile.Write(ref _builderOldest, builder.OldestTimestampNs);
                 var flushing = !_flushes.IsEmpty;
                 var due = builder.IsFull
-                    || (builder.HasContent && (boundary || !_changes.IsEmpty || flushing || _time.GetElapsedTime(builder.StartedAt) >= _options.BatchMaxWait));
+                    || (builder.HasContent && (boundary || flushing || _time.GetElapsedTime(builder.StartedAt) >= _options.BatchMaxWait));
                 var movedOn = !builder.HasContent && end > sealedEnd && (boundary || flushing || end.Segment > sealedEnd.Segment);
                 if (due || movedOn)
                 {
@@ -348,7 +374,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
                     }
                 }
 
-                if (drained && _changes.IsEmpty)
+                if (drained)
                 {
                     var wait = _options.PollInterval;
                     if (builder.HasContent)
@@ -371,36 +397,6 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
     }
 
     private BatchBuilder NewBuilder(StreamEras.Era era) => new(era.Options, era.Streams) { OnUndecodable = ReportUndecodable };
-
-    /// <summary>
-    /// Applies the reconfigurations that arrived, on the reading loop, between two batches. New labels or
-    /// line settings apply from the change's append position, or from <paramref name="firstUnread"/> when
-    /// reading is already past it; their description is saved before anything is sent under it.
-    /// </summary>
-    private void TakeChanges(WalPosition firstUnread)
-    {
-        while (_changes.TryDequeue(out var change))
-        {
-            var from = change.Tail >= firstUnread ? change.Tail : firstUnread;
-            if (_eras.Take(change.Options, from, _acks.Acknowledged) is not { } saved)
-            {
-                continue;
-            }
-
-            try
-            {
-                StreamChanged?.Invoke(saved);
-            }
-#pragma warning disable CA1031 // Shipping goes on under the new labels; only a restart would resend under the saved ones.
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                LogPersistEventSource.Log.OperationFailed(_wal.Directory, "saving the changed stream description", e);
-            }
-        }
-    }
-
-    private sealed record Change(ShipperOptions Options, WalPosition Tail);
 
     private async Task DispatchAsync(Batch batch, CancellationToken stop)
     {

@@ -5,11 +5,13 @@ namespace LogPersist.Shipping;
 /// <summary>
 /// The stretches of a WAL whose entries become streams and lines one way (<see cref="StreamDescription"/>),
 /// in WAL order: the earlier descriptions still holding unacknowledged entries, then the current one.
-/// Read by the shipper's reading loop and by rebuilds on sending threads; changed only by the loop.
+/// Read by the shipper's reading loop and by rebuilds on sending threads; changed by a reconfiguration
+/// while the loop is between two reads.
 /// </summary>
 internal sealed class StreamEras
 {
     private volatile Era[] _eras;
+    private int _version;
 
     public StreamEras(ShipperOptions options, StreamResolver current)
     {
@@ -31,12 +33,21 @@ internal sealed class StreamEras
         return eras[0];
     }
 
-    /// <summary>Where the era after <paramref name="era"/> starts; null for the newest.</summary>
-    public WalPosition? NextFrom(Era era)
+    /// <summary>Changes whenever <see cref="Take"/> was called: the settings a batch is built with may have changed.</summary>
+    public int Version => Volatile.Read(ref _version);
+
+    /// <summary>Where the era after the one starting at <paramref name="from"/> starts; null when that is the newest.</summary>
+    public WalPosition? NextFrom(WalPosition from)
     {
-        var eras = _eras;
-        var index = Array.IndexOf(eras, era);
-        return index >= 0 && index + 1 < eras.Length ? eras[index + 1].From : null;
+        foreach (var era in _eras)
+        {
+            if (era.From > from)
+            {
+                return era.From;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>
@@ -72,6 +83,7 @@ internal sealed class StreamEras
         }
 
         _eras = [.. kept];
+        Interlocked.Increment(ref _version);
         return changed;
     }
 

@@ -139,6 +139,11 @@ public sealed class LiveSettingsTests : IAsyncLifetime
             pipeline.Append(Entry("second"));
             Assert.True(pipeline.Reconfigure(With(billing, o => o.LineFormat = LineFormat.Logfmt)));
             pipeline.Append(Entry("third"));
+
+            // Saved when the change returned, whatever the shipper was doing: a crash now resends the same way.
+            Assert.True(LogPersist.Shipping.StreamDescription.TryLoad(new System.IO.Abstractions.FileSystem(), pipeline.Directory, out var saved, out _));
+            Assert.Equal(LineFormat.Logfmt, saved.LineFormat);
+            Assert.Equal(["payments", "billing"], saved.Earlier.Select(d => d.Labels.Labels.Single(l => l.Key == "team").Value).ToArray());
             Assert.False(await pipeline.FlushAsync(TimeSpan.FromMilliseconds(200)));
         }
 
