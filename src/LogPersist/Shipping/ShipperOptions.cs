@@ -31,6 +31,9 @@ internal sealed class ShipperOptions
     /// <summary>The default is <see cref="OversizedLineMode.Truncate"/>.</summary>
     public OversizedLineMode OversizedLines { get; set; } = OversizedLineMode.Truncate;
 
+    /// <summary>Properties sent as structured metadata (and left out of the line) while metadata is sent; <c>*</c> names them all. Empty by default.</summary>
+    public IReadOnlyList<string> MetadataProperties { get; set; } = [];
+
     /// <summary>The default is <see cref="StructuredMetadataMode.Auto"/>.</summary>
     public StructuredMetadataMode StructuredMetadata { get; set; } = StructuredMetadataMode.Auto;
 

@@ -42,6 +42,9 @@ internal sealed record StreamDescription
 
     public IReadOnlyList<string> LabelProperties { get; init; } = [];
 
+    /// <summary>Properties sent as structured metadata while metadata is sent (<see cref="LogPersistOptions.MetadataProperties"/>).</summary>
+    public IReadOnlyList<string> MetadataProperties { get; init; } = [];
+
     public LineFormat LineFormat { get; init; } = LineFormat.Json;
 
     public int MaxLineBytes { get; init; } = 256 * 1024;
@@ -98,6 +101,7 @@ internal sealed record StreamDescription
         Labels = StreamResolver.StaticLabels(options),
         LevelLabel = options.LevelLabel,
         LabelProperties = options.LabelProperties.ToArray(),
+        MetadataProperties = options.MetadataProperties.ToArray(),
         LineFormat = options.LineFormat,
         MaxLineBytes = options.MaxLineBytes,
         OversizedLines = options.OversizedLines,
@@ -109,6 +113,7 @@ internal sealed record StreamDescription
         string.Equals(Labels.Text, other.Labels.Text, StringComparison.Ordinal)
         && LevelLabel == other.LevelLabel
         && LabelProperties.SequenceEqual(other.LabelProperties, StringComparer.Ordinal)
+        && MetadataProperties.SequenceEqual(other.MetadataProperties, StringComparer.Ordinal)
         && LineFormat == other.LineFormat
         && MaxLineBytes == other.MaxLineBytes
         && OversizedLines == other.OversizedLines
@@ -156,6 +161,7 @@ internal sealed record StreamDescription
         options.InstanceLabel = true;
         options.LevelLabel = LevelLabel;
         options.LabelProperties = LabelProperties.ToArray();
+        options.MetadataProperties = MetadataProperties.ToArray();
         options.LineFormat = LineFormat;
         options.MaxLineBytes = MaxLineBytes;
         options.OversizedLines = OversizedLines;
@@ -283,6 +289,17 @@ internal sealed record StreamDescription
         }
 
         writer.WriteEndArray();
+        if (MetadataProperties.Count > 0)
+        {
+            writer.WriteStartArray("metadataProperties");
+            foreach (var property in MetadataProperties)
+            {
+                writer.WriteStringValue(property);
+            }
+
+            writer.WriteEndArray();
+        }
+
         writer.WriteString("lineFormat", LineFormat.ToString());
         writer.WriteNumber("maxLineBytes", MaxLineBytes);
         writer.WriteString("oversizedLines", OversizedLines.ToString());
@@ -452,26 +469,14 @@ internal sealed record StreamDescription
             return $"it names {pairs.Count} labels; a stream needs 1 to {MaxLabels}";
         }
 
-        var properties = new List<string>();
-        if (root.TryGetProperty("labelProperties", out var list))
+        if (Names(root, "labelProperties") is not { } properties)
         {
-            if (list.ValueKind != JsonValueKind.Array || list.GetArrayLength() > MaxLabels)
-            {
-                return $"labelProperties is not an array of at most {MaxLabels} names";
-            }
+            return $"labelProperties is not an array of at most {MaxLabels} names";
+        }
 
-            foreach (var item in list.EnumerateArray())
-            {
-                if (item.ValueKind != JsonValueKind.String)
-                {
-                    return "labelProperties holds something other than names";
-                }
-
-                if (item.GetString() is { Length: > 0 } name)
-                {
-                    properties.Add(name);
-                }
-            }
+        if (Names(root, "metadataProperties") is not { } metadataProperties)
+        {
+            return $"metadataProperties is not an array of at most {MaxLabels} names";
         }
 
         if (!root.TryGetProperty("maxLineBytes", out var limit) || !limit.TryGetInt32(out var maxLineBytes) || ShipperOptions.LineLimitError(maxLineBytes) is not null)
@@ -497,12 +502,43 @@ internal sealed record StreamDescription
             Labels = set,
             LevelLabel = flag.GetBoolean(),
             LabelProperties = properties,
+            MetadataProperties = metadataProperties,
             LineFormat = lineFormat,
             MaxLineBytes = maxLineBytes,
             OversizedLines = oversized,
             StructuredMetadata = metadata,
         };
         return null;
+    }
+
+    /// <summary>The names in the array <paramref name="key"/> (none when absent); null when it is not an array of at most <see cref="MaxLabels"/> strings.</summary>
+    private static List<string>? Names(JsonElement root, string key)
+    {
+        var names = new List<string>();
+        if (!root.TryGetProperty(key, out var list))
+        {
+            return names;
+        }
+
+        if (list.ValueKind != JsonValueKind.Array || list.GetArrayLength() > MaxLabels)
+        {
+            return null;
+        }
+
+        foreach (var item in list.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+            {
+                return null;
+            }
+
+            if (item.GetString() is { Length: > 0 } name)
+            {
+                names.Add(name);
+            }
+        }
+
+        return names;
     }
 
     private static bool TryParsePosition(string text, out WalPosition position)
