@@ -67,6 +67,8 @@ internal static class LogPersistOptionsBinder
         options.Labels = binder.Dictionary(nameof(options.Labels), options.Labels);
         options.LabelProperties = binder.List(nameof(options.LabelProperties), options.LabelProperties);
         options.MetadataProperties = binder.List(nameof(options.MetadataProperties), options.MetadataProperties);
+        options.MaxLabelValues = binder.Int32(nameof(options.MaxLabelValues), options.MaxLabelValues);
+        options.MaxStreams = binder.Int32(nameof(options.MaxStreams), options.MaxStreams);
         options.LevelLabel = binder.Boolean(nameof(options.LevelLabel), options.LevelLabel);
         options.MaxLabelNames = binder.Int32(nameof(options.MaxLabelNames), options.MaxLabelNames);
         options.InstanceLabel = binder.Boolean(nameof(options.InstanceLabel), options.InstanceLabel);

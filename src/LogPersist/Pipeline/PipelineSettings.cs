@@ -98,6 +98,11 @@ internal sealed class PipelineSettings
             errors.Add(entryLimit);
         }
 
+        if (options.MaxLabelValues is < 1 or > StreamDescription.MaxCap || options.MaxStreams is < 1 or > StreamDescription.MaxCap)
+        {
+            errors.Add($"MaxLabelValues and MaxStreams must be between 1 and {StreamDescription.MaxCap}; they are {options.MaxLabelValues} and {options.MaxStreams}.");
+        }
+
         if (options.MetadataProperties.Count > StreamDescription.MaxLabels)
         {
             errors.Add($"MetadataProperties names at most {StreamDescription.MaxLabels} properties (or \"*\" for all); it names {options.MetadataProperties.Count}.");
@@ -122,6 +127,8 @@ internal sealed class PipelineSettings
             Labels = labels,
             LevelLabel = levelLabel,
             LabelProperties = labelProperties,
+            MaxLabelValues = options.MaxLabelValues,
+            MaxStreams = options.MaxStreams,
             MetadataProperties = options.MetadataProperties.Where(p => !string.IsNullOrWhiteSpace(p)).Distinct(StringComparer.Ordinal).ToArray(),
             LineFormat = options.LineFormat,
             MaxLineBytes = options.MaxLineBytes,

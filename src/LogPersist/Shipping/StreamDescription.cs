@@ -42,6 +42,11 @@ internal sealed record StreamDescription
 
     public IReadOnlyList<string> LabelProperties { get; init; } = [];
 
+    /// <summary>The label cardinality caps (<see cref="LogPersistOptions.MaxLabelValues"/>, <see cref="LogPersistOptions.MaxStreams"/>).</summary>
+    public int MaxLabelValues { get; init; } = CardinalityGuard.DefaultMaxValues;
+
+    public int MaxStreams { get; init; } = CardinalityGuard.DefaultMaxStreams;
+
     /// <summary>Properties sent as structured metadata while metadata is sent (<see cref="LogPersistOptions.MetadataProperties"/>).</summary>
     public IReadOnlyList<string> MetadataProperties { get; init; } = [];
 
@@ -102,6 +107,8 @@ internal sealed record StreamDescription
         LevelLabel = options.LevelLabel,
         LabelProperties = options.LabelProperties.ToArray(),
         MetadataProperties = options.MetadataProperties.ToArray(),
+        MaxLabelValues = options.MaxLabelValues,
+        MaxStreams = options.MaxStreams,
         LineFormat = options.LineFormat,
         MaxLineBytes = options.MaxLineBytes,
         OversizedLines = options.OversizedLines,
@@ -114,6 +121,8 @@ internal sealed record StreamDescription
         && LevelLabel == other.LevelLabel
         && LabelProperties.SequenceEqual(other.LabelProperties, StringComparer.Ordinal)
         && MetadataProperties.SequenceEqual(other.MetadataProperties, StringComparer.Ordinal)
+        && MaxLabelValues == other.MaxLabelValues
+        && MaxStreams == other.MaxStreams
         && LineFormat == other.LineFormat
         && MaxLineBytes == other.MaxLineBytes
         && OversizedLines == other.OversizedLines
@@ -162,6 +171,8 @@ internal sealed record StreamDescription
         options.LevelLabel = LevelLabel;
         options.LabelProperties = LabelProperties.ToArray();
         options.MetadataProperties = MetadataProperties.ToArray();
+        options.MaxLabelValues = MaxLabelValues;
+        options.MaxStreams = MaxStreams;
         options.LineFormat = LineFormat;
         options.MaxLineBytes = MaxLineBytes;
         options.OversizedLines = OversizedLines;
@@ -300,6 +311,8 @@ internal sealed record StreamDescription
             writer.WriteEndArray();
         }
 
+        writer.WriteNumber("maxLabelValues", MaxLabelValues);
+        writer.WriteNumber("maxStreams", MaxStreams);
         writer.WriteString("lineFormat", LineFormat.ToString());
         writer.WriteNumber("maxLineBytes", MaxLineBytes);
         writer.WriteString("oversizedLines", OversizedLines.ToString());
@@ -479,6 +492,12 @@ internal sealed record StreamDescription
             return $"metadataProperties is not an array of at most {MaxLabels} names";
         }
 
+        if (Cap(root, "maxLabelValues", CardinalityGuard.DefaultMaxValues) is not { } maxLabelValues
+            || Cap(root, "maxStreams", CardinalityGuard.DefaultMaxStreams) is not { } maxStreams)
+        {
+            return "maxLabelValues or maxStreams is not a number from 1 to 100000";
+        }
+
         if (!root.TryGetProperty("maxLineBytes", out var limit) || !limit.TryGetInt32(out var maxLineBytes) || ShipperOptions.LineLimitError(maxLineBytes) is not null)
         {
             return "maxLineBytes is not a line limit from 256 bytes to 4 MiB";
@@ -503,6 +522,8 @@ internal sealed record StreamDescription
             LevelLabel = flag.GetBoolean(),
             LabelProperties = properties,
             MetadataProperties = metadataProperties,
+            MaxLabelValues = maxLabelValues,
+            MaxStreams = maxStreams,
             LineFormat = lineFormat,
             MaxLineBytes = maxLineBytes,
             OversizedLines = oversized,
@@ -540,6 +561,15 @@ internal sealed record StreamDescription
 
         return names;
     }
+
+    /// <summary>A cap between 1 and 100,000 (the default when absent); null when out of range or not a number.</summary>
+    private static int? Cap(JsonElement root, string key, int absent) =>
+        !root.TryGetProperty(key, out var value) ? absent
+        : value.TryGetInt32(out var cap) && cap is >= 1 and <= MaxCap ? cap
+        : null;
+
+    /// <summary>The largest label cardinality cap.</summary>
+    public const int MaxCap = 100_000;
 
     private static bool TryParsePosition(string text, out WalPosition position)
     {
