@@ -95,6 +95,21 @@ public sealed class StreamLimitTests
         Assert.Equal((HttpStatusCode.TooManyRequests, expected + "\n"), (status, body));
     }
 
+    // Before 3.2 a stream whose entries the distributor all refused still reaches the ingester and is created; from 3.2 it goes no further.
+    [Theory]
+    [InlineData(2, 9, HttpStatusCode.TooManyRequests)]
+    [InlineData(3, 2, HttpStatusCode.NoContent)]
+    public async Task A_stream_whose_entries_were_all_refused_is_held_before_3_2(int major, int minor, HttpStatusCode expected)
+    {
+        await using var server = await StartAsync(maxStreams: 1, LokiDialect.Of(major, minor));
+        using var http = new HttpClient();
+        await PushAsync(http, server, Protobuf(Request(Stream("{app=\"a\"}", Entry(Ns(TimeSpan.FromDays(-8)), "too old")))));
+
+        var (status, _) = await PushAsync(http, server, Protobuf(Request(Line("b", "second stream"))));
+
+        Assert.Equal(expected, status);
+    }
+
     [Fact]
     public async Task Without_the_option_a_tenant_may_hold_more_streams_than_Lokis_default()
     {

@@ -96,6 +96,40 @@ public sealed class StreamRateLimitTests
     }
 
     [Fact]
+    public async Task A_3x_refusal_leaves_the_stream_as_it_was_and_counts_only_the_rate_refusals_in_its_body()
+    {
+        var time = Clock();
+        await using var server = await StartAsync(time);
+        using var http = new HttpClient();
+        await PushAsync(http, server, Protobuf(Request(Stream("{app=\"x\"}", Entry(Ns(TimeSpan.Zero), "fifteen bytes!!")))));
+
+        var (over, body) = await PushAsync(http, server, Protobuf(Request(Stream("{app=\"x\"}",
+            Entry(Ns(TimeSpan.FromHours(-2)), "old"),
+            Entry(Ns(TimeSpan.FromMinutes(5)), "ten bytes!")))));
+        time.Advance(TimeSpan.FromSeconds(1));
+        var (within, _) = await PushAsync(http, server, Protobuf(Request(Stream("{app=\"x\"}", Entry(Ns(TimeSpan.FromMinutes(-59)), "ten bytes!")))));
+
+        Assert.Equal((HttpStatusCode.TooManyRequests, HttpStatusCode.NoContent), (over, within));
+        Assert.DoesNotContain("too far behind", body, StringComparison.Ordinal);
+        Assert.EndsWith("user 'fake', total ignored: 1 out of 2 for stream: {app=\"x\", service_name=\"x\"}\n", body, StringComparison.Ordinal);
+        Assert.Equal((2, 0), (server.Requests[1].Refused, server.Requests[1].Stored));
+        Assert.Equal(["fifteen bytes!!", "ten bytes!"], server.Entries.Select(e => e.Line));
+    }
+
+    [Theory]
+    [InlineData(3, 3, HttpStatusCode.TooManyRequests)]
+    [InlineData(3, 2, HttpStatusCode.NoContent)]
+    public async Task Structured_metadata_counts_against_the_stream_rate_from_3_3(int major, int minor, HttpStatusCode expected)
+    {
+        await using var server = await StartAsync(Clock(), LokiDialect.Of(major, minor));
+        using var http = new HttpClient();
+
+        var (status, _) = await PushAsync(http, server, Protobuf(Request(Stream("{app=\"x\"}", Entry(Ns(TimeSpan.Zero), "fifteen bytes!!", ("trace", "id"))))));
+
+        Assert.Equal(expected, status);
+    }
+
+    [Fact]
     public async Task Each_stream_has_its_own_bucket()
     {
         await using var server = await StartAsync(Clock());
