@@ -120,6 +120,34 @@ public sealed class LogPersistOptions
     public List<string> LabelProperties { get; set; } = [];
 
     /// <summary>
+    /// Most distinct values each of <see cref="LabelProperties"/> takes as a label within an hour, between
+    /// 1 and 100,000. Further values become the label value <c>__overflow__</c> (the real value stays in
+    /// the line or the metadata), counted in <c>logpersist.label.overflow</c>, reported once an hour
+    /// (EventSource event 36) and shown by a Degraded health check, so that one property holding user ids
+    /// cannot take the tenant past Loki's stream limit.
+    /// </summary>
+    /// <value>The default is 100.</value>
+    public int MaxLabelValues { get; set; } = Shipping.CardinalityGuard.DefaultMaxValues;
+
+    /// <summary>
+    /// Most streams <see cref="LabelProperties"/> and <see cref="LevelLabel"/> open within an hour, between 1
+    /// and 100,000; an entry that would open another goes to the overflow stream of its level. Loki refuses
+    /// new streams past 5,000 active ones per tenant by default: 500 leaves room for ten instances.
+    /// </summary>
+    /// <value>The default is 500.</value>
+    public int MaxStreams { get; set; } = Shipping.CardinalityGuard.DefaultMaxStreams;
+
+    /// <summary>
+    /// Properties sent as Loki structured metadata, searchable without becoming labels (<c>| trace_id="…"</c>
+    /// style filters, no new streams); <c>*</c> sends every property. Only top-level properties with a
+    /// scalar value go, named as Loki 3 normalises names; a property whose name is taken or that would
+    /// pass Loki's metadata limits (128 entries, 64 KiB per entry) stays in the line. They leave the line
+    /// while structured metadata is sent (see <see cref="StructuredMetadata"/>: decided once per WAL, so a
+    /// resend carries the same metadata) and stay in it where the server refuses metadata.
+    /// </summary>
+    public List<string> MetadataProperties { get; set; } = [];
+
+    /// <summary>
     /// Most label names a stream carries; between 1 and 100. Loki refuses every entry of a stream with
     /// more (<c>max_label_names_per_series</c>: 15 in Loki 3, 30 in Loki 2). Labels that do not fit are
     /// left out at start, with a warning (EventSource event 28): allow-listed properties from the last,

@@ -73,7 +73,7 @@ internal sealed class Distributor(LokiTestServerOptions options, EntryStore stor
 
         var results = store.Push(tenant, toIngest);
         return new Outcome(
-            results[^1].Error is { } last ? HttpAnswer.BadRequest(last) : validation ?? NoContent,
+            results[^1].Error ?? validation ?? NoContent,
             Stored: results.Sum(r => r.Stored.Count),
             Refused: refused + results.Sum(r => r.Refused),
             Duplicates: results.Sum(r => r.Duplicates));
@@ -115,8 +115,9 @@ internal sealed class Distributor(LokiTestServerOptions options, EntryStore stor
                     continue;
                 }
 
-                candidates.Add(new(ns, entry.Line, Metadata(entry)));
-                result.RateBytes += _validator.RateBytes(entry);
+                var rateBytes = _validator.RateBytes(entry);
+                candidates.Add(new(ns, entry.Line, Metadata(entry), rateBytes));
+                result.RateBytes += rateBytes;
             }
 
             // From 3.2 a stream left without entries goes no further; before, it reaches the ingester (and can mask).

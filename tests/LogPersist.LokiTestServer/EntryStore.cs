@@ -2,8 +2,8 @@ namespace LogPersist.LokiTestServer;
 
 /// <summary>
 /// The ingester: the entries the server keeps, per tenant and stream, in arrival order, each stream an
-/// <see cref="IngesterStream"/> that drops duplicates and refuses entries too far behind. Thread-safe; one push is
-/// applied as a whole.
+/// <see cref="IngesterStream"/> that drops duplicates and refuses entries too far behind or over its rate; a stream beyond
+/// the tenant's stream limit is not created. Thread-safe; one push is applied as a whole.
 /// </summary>
 internal sealed class EntryStore(LokiTestServerOptions options)
 {
@@ -12,6 +12,7 @@ internal sealed class EntryStore(LokiTestServerOptions options)
     private readonly object _gate = new();
     private readonly List<StoredEntry> _entries = [];
     private readonly Dictionary<(string Tenant, string Labels), IngesterStream> _streams = [];
+    private readonly Dictionary<string, int> _streamsPerTenant = new(StringComparer.Ordinal);
     private readonly List<(int Count, TaskCompletionSource Signal)> _waiters = [];
     private long _duplicatesDropped;
 
@@ -49,8 +50,17 @@ internal sealed class EntryStore(LokiTestServerOptions options)
             {
                 if (!_streams.TryGetValue((tenant, labels.Canonical), out var stream))
                 {
+                    // instance.createStream: a new stream only while the tenant holds fewer than the limit.
+                    var held = _streamsPerTenant.GetValueOrDefault(tenant);
+                    if (options.MaxStreamsPerTenant is { } max && held >= max)
+                    {
+                        results.Add(IngesterStream.StreamLimited(options.Dialect, tenant, labels, entries.Count));
+                        continue;
+                    }
+
                     stream = new IngesterStream(options);
                     _streams.Add((tenant, labels.Canonical), stream);
+                    _streamsPerTenant[tenant] = held + 1;
                 }
 
                 var result = stream.Push(tenant, labels, entries);

@@ -81,6 +81,28 @@ public sealed class LokiTestServerOptions
     public long? IngestionBurstBytes { get; init; }
 
     /// <summary>
+    /// The most streams a tenant may hold. Once it holds that many, a stream it does not hold yet has all its entries refused
+    /// with Loki's 429 stream-limit text, while the push's streams it already holds are stored; the answer is the last
+    /// stream's, as Loki's ingester gives it (STREAM-LIMITS.md). Streams are never forgotten here. The default, null, sets no
+    /// limit (Loki's is 5000).
+    /// </summary>
+    public int? MaxStreamsPerTenant { get; init; }
+
+    /// <summary>
+    /// Each stream's own rate in bytes per second, counted as the tenant rate is (line bytes, plus structured metadata from
+    /// 3.3 on). A stream over it gets Loki's 429 per-stream rate answer: 3.x dialects refuse the stream's whole share of the
+    /// push (shard_streams on), 2.x dialects only the entries over it; the push's other streams are stored. The server does
+    /// not shard streams. The default, null, sets no limit (Loki's is 3 MiB).
+    /// </summary>
+    public double? PerStreamRateBytesPerSecond { get; init; }
+
+    /// <summary>
+    /// Each stream's burst: the most bytes a stream may take at once (more are refused every time). Used only with
+    /// <see cref="PerStreamRateBytesPerSecond"/>. The default, null, is Loki's 15 MiB.
+    /// </summary>
+    public long? PerStreamBurstBytes { get; init; }
+
+    /// <summary>
     /// While now is before this time every push of the tenant is answered <see cref="BlockIngestionStatusCode"/> with Loki's
     /// "ingestion blocked" text and nothing is stored (3.2 and later; earlier dialects ignore it). The default is null.
     /// </summary>
@@ -123,8 +145,11 @@ public sealed class LokiTestServerOptions
     /// <summary>When set, a request whose Authorization header is not exactly this value is answered 401. The default is null.</summary>
     public string? RequiredAuthorization { get; init; }
 
-    /// <summary>The clock behind "now" for the too-old and too-new checks, the ingestion rate, blocking and the query_range defaults.</summary>
+    /// <summary>The clock behind "now" for the too-old and too-new checks, the ingestion and per-stream rates, blocking and the query_range defaults.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Loki's per_stream_rate_limit_burst (pkg/validation/limits.go, v2.7.7 to v3.7.6): five times the 3 MiB rate.</summary>
+    internal const long DefaultPerStreamBurstBytes = 15L * 1024 * 1024;
 
     /// <summary>The label-name limit in force: <see cref="MaxLabelNamesPerSeries"/> or the dialect's default.</summary>
     internal int EffectiveMaxLabelNames => MaxLabelNamesPerSeries ?? (Dialect.Major >= 3 ? 15 : 30);

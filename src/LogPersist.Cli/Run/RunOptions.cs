@@ -19,6 +19,12 @@ internal sealed class RunOptions
 
     public Option<string[]> Labels { get; } = new("--label") { Description = "Stream label NAME=VALUE; repeatable. An empty value removes a detected label.", AllowMultipleArgumentsPerToken = false };
 
+    public Option<string[]> Metadata { get; } = new("--metadata")
+    {
+        Description = "A field of JSON lines (or file, component) sent as Loki structured metadata instead of in the line, where Loki takes it; repeatable; * for every field.",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
     public Option<WalDurability?> Durability { get; } = new("--durability") { Description = "PageCache (default: survives the process), Interval or Always." };
 
     public Option<long?> MaxDiskBytes { get; } = new("--max-disk-bytes") { Description = "Cap on the WAL's disk use. Default: 1 GiB." };
@@ -92,7 +98,7 @@ internal sealed class RunOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in (Option[])[Service, Instance, Directory, Labels, Durability, MaxDiskBytes, MaxLineBytes, LineFormat, FlushTimeout, AdoptOrphans, AllowGroupWritableDirectories, Files, Components, PodLabelNames, PodLabelsFile, Samples, Drops, Redactions, LevelPattern, Config])
+        foreach (var option in (Option[])[Service, Instance, Directory, Labels, Metadata, Durability, MaxDiskBytes, MaxLineBytes, LineFormat, FlushTimeout, AdoptOrphans, AllowGroupWritableDirectories, Files, Components, PodLabelNames, PodLabelsFile, Samples, Drops, Redactions, LevelPattern, Config])
         {
             command.Options.Add(option);
         }
@@ -133,6 +139,7 @@ internal sealed class RunOptions
             options.Labels[name] = value;
         }
 
+        options.MetadataProperties.AddRange(result.GetValue(Metadata) ?? []);
         if (result.GetValue(Durability) is { } durability) options.Durability = durability;
         if (result.GetValue(MaxDiskBytes) is { } maxDisk) options.MaxDiskBytes = maxDisk;
         if (result.GetValue(LineFormat) is { } lineFormat) options.LineFormat = lineFormat;

@@ -9,7 +9,7 @@ namespace LogPersist.Binding;
 /// reflection binder reads, the same way: keys are case-insensitive, an absent key keeps the current
 /// value, numbers and time spans are parsed with the invariant culture (integers also as <c>0x</c> hex),
 /// enum names ignore case, <c>Labels</c> and <c>Headers</c> gain or replace entries, and
-/// <c>LabelProperties</c> gains items. Values that do not convert are all named in one
+/// <c>LabelProperties</c> and <c>MetadataProperties</c> gain items. Values that do not convert are all named in one
 /// <see cref="InvalidOperationException"/>.
 /// </summary>
 /// <remarks>
@@ -66,6 +66,9 @@ internal static class LogPersistOptionsBinder
 
         options.Labels = binder.Dictionary(nameof(options.Labels), options.Labels);
         options.LabelProperties = binder.List(nameof(options.LabelProperties), options.LabelProperties);
+        options.MetadataProperties = binder.List(nameof(options.MetadataProperties), options.MetadataProperties);
+        options.MaxLabelValues = binder.Int32(nameof(options.MaxLabelValues), options.MaxLabelValues);
+        options.MaxStreams = binder.Int32(nameof(options.MaxStreams), options.MaxStreams);
         options.LevelLabel = binder.Boolean(nameof(options.LevelLabel), options.LevelLabel);
         options.MaxLabelNames = binder.Int32(nameof(options.MaxLabelNames), options.MaxLabelNames);
         options.InstanceLabel = binder.Boolean(nameof(options.InstanceLabel), options.InstanceLabel);

@@ -324,6 +324,15 @@ internal sealed class LogPersistEventSource : EventSource
         }
     }
 
+    [Event(36, Level = EventLevel.Warning, Message = "WAL '{0}': label {1} reached its cardinality cap; further values go to the overflow value __overflow__ (the real value stays in the line) for up to an hour. Choose labels with few values (MaxLabelValues, MaxStreams)")]
+    public void LabelOverflow(string directory, string label)
+    {
+        if (IsEnabled())
+        {
+            WriteEvent(36, directory, label);
+        }
+    }
+
     [NonEvent]
     private bool Admit(int eventId, string? scope)
     {

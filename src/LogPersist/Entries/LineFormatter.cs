@@ -34,9 +34,10 @@ internal sealed class LineFormatter : IDisposable
     /// <summary>
     /// Formats <paramref name="entry"/>; the line is valid until the next call. With
     /// <paramref name="includeTrace"/> false the trace and span ids are left out (they travel as
-    /// structured metadata instead).
+    /// structured metadata instead); so are the properties whose index (0 to 63) has its bit set in
+    /// <paramref name="asMetadata"/>.
     /// </summary>
-    public ReadOnlySpan<byte> Format(in EntryView entry, bool includeTrace)
+    public ReadOnlySpan<byte> Format(in EntryView entry, bool includeTrace, ulong asMetadata = 0)
     {
         _line.ResetWrittenCount();
         try
@@ -44,13 +45,13 @@ internal sealed class LineFormatter : IDisposable
             switch (_format)
             {
                 case LineFormat.Logfmt:
-                    WriteLogfmt(entry, includeTrace);
+                    WriteLogfmt(entry, includeTrace, asMetadata);
                     break;
                 case LineFormat.Text:
                     WriteText(entry, includeTrace);
                     break;
                 default:
-                    WriteJson(entry, includeTrace);
+                    WriteJson(entry, includeTrace, asMetadata);
                     break;
             }
         }
@@ -149,7 +150,7 @@ internal sealed class LineFormatter : IDisposable
         return _text.WrittenSpan;
     }
 
-    private void WriteJson(in EntryView entry, bool includeTrace)
+    private void WriteJson(in EntryView entry, bool includeTrace, ulong asMetadata)
     {
         var json = _json;
         json.Reset(_line);
@@ -189,6 +190,16 @@ internal sealed class LineFormatter : IDisposable
             if (!reader.TryReadString(out var name) || !reader.TryReadValue(out var value))
             {
                 break;
+            }
+
+            if (SentAsMetadata(asMetadata, i))
+            {
+                if (!reader.TrySkipItems(value))
+                {
+                    break;
+                }
+
+                continue;
             }
 
             if (IsReserved(name))
@@ -235,7 +246,7 @@ internal sealed class LineFormatter : IDisposable
         json.Flush();
     }
 
-    private void WriteLogfmt(in EntryView entry, bool includeTrace)
+    private void WriteLogfmt(in EntryView entry, bool includeTrace, ulong asMetadata)
     {
         Pair("level"u8, EntryLevels.Utf8Name(entry.Level));
         Pair("category"u8, entry.Category);
@@ -262,6 +273,16 @@ internal sealed class LineFormatter : IDisposable
             if (!reader.TryReadString(out var name) || !reader.TryReadValue(out var value))
             {
                 break;
+            }
+
+            if (SentAsMetadata(asMetadata, i))
+            {
+                if (!reader.TrySkipItems(value))
+                {
+                    break;
+                }
+
+                continue;
             }
 
             _text.ResetWrittenCount();
@@ -379,6 +400,8 @@ internal sealed class LineFormatter : IDisposable
         _json.Dispose();
         _scratch.Dispose();
     }
+
+    private static bool SentAsMetadata(ulong mask, int index) => index < 64 && (mask & (1UL << index)) != 0;
 
     private static bool IsReserved(ReadOnlySpan<byte> name)
     {

@@ -118,6 +118,12 @@ internal static class PipelineHealth
             data["ship_lag_seconds"] = Math.Round(lag, 3);
             data["entries_shipped"] = shipper.Metrics.ShippedEntries;
             data["entries_refused"] = shipper.Metrics.RefusedTotal();
+            if (shipper.Overflow.Recent() is { Count: > 0 } overflowing)
+            {
+                data["labels_overflowing"] = string.Join(", ", overflowing);
+                Problem(HealthState.Degraded, $"Label cardinality caps were reached within the last hour ({string.Join(", ", overflowing)}): values over the cap are sent as __overflow__. Choose labels with few values.");
+            }
+
             if (DiagnosticText.Scrub(shipper.LastError) is { } error)
             {
                 data["last_error"] = error;

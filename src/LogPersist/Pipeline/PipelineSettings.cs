@@ -98,6 +98,16 @@ internal sealed class PipelineSettings
             errors.Add(entryLimit);
         }
 
+        if (options.MaxLabelValues is < 1 or > StreamDescription.MaxCap || options.MaxStreams is < 1 or > StreamDescription.MaxCap)
+        {
+            errors.Add($"MaxLabelValues and MaxStreams must be between 1 and {StreamDescription.MaxCap}; they are {options.MaxLabelValues} and {options.MaxStreams}.");
+        }
+
+        if (options.MetadataProperties.Count > StreamDescription.MaxLabels)
+        {
+            errors.Add($"MetadataProperties names at most {StreamDescription.MaxLabels} properties (or \"*\" for all); it names {options.MetadataProperties.Count}.");
+        }
+
         if (options.MaxLabelNames is < 1 or > 100)
         {
             errors.Add($"MaxLabelNames must be between 1 and 100; it is {options.MaxLabelNames}.");
@@ -117,6 +127,9 @@ internal sealed class PipelineSettings
             Labels = labels,
             LevelLabel = levelLabel,
             LabelProperties = labelProperties,
+            MaxLabelValues = options.MaxLabelValues,
+            MaxStreams = options.MaxStreams,
+            MetadataProperties = options.MetadataProperties.Where(p => !string.IsNullOrWhiteSpace(p)).Distinct(StringComparer.Ordinal).ToArray(),
             LineFormat = options.LineFormat,
             MaxLineBytes = options.MaxLineBytes,
             OversizedLines = options.OversizedLines,

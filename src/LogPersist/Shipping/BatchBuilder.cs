@@ -18,6 +18,8 @@ internal sealed class BatchBuilder : IDisposable
     private readonly ShipperOptions _options;
     private readonly StreamResolver _streams;
     private readonly LineFormatter _formatter;
+    private readonly PropertyMetadata _properties;
+    private readonly List<KeyValuePair<string, string>> _chosen = [];
     private readonly Dictionary<LabelSet, PushStream> _byLabels = new(ReferenceEqualityComparer.Instance);
     private List<PushStream> _current = [];
     private LineArena _lines = new();
@@ -32,6 +34,7 @@ internal sealed class BatchBuilder : IDisposable
         _options = options;
         _streams = streams;
         _formatter = new LineFormatter(options.LineFormat);
+        _properties = new PropertyMetadata(options.MetadataProperties);
     }
 
     /// <summary>When true, trace and span ids travel as structured metadata instead of inside the line.</summary>
@@ -144,8 +147,21 @@ internal sealed class BatchBuilder : IDisposable
 
         var labels = _streams.Resolve(entry);
         var trace = SendMetadata && entry.Has(EntryFlags.Trace) ? TraceMetadata(entry.Trace) : null;
-        var line = _formatter.Format(entry, includeTrace: trace is null);
-        AddLine(labels, entry.TimestampNs, line, WithStatic(trace), marker: entry.Category.SequenceEqual(Markers.CategoryUtf8));
+        var metadata = WithStatic(trace);
+        ulong asMetadata = 0;
+        if (SendMetadata && !_properties.IsEmpty && entry.PropertyCount > 0)
+        {
+            // Chosen properties leave the line when they travel as metadata; without metadata they stay in it.
+            _chosen.Clear();
+            asMetadata = _properties.Choose(entry, metadata, _chosen);
+            if (asMetadata != 0)
+            {
+                metadata = metadata is null ? [.. _chosen] : [.. metadata, .. _chosen];
+            }
+        }
+
+        var line = _formatter.Format(entry, includeTrace: trace is null, asMetadata);
+        AddLine(labels, entry.TimestampNs, line, metadata, marker: entry.Category.SequenceEqual(Markers.CategoryUtf8));
     }
 
     private void AddLine(LabelSet labels, long timestampNs, ReadOnlySpan<byte> line, KeyValuePair<string, string>[]? metadata, bool marker)
@@ -195,7 +211,7 @@ internal sealed class BatchBuilder : IDisposable
         var bytes = Utf8.IsValid(line) ? _lines.Add(line) : _lines.Add(Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(line)));
         stream.Entries.Add(new PushEntry(timestampNs, bytes, metadata, marker));
         _entries++;
-        _bytes += line.Length + EntryOverheadBytes + (metadata is null ? 0 : 80);
+        _bytes += line.Length + EntryOverheadBytes + MetadataBytes(metadata);
         if (timestampNs < _oldest)
         {
             _oldest = timestampNs;
@@ -222,6 +238,17 @@ internal sealed class BatchBuilder : IDisposable
         }
 
         return metadata is null ? [.. fixedMetadata] : [.. metadata, .. fixedMetadata];
+    }
+
+    private static int MetadataBytes(KeyValuePair<string, string>[]? metadata)
+    {
+        var bytes = 0;
+        foreach (var (name, value) in metadata ?? [])
+        {
+            bytes += name.Length + value.Length + 8;
+        }
+
+        return bytes;
     }
 
     private static KeyValuePair<string, string>[] TraceMetadata(ReadOnlySpan<byte> trace)

@@ -59,15 +59,19 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         Metrics = new ShipperMetrics(LagSeconds, wal.Directory);
         _standing = new LokiStanding(_client.PushUri, _time);
         _order = new StreamOrder(options.ConcurrentSpan);
-        _streams = new StreamResolver(options);
+        Overflow = new LabelOverflow(Metrics, _time, wal.Directory);
+        _streams = new StreamResolver(options, Overflow.Record);
         _acks = new AckTracker(wal.Checkpoint, wal.Acknowledge);
         _slots = new InFlightSlots(options.MaxInFlight);
-        _eras = new StreamEras(options, _streams);
+        _eras = new StreamEras(options, _streams, Overflow.Record);
         _metadata = new MetadataChoice(options, _client, wal.FileSystem, wal.Directory, _standing.Unanswered);
         _sender = new BatchSender(options, _client, Metrics, _standing, _metadata, Rebuild, AppendMarker);
     }
 
     public ShipperMetrics Metrics { get; }
+
+    /// <summary>What the label cardinality caps sent to overflow.</summary>
+    public LabelOverflow Overflow { get; }
 
     /// <summary>Since when Loki has refused every push in a way retrying cannot fix, for the health check.</summary>
     public RefusalWatch Refusals => _standing.Refusals;

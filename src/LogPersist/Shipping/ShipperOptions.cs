@@ -31,6 +31,15 @@ internal sealed class ShipperOptions
     /// <summary>The default is <see cref="OversizedLineMode.Truncate"/>.</summary>
     public OversizedLineMode OversizedLines { get; set; } = OversizedLineMode.Truncate;
 
+    /// <summary>Distinct values each label property takes in an hour; more become <see cref="CardinalityGuard.Overflow"/>. The default is 100.</summary>
+    public int MaxLabelValues { get; set; } = CardinalityGuard.DefaultMaxValues;
+
+    /// <summary>Streams label properties and the level open in an hour; an entry that would open another goes to an overflow stream. The default is 500.</summary>
+    public int MaxStreams { get; set; } = CardinalityGuard.DefaultMaxStreams;
+
+    /// <summary>Properties sent as structured metadata (and left out of the line) while metadata is sent; <c>*</c> names them all. Empty by default.</summary>
+    public IReadOnlyList<string> MetadataProperties { get; set; } = [];
+
     /// <summary>The default is <see cref="StructuredMetadataMode.Auto"/>.</summary>
     public StructuredMetadataMode StructuredMetadata { get; set; } = StructuredMetadataMode.Auto;
 

@@ -42,6 +42,14 @@ internal sealed record StreamDescription
 
     public IReadOnlyList<string> LabelProperties { get; init; } = [];
 
+    /// <summary>The label cardinality caps (<see cref="LogPersistOptions.MaxLabelValues"/>, <see cref="LogPersistOptions.MaxStreams"/>).</summary>
+    public int MaxLabelValues { get; init; } = CardinalityGuard.DefaultMaxValues;
+
+    public int MaxStreams { get; init; } = CardinalityGuard.DefaultMaxStreams;
+
+    /// <summary>Properties sent as structured metadata while metadata is sent (<see cref="LogPersistOptions.MetadataProperties"/>).</summary>
+    public IReadOnlyList<string> MetadataProperties { get; init; } = [];
+
     public LineFormat LineFormat { get; init; } = LineFormat.Json;
 
     public int MaxLineBytes { get; init; } = 256 * 1024;
@@ -98,6 +106,9 @@ internal sealed record StreamDescription
         Labels = StreamResolver.StaticLabels(options),
         LevelLabel = options.LevelLabel,
         LabelProperties = options.LabelProperties.ToArray(),
+        MetadataProperties = options.MetadataProperties.ToArray(),
+        MaxLabelValues = options.MaxLabelValues,
+        MaxStreams = options.MaxStreams,
         LineFormat = options.LineFormat,
         MaxLineBytes = options.MaxLineBytes,
         OversizedLines = options.OversizedLines,
@@ -109,6 +120,9 @@ internal sealed record StreamDescription
         string.Equals(Labels.Text, other.Labels.Text, StringComparison.Ordinal)
         && LevelLabel == other.LevelLabel
         && LabelProperties.SequenceEqual(other.LabelProperties, StringComparer.Ordinal)
+        && MetadataProperties.SequenceEqual(other.MetadataProperties, StringComparer.Ordinal)
+        && MaxLabelValues == other.MaxLabelValues
+        && MaxStreams == other.MaxStreams
         && LineFormat == other.LineFormat
         && MaxLineBytes == other.MaxLineBytes
         && OversizedLines == other.OversizedLines
@@ -156,6 +170,9 @@ internal sealed record StreamDescription
         options.InstanceLabel = true;
         options.LevelLabel = LevelLabel;
         options.LabelProperties = LabelProperties.ToArray();
+        options.MetadataProperties = MetadataProperties.ToArray();
+        options.MaxLabelValues = MaxLabelValues;
+        options.MaxStreams = MaxStreams;
         options.LineFormat = LineFormat;
         options.MaxLineBytes = MaxLineBytes;
         options.OversizedLines = OversizedLines;
@@ -283,6 +300,19 @@ internal sealed record StreamDescription
         }
 
         writer.WriteEndArray();
+        if (MetadataProperties.Count > 0)
+        {
+            writer.WriteStartArray("metadataProperties");
+            foreach (var property in MetadataProperties)
+            {
+                writer.WriteStringValue(property);
+            }
+
+            writer.WriteEndArray();
+        }
+
+        writer.WriteNumber("maxLabelValues", MaxLabelValues);
+        writer.WriteNumber("maxStreams", MaxStreams);
         writer.WriteString("lineFormat", LineFormat.ToString());
         writer.WriteNumber("maxLineBytes", MaxLineBytes);
         writer.WriteString("oversizedLines", OversizedLines.ToString());
@@ -452,26 +482,20 @@ internal sealed record StreamDescription
             return $"it names {pairs.Count} labels; a stream needs 1 to {MaxLabels}";
         }
 
-        var properties = new List<string>();
-        if (root.TryGetProperty("labelProperties", out var list))
+        if (Names(root, "labelProperties") is not { } properties)
         {
-            if (list.ValueKind != JsonValueKind.Array || list.GetArrayLength() > MaxLabels)
-            {
-                return $"labelProperties is not an array of at most {MaxLabels} names";
-            }
+            return $"labelProperties is not an array of at most {MaxLabels} names";
+        }
 
-            foreach (var item in list.EnumerateArray())
-            {
-                if (item.ValueKind != JsonValueKind.String)
-                {
-                    return "labelProperties holds something other than names";
-                }
+        if (Names(root, "metadataProperties") is not { } metadataProperties)
+        {
+            return $"metadataProperties is not an array of at most {MaxLabels} names";
+        }
 
-                if (item.GetString() is { Length: > 0 } name)
-                {
-                    properties.Add(name);
-                }
-            }
+        if (Cap(root, "maxLabelValues", CardinalityGuard.DefaultMaxValues) is not { } maxLabelValues
+            || Cap(root, "maxStreams", CardinalityGuard.DefaultMaxStreams) is not { } maxStreams)
+        {
+            return "maxLabelValues or maxStreams is not a number from 1 to 100000";
         }
 
         if (!root.TryGetProperty("maxLineBytes", out var limit) || !limit.TryGetInt32(out var maxLineBytes) || ShipperOptions.LineLimitError(maxLineBytes) is not null)
@@ -497,6 +521,9 @@ internal sealed record StreamDescription
             Labels = set,
             LevelLabel = flag.GetBoolean(),
             LabelProperties = properties,
+            MetadataProperties = metadataProperties,
+            MaxLabelValues = maxLabelValues,
+            MaxStreams = maxStreams,
             LineFormat = lineFormat,
             MaxLineBytes = maxLineBytes,
             OversizedLines = oversized,
@@ -504,6 +531,45 @@ internal sealed record StreamDescription
         };
         return null;
     }
+
+    /// <summary>The names in the array <paramref name="key"/> (none when absent); null when it is not an array of at most <see cref="MaxLabels"/> strings.</summary>
+    private static List<string>? Names(JsonElement root, string key)
+    {
+        var names = new List<string>();
+        if (!root.TryGetProperty(key, out var list))
+        {
+            return names;
+        }
+
+        if (list.ValueKind != JsonValueKind.Array || list.GetArrayLength() > MaxLabels)
+        {
+            return null;
+        }
+
+        foreach (var item in list.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+            {
+                return null;
+            }
+
+            if (item.GetString() is { Length: > 0 } name)
+            {
+                names.Add(name);
+            }
+        }
+
+        return names;
+    }
+
+    /// <summary>A cap between 1 and 100,000 (the default when absent); null when out of range or not a number.</summary>
+    private static int? Cap(JsonElement root, string key, int absent) =>
+        !root.TryGetProperty(key, out var value) ? absent
+        : value.TryGetInt32(out var cap) && cap is >= 1 and <= MaxCap ? cap
+        : null;
+
+    /// <summary>The largest label cardinality cap.</summary>
+    public const int MaxCap = 100_000;
 
     private static bool TryParsePosition(string text, out WalPosition position)
     {

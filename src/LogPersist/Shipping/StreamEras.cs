@@ -10,12 +10,14 @@ namespace LogPersist.Shipping;
 /// </summary>
 internal sealed class StreamEras
 {
+    private readonly Action<string>? _overflowed;
     private volatile Era[] _eras;
     private int _version;
 
-    public StreamEras(ShipperOptions options, StreamResolver current)
+    public StreamEras(ShipperOptions options, StreamResolver current, Action<string>? overflowed = null)
     {
-        _eras = [.. options.EarlierStreams.Select(d => Era.For(options, d)), new Era(options.StreamFrom, StreamDescription.Of(options), options, current)];
+        _overflowed = overflowed;
+        _eras = [.. options.EarlierStreams.Select(d => Era.For(options, d, overflowed: overflowed)), new Era(options.StreamFrom, StreamDescription.Of(options), options, current)];
     }
 
     /// <summary>The era an entry at <paramref name="position"/> was written in: the last one starting at or before it.</summary>
@@ -62,7 +64,7 @@ internal sealed class StreamEras
         var eras = _eras;
         var newest = eras[^1];
         var description = StreamDescription.Of(options);
-        var kept = eras.Select(e => Era.For(options, e.Description, e.Streams)).ToList();
+        var kept = eras.Select(e => Era.For(options, e.Description, e.Streams, _overflowed)).ToList();
         StreamDescription? changed = null;
         if (!description.SameShape(newest.Description))
         {
@@ -72,7 +74,7 @@ internal sealed class StreamEras
                 kept.RemoveAt(kept.Count - 1);
             }
 
-            kept.Add(Era.For(options, description with { From = from }));
+            kept.Add(Era.For(options, description with { From = from }, overflowed: _overflowed));
             while (kept.Count > 1 && kept[1].From <= acknowledged)
             {
                 kept.RemoveAt(0);
@@ -91,11 +93,11 @@ internal sealed class StreamEras
     internal sealed record Era(WalPosition From, StreamDescription Description, ShipperOptions Options, StreamResolver Streams)
     {
         /// <summary>The era of <paramref name="description"/>, with the other settings of <paramref name="options"/>.</summary>
-        public static Era For(ShipperOptions options, StreamDescription description, StreamResolver? streams = null)
+        public static Era For(ShipperOptions options, StreamDescription description, StreamResolver? streams = null, Action<string>? overflowed = null)
         {
             var shaped = options.Clone();
             description.ApplyTo(shaped);
-            return new Era(description.From, description, shaped, streams ?? new StreamResolver(shaped));
+            return new Era(description.From, description, shaped, streams ?? new StreamResolver(shaped, overflowed));
         }
     }
 }

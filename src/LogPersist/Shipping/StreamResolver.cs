@@ -6,8 +6,9 @@ namespace LogPersist.Shipping;
 
 /// <summary>
 /// Chooses each entry's stream: the static labels, plus the level and allow-listed properties when
-/// configured. Label sets are cached, so an entry costs a lookup, not a formatted string, once its
-/// combination of values has been seen.
+/// configured, within the caps of a <see cref="CardinalityGuard"/>. Label sets are cached, so an entry
+/// costs a lookup, not a formatted string, once its combination of values has been seen. Safe to share
+/// between the reading loop and a rebuild on a sending thread.
 /// </summary>
 internal sealed class StreamResolver
 {
@@ -18,13 +19,15 @@ internal sealed class StreamResolver
     private readonly string[] _propertyLabels;
     private readonly Dictionary<string, LabelSet> _cache = new(StringComparer.Ordinal);
     private readonly StringBuilder _key = new();
+    private readonly CardinalityGuard? _guard;
 
-    public StreamResolver(ShipperOptions options)
+    public StreamResolver(ShipperOptions options, Action<string>? overflowed = null)
     {
         _static = StaticLabels(options);
         _levelLabel = options.LevelLabel;
         _properties = options.LabelProperties.Select(Encoding.UTF8.GetBytes).ToArray();
         _propertyLabels = options.LabelProperties.Select(LabelSet.SanitizeName).ToArray();
+        _guard = _properties.Length == 0 ? null : new CardinalityGuard(_propertyLabels, options.MaxLabelValues, options.MaxStreams, options.TimeProvider, overflowed);
     }
 
     public LabelSet Static => _static;
@@ -51,47 +54,80 @@ internal sealed class StreamResolver
             return _static;
         }
 
-        _key.Clear();
-        if (_levelLabel)
-        {
-            _key.Append(EntryLevels.Name(entry.Level));
-        }
-
         var values = new string?[_properties.Length];
         for (var i = 0; i < _properties.Length; i++)
         {
             values[i] = FindScalar(entry, _properties[i]);
-            _key.Append('\u0001').Append(values[i]);
         }
 
-        var key = _key.ToString();
-        if (_cache.TryGetValue(key, out var cached))
+        var level = _levelLabel ? EntryLevels.Name(entry.Level) : null;
+        lock (_cache)
         {
-            return cached;
-        }
-
-        var extra = new List<KeyValuePair<string, string?>>();
-        if (_levelLabel)
-        {
-            extra.Add(new("level", EntryLevels.Name(entry.Level)));
-        }
-
-        for (var i = 0; i < _properties.Length; i++)
-        {
-            if (values[i] is not null)
+            for (var i = 0; i < values.Length; i++)
             {
-                extra.Add(new(_propertyLabels[i], values[i]));
+                if (values[i] is { } value && _guard is not null)
+                {
+                    values[i] = _guard.Admit(i, value);
+                }
+            }
+
+            var key = Key(level, values);
+            if (_guard is not null && !_guard.AdmitStream(key))
+            {
+                // Over the stream cap: the entry goes to the overflow stream of its level.
+                for (var i = 0; i < values.Length; i++)
+                {
+                    values[i] = values[i] is null ? null : CardinalityGuard.Overflow;
+                }
+
+                key = Key(level, values);
+            }
+
+            if (_cache.TryGetValue(key, out var cached))
+            {
+                return cached;
+            }
+
+            var extra = new List<KeyValuePair<string, string?>>();
+            if (level is not null)
+            {
+                extra.Add(new("level", level));
+            }
+
+            for (var i = 0; i < _properties.Length; i++)
+            {
+                if (values[i] is not null)
+                {
+                    extra.Add(new(_propertyLabels[i], values[i]));
+                }
+            }
+
+            var labels = _static.With(extra);
+            if (_cache.Count >= MaxCachedStreams)
+            {
+                _cache.Clear();
+            }
+
+            _cache[key] = labels;
+            return labels;
+        }
+    }
+
+    private string Key(string? level, string?[] values)
+    {
+        _key.Clear();
+        _key.Append(level);
+        foreach (var value in values)
+        {
+            // A present value and an absent one must differ: \u0002 marks a value.
+            _key.Append('\u0001');
+            if (value is not null)
+            {
+                _key.Append('\u0002').Append(value);
             }
         }
 
-        var labels = _static.With(extra);
-        if (_cache.Count >= MaxCachedStreams)
-        {
-            _cache.Clear();
-        }
-
-        _cache[key] = labels;
-        return labels;
+        return _key.ToString();
     }
 
     /// <summary>The text of a top-level scalar property, or null when absent or not a scalar.</summary>

@@ -163,6 +163,24 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_sends_the_fields_named_by_metadata_as_structured_metadata()
+    {
+        await using var server = await TestServer.StartAsync(new LokiTestServerOptions { Dialect = LogPersist.LokiTestServer.LokiDialect.Of(3, 5), Version = "3.5.0" });
+
+        var result = await RunHarness.ShellAsync(
+            _root.Path,
+            """echo '{"msg":"paid","user_id":"u-9","amount":12}'""",
+            ["--loki", server.BaseAddress.ToString(), "--metadata", "user_id"]);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.True(await server.WaitForEntriesAsync(1, Patience));
+        var entry = Assert.Single(server.Entries, e => e.Line.Contains("paid", StringComparison.Ordinal));
+        Assert.Contains(new KeyValuePair<string, string>("user_id", "u-9"), entry.StructuredMetadata);
+        Assert.DoesNotContain("u-9", entry.Line, StringComparison.Ordinal);
+        Assert.Contains("\"amount\":12", entry.Line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_exits_127_when_the_command_cannot_be_started()
     {
         var result = await RunHarness.RunAsync(["run", "--directory", _root.Path, "--instance", "pod-1", "--", "/nonexistent/command-that-is-not-there"]);

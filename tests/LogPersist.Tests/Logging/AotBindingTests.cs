@@ -52,6 +52,9 @@ public sealed class AotBindingTests : IDisposable
         ["Labels:container"] = "",
         ["LabelProperties:0"] = "Status",
         ["LabelProperties:1"] = "Route",
+        ["MetadataProperties:0"] = "user_id",
+        ["MaxLabelValues"] = "250",
+        ["MaxStreams"] = "2000",
         ["LevelLabel"] = "true",
         ["InstanceLabel"] = "False",
         ["LineFormat"] = "logfmt",
@@ -110,6 +113,8 @@ public sealed class AotBindingTests : IDisposable
         Assert.Equal(new Dictionary<string, string> { ["X-Env"] = "prod", ["X-Region"] = "eu" }, options.Headers);
         Assert.Equal(new Dictionary<string, string> { ["team"] = "payments", ["container"] = "" }, options.Labels);
         Assert.Equal(["Status", "Route"], options.LabelProperties);
+        Assert.Equal(["user_id"], options.MetadataProperties);
+        Assert.Equal((250, 2000), (options.MaxLabelValues, options.MaxStreams));
         Assert.True(options.LevelLabel);
         Assert.False(options.InstanceLabel);
         Assert.Equal(LineFormat.Logfmt, options.LineFormat);
