@@ -29,6 +29,19 @@ internal sealed class EntryStore(LokiTestServerOptions options)
 
     public long DuplicatesDropped => Interlocked.Read(ref _duplicatesDropped);
 
+    /// <summary>
+    /// Forgets every stream, as Loki's ingester does with streams idle past their chunk's flush: the entries stay
+    /// stored, the tenants' stream counts start again from zero, and duplicates of earlier entries are no longer recognised.
+    /// </summary>
+    public void ForgetStreams()
+    {
+        lock (_gate)
+        {
+            _streams.Clear();
+            _streamsPerTenant.Clear();
+        }
+    }
+
     public StoredEntry[] Snapshot()
     {
         lock (_gate)

@@ -58,6 +58,9 @@ public sealed class LokiTestServer : IAsyncDisposable
     /// <summary>A snapshot of the stored entries, in arrival order.</summary>
     public IReadOnlyList<StoredEntry> Entries => _store.Snapshot();
 
+    /// <summary>Forgets every stream (kept entries stay), as Loki does once streams have been idle past their flush: room under the stream limit again.</summary>
+    public void ForgetStreams() => _store.ForgetStreams();
+
     /// <summary>How many entries are stored.</summary>
     public int EntryCount => _store.Count;
 

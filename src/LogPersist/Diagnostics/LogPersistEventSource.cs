@@ -333,6 +333,15 @@ internal sealed class LogPersistEventSource : EventSource
         }
     }
 
+    [Event(37, Level = EventLevel.Warning, Message = "Loki at {0} keeps refusing stream {1} ({3}); its {2} entries go to the WAL's tail and are sent again later, while the other streams ship on")]
+    public void StreamHeld(string endpoint, string stream, int entries, string reason)
+    {
+        if (Admit(37, endpoint))
+        {
+            WriteEvent(37, endpoint, stream, entries, reason);
+        }
+    }
+
     [NonEvent]
     private bool Admit(int eventId, string? scope)
     {

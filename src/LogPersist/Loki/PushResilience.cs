@@ -58,7 +58,7 @@ internal sealed class PushResilience
                 {
                     { Exception: BrokenCircuitException or TimeoutRejectedException } => true,
                     { Exception: null, Result.Status: 429 } when args.AttemptNumber + 1 >= SplitAfterThrottles
-                        && args.Context.Properties.GetValue(EntriesKey, 1) > 1 => false,
+                        && (args.Context.Properties.GetValue(EntriesKey, 1) > 1 || ResponseClassifier.HeldStream(args.Outcome.Result.Body) is not null) => false,
                     { Exception: null } => ResponseClassifier.IsRetryable(args.Outcome.Result),
                     _ => false,
                 }),

@@ -24,6 +24,14 @@ internal enum PushVerdict
     /// <summary>429, 5xx, 408, or no answer: retry with backoff.</summary>
     Retry,
 
+    /// <summary>
+    /// A 429 for one stream: over the tenant's stream limit, or over the per-stream rate. The ingester
+    /// stored the request's other streams, and answered for its last stream only. Retried with backoff;
+    /// a request of several streams is then sent stream by stream, and a stream still refused is held
+    /// (its entries moved to the WAL's tail) so that the others ship on.
+    /// </summary>
+    StreamHeld,
+
     /// <summary>260 (ingestion blocked) or another 2xx that is not 200/204: nothing was stored; retry at the time given, else with backoff.</summary>
     Blocked,
 
@@ -72,7 +80,17 @@ internal static partial class ResponseClassifier
 
     /// <summary>Whether the push pipeline sends the same request again (after a delay) rather than returning the answer.</summary>
     public static bool IsRetryable(in PushResponse response) =>
-        Classify(response, []).Verdict is PushVerdict.Retry or PushVerdict.Blocked or PushVerdict.Misconfigured;
+        Classify(response, []).Verdict is PushVerdict.Retry or PushVerdict.StreamHeld or PushVerdict.Blocked or PushVerdict.Misconfigured;
+
+    /// <summary>
+    /// Why a 429 concerns one stream, as the metric's reason: <c>stream_limit</c> (Loki's "maximum active
+    /// stream limit exceeded", every version) or <c>stream_rate</c> ("Per stream rate limit exceeded");
+    /// null for any other 429 (the tenant's ingestion rate, a gateway's limit), which concerns the whole request.
+    /// </summary>
+    public static string? HeldStream(string body) =>
+        body.Contains("aximum active stream limit exceeded", StringComparison.Ordinal) ? "stream_limit"
+        : body.Contains("Per stream rate limit exceeded", StringComparison.Ordinal) ? "stream_rate"
+        : null;
 
     public static PushClassification Classify(in PushResponse response, IReadOnlyList<PushStream> streams)
     {
@@ -92,6 +110,8 @@ internal static partial class ResponseClassifier
                 return new(PushVerdict.TooLarge, none, null);
             case 500 when LargerThanMax().IsMatch(response.Body):
                 return new(PushVerdict.TooLarge, none, null);
+            case 429 when HeldStream(response.Body) is not null:
+                return new(PushVerdict.StreamHeld, none, FirstLine(response.Body));
             case 0 or 408 or 429 or >= 500:
                 return new(PushVerdict.Retry, none, null);
             default:

@@ -19,6 +19,8 @@ internal sealed class BatchSender
     private readonly LokiStanding _standing;
     private readonly MetadataChoice _metadata;
     private readonly Func<Batch, Batch> _rebuild;
+    private readonly Func<Batch, PushStream, int> _hold;
+    private readonly HeldStreams _heldStreams;
     private readonly Action<LogEntry> _appendMarker;
     private readonly System.Buffers.ArrayPool<byte> _bodies;
 
@@ -32,7 +34,8 @@ internal sealed class BatchSender
         LokiStanding standing,
         MetadataChoice metadata,
         Func<Batch, Batch> rebuild,
-        Action<LogEntry> appendMarker)
+        Action<LogEntry> appendMarker,
+        Func<Batch, PushStream, int> hold)
     {
         _options = options;
         _client = client;
@@ -40,6 +43,8 @@ internal sealed class BatchSender
         _standing = standing;
         _metadata = metadata;
         _rebuild = rebuild;
+        _hold = hold;
+        _heldStreams = new HeldStreams(options.TimeProvider);
         _appendMarker = appendMarker;
         _resilience = new PushResilience(client, options.Loki, OnRetry);
 
@@ -59,7 +64,7 @@ internal sealed class BatchSender
         var parts = new Queue<List<PushStream>>();
         if (batch.Entries > 0)
         {
-            parts.Enqueue(batch.Streams);
+            Enqueue(parts, batch.Streams);
         }
 
         var rebuilt = false;
@@ -95,6 +100,23 @@ internal sealed class BatchSender
 
                     ReportRefused(result.RefusedByReason, result.Reason, CountMarkers(part));
                     break;
+                case PushVerdict.StreamHeld when part.Count > 1:
+                    // The ingester stored the other streams and answered for its last one: each stream alone
+                    // finds which ones it refuses (a resend of a stored one is dropped by Loki as a duplicate).
+                    foreach (var stream in part)
+                    {
+                        parts.Enqueue([stream]);
+                    }
+
+                    break;
+                case PushVerdict.StreamHeld:
+                    // One stream refused, again and again: its entries move to the WAL's tail, so that the
+                    // checkpoint moves on and the other streams keep shipping; they come round again later.
+                    _heldStreams.Hold(part[0].Labels.Text);
+                    var held = _hold(batch, part[0]);
+                    _metrics.Held(held, ResponseClassifier.HeldStream(result.Reason ?? "") ?? "stream_limit");
+                    LogPersistEventSource.Log.StreamHeld(_client.PushUri.ToString(), part[0].Labels.Text, held, result.Reason ?? "");
+                    break;
                 case PushVerdict.TooLarge or PushVerdict.Retry when entries > 1:
                     // Too large, or a 429 that kept coming (a batch over the tenant's burst never passes): halves, in order.
                     var (first, second) = Batch.Split(part);
@@ -126,7 +148,7 @@ internal sealed class BatchSender
                     batch.ReleaseWith(again);
                     if (again.Entries > 0)
                     {
-                        parts.Enqueue(again.Streams);
+                        Enqueue(parts, again.Streams);
                     }
 
                     break;
@@ -142,6 +164,39 @@ internal sealed class BatchSender
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// Queues <paramref name="streams"/> as one request, except the streams Loki held back recently, each
+    /// sent alone: Loki's ingester stores a request's streams one by one and answers for the last of them
+    /// only, so a held stream among others could be refused under a 204 for the whole request.
+    /// </summary>
+    private void Enqueue(Queue<List<PushStream>> parts, List<PushStream> streams)
+    {
+        if (streams.Count > 1 && streams.Any(s => _heldStreams.IsHeld(s.Labels.Text)))
+        {
+            var rest = new List<PushStream>();
+            foreach (var stream in streams)
+            {
+                if (_heldStreams.IsHeld(stream.Labels.Text))
+                {
+                    parts.Enqueue([stream]);
+                }
+                else
+                {
+                    rest.Add(stream);
+                }
+            }
+
+            if (rest.Count > 0)
+            {
+                parts.Enqueue(rest);
+            }
+
+            return;
+        }
+
+        parts.Enqueue(streams);
     }
 
     /// <summary>Called before each retry of a push.</summary>

@@ -65,7 +65,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         _slots = new InFlightSlots(options.MaxInFlight);
         _eras = new StreamEras(options, _streams, Overflow.Record);
         _metadata = new MetadataChoice(options, _client, wal.FileSystem, wal.Directory, _standing.Unanswered);
-        _sender = new BatchSender(options, _client, Metrics, _standing, _metadata, Rebuild, AppendMarker);
+        _sender = new BatchSender(options, _client, Metrics, _standing, _metadata, Rebuild, AppendMarker, Hold);
     }
 
     public ShipperMetrics Metrics { get; }
@@ -478,6 +478,47 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         }
 
         return builder.Seal(batch.Start, batch.End);
+    }
+
+    /// <summary>
+    /// Appends again, at the WAL's tail, the records of <paramref name="batch"/> that became entries of
+    /// <paramref name="stream"/> (the same bytes, so the same timestamps and lines), and returns how many.
+    /// The batch can then be acknowledged: a crash before that leaves them twice in the WAL, and Loki drops
+    /// the identical second copy. A record the WAL cannot take (cap, full disk) is counted and marked by it.
+    /// </summary>
+    private int Hold(Batch batch, PushStream stream)
+    {
+        var timestamps = stream.Entries.Select(e => e.TimestampNs).ToHashSet();
+        var streams = batch.BuiltWith?.Streams ?? _eras.At(batch.Start).Streams;
+        var held = 0;
+        using var reader = _wal.CreateReader(batch.Start);
+        while (reader.Position < batch.End && reader.TryRead(out var record))
+        {
+            LabelSet labels;
+            long timestamp;
+            if (record.Kind == RecordKind.Data && EntryView.TryDecode(record.Payload.Span, out var entry))
+            {
+                labels = streams.Resolve(entry);
+                timestamp = entry.TimestampNs;
+            }
+            else if (record.Kind == RecordKind.Gap && GapMarker.TryRead(record.Payload.Span, out var gap))
+            {
+                labels = streams.Static;
+                timestamp = Markers.Dropped(gap.Records, gap.Bytes, gap.FromUnixMs, gap.ToUnixMs, gap.Reason.TagValue()).TimestampNs;
+            }
+            else
+            {
+                continue;
+            }
+
+            if (string.Equals(labels.Text, stream.Labels.Text, StringComparison.Ordinal) && timestamps.Contains(timestamp)
+                && _wal.Append(record.Kind, record.Payload.Span))
+            {
+                held++;
+            }
+        }
+
+        return held;
     }
 
     /// <summary>

@@ -311,8 +311,17 @@ internal sealed record StreamDescription
             writer.WriteEndArray();
         }
 
-        writer.WriteNumber("maxLabelValues", MaxLabelValues);
-        writer.WriteNumber("maxStreams", MaxStreams);
+        // Written only when set, so that a description of the defaults reads as it always did.
+        if (MaxLabelValues != CardinalityGuard.DefaultMaxValues)
+        {
+            writer.WriteNumber("maxLabelValues", MaxLabelValues);
+        }
+
+        if (MaxStreams != CardinalityGuard.DefaultMaxStreams)
+        {
+            writer.WriteNumber("maxStreams", MaxStreams);
+        }
+
         writer.WriteString("lineFormat", LineFormat.ToString());
         writer.WriteNumber("maxLineBytes", MaxLineBytes);
         writer.WriteString("oversizedLines", OversizedLines.ToString());

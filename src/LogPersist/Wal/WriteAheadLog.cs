@@ -192,6 +192,9 @@ internal sealed class WriteAheadLog : IDisposable
     /// </summary>
     public bool Append(ReadOnlySpan<byte> payload) => _writer.Append(payload);
 
+    /// <summary>Appends a record of <paramref name="kind"/> (a data record or a gap marker) as <see cref="Append(ReadOnlySpan{byte})"/> does.</summary>
+    public bool Append(RecordKind kind, ReadOnlySpan<byte> payload) => _writer.Append(kind, payload);
+
     /// <summary>Returns once every record appended before the call is on the device, whatever the durability mode.</summary>
     public void Flush() => _writer.Sync();
 

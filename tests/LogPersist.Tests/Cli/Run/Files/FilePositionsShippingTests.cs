@@ -154,7 +154,7 @@ public sealed class FilePositionsShippingTests : IDisposable
 
                 return;
             }
-            catch (FileNotFoundException) when (attempt < 20)
+            catch (IOException) when (attempt < 20)
             {
                 Thread.Sleep(50);
             }
