@@ -43,6 +43,8 @@ public sealed class LiveSettingsTests : IAsyncLifetime
                 Assert.True(pipeline.Append(Entry($"entry {i}")));
                 if (i == Count / 2)
                 {
+                    // The first server has stored some: the move happens while shipping to it is under way.
+                    await WaitForAsync(() => _first.EntryCount > 0, "the first server to store entries");
                     Assert.True(pipeline.Reconfigure(With(options, o => o.LokiUrl = _second.BaseAddress.ToString())));
                     Assert.Equal(_second.PushUri.ToString(), pipeline.Destination);
                 }
