@@ -1,10 +1,10 @@
-using System.Diagnostics;
 using System.Text.Json;
 using LogPersist.Entries;
 using LogPersist.LokiTestServer;
 using LogPersist.Pipeline;
 using LogPersist.Tests.Support;
 using TestServer = LogPersist.LokiTestServer.LokiTestServer;
+using static LogPersist.Tests.Support.Shipping;
 
 namespace LogPersist.Tests.Pipeline;
 
@@ -43,6 +43,8 @@ public sealed class LiveSettingsTests : IAsyncLifetime
                 Assert.True(pipeline.Append(Entry($"entry {i}")));
                 if (i == Count / 2)
                 {
+                    // The first server has stored some: the move happens while shipping to it is under way.
+                    await WaitForAsync(() => _first.EntryCount > 0, "the first server to store entries");
                     Assert.True(pipeline.Reconfigure(With(options, o => o.LokiUrl = _second.BaseAddress.ToString())));
                     Assert.Equal(_second.PushUri.ToString(), pipeline.Destination);
                 }
@@ -372,14 +374,4 @@ public sealed class LiveSettingsTests : IAsyncLifetime
 
     private static string Basic(string user, string password) =>
         "Basic " + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(user + ":" + password));
-
-    private static async Task WaitForAsync(Func<bool> condition, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"timed out waiting for {what}");
-            await Task.Delay(10);
-        }
-    }
 }

@@ -1,10 +1,10 @@
-using System.Diagnostics;
 using System.Text.Json;
 using LogPersist.Entries;
 using LogPersist.LokiTestServer;
 using LogPersist.Pipeline;
 using LogPersist.Tests.Support;
 using TestServer = LogPersist.LokiTestServer.LokiTestServer;
+using static LogPersist.Tests.Support.Shipping;
 
 namespace LogPersist.Tests.Shipping;
 
@@ -74,14 +74,4 @@ public sealed class HeldStreamTests : IDisposable
     private static List<string> Messages(TestServer server) => [.. server.Entries.Select(e => Message(e.Line))];
 
     private static string Message(string line) => JsonDocument.Parse(line).RootElement.GetProperty("msg").GetString()!;
-
-    private static async Task WaitForAsync(Func<bool> condition, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(60), $"timed out waiting for {what}");
-            await Task.Delay(20);
-        }
-    }
 }

@@ -4,6 +4,7 @@ using LogPersist.LokiTestServer;
 using LogPersist.Pipeline;
 using LogPersist.Tests.Support;
 using TestServer = LogPersist.LokiTestServer.LokiTestServer;
+using static LogPersist.Tests.Support.Shipping;
 
 namespace LogPersist.Tests.Shipping;
 
@@ -144,16 +145,6 @@ public sealed class MetadataPropertiesTests : IDisposable
         entry.Properties.Add(new("Index", index));
         change?.Invoke(entry);
         return new EntryEncoder(4 << 20).Encode(entry).ToArray();
-    }
-
-    private static async Task WaitForAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(10);
-        }
     }
 
     /// <summary>Every push reaches the server, and every answer is lost on the way back.</summary>
