@@ -230,6 +230,13 @@ public sealed class LogPersistOptions
     /// <summary>How often siblings are looked at for adoption; tests shorten it.</summary>
     internal TimeSpan AdoptionScanInterval { get; set; } = Adoption.AdoptionOptions.DefaultScanInterval;
 
+    /// <summary>
+    /// Creates the source adoption asks whether an owner is gone before the lease rule (LogPersist.Kubernetes
+    /// sets it); called once when the pipeline opens with <see cref="AdoptOrphans"/> on. Null: the lease rule alone.
+    /// Read once, when the WAL opens.
+    /// </summary>
+    internal Func<Adoption.IHolderLiveness>? Liveness { get; set; }
+
     /// <summary>Tells a local volume from a network one at start-up; tests stand in a network volume here.</summary>
     internal Func<string, Wal.VolumeInfo> VolumeDetector { get; set; } = Wal.VolumeInfo.Detect;
 

@@ -32,6 +32,8 @@ internal sealed class OrphanAdopter : IAsyncDisposable
     private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _resting = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
+    private readonly IHolderLiveness? _liveness;
+    private string? _livenessProblem;
     private Task _loop = Task.CompletedTask;
 
     public OrphanAdopter(AdoptionOptions options)
@@ -43,7 +45,17 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         _ownName = _fileSystem.Path.GetFileName(own);
         _serviceDirectory = AdoptionArea.ServiceDirectory(_fileSystem, own);
         _area = _fileSystem.Path.Combine(_serviceDirectory, AdoptionArea.DirectoryName);
+        _liveness = options.Liveness;
     }
+
+    /// <summary>
+    /// Why the liveness source cannot answer now (the API cannot be reached, or refuses), while the
+    /// adopter falls back to the lease rule; null while it answers, or when there is none.
+    /// </summary>
+    public string? LivenessFallback => Volatile.Read(ref _livenessProblem);
+
+    /// <summary>What <see cref="LivenessFallback"/> is about: the liveness source's name, or null without one.</summary>
+    public string? LivenessSource => _liveness?.Name;
 
     /// <summary>Directories shipped and removed so far.</summary>
     public int Adopted => Volatile.Read(ref _adopted);
@@ -55,7 +67,53 @@ internal sealed class OrphanAdopter : IAsyncDisposable
 
     private long _shippedEntries;
 
-    public void Start() => _loop = Task.Run(() => LoopAsync(_stop.Token));
+    public void Start()
+    {
+        _liveness?.Start();
+        _loop = Task.Run(() => LoopAsync(_stop.Token));
+    }
+
+    /// <summary>
+    /// Whether the holder <paramref name="record"/> names is gone. A liveness source decides for a
+    /// record that names a pod and its UID: an existing pod is never adopted, a gone one at once. Where
+    /// there is no source, no such record, or the source cannot answer, the record must have stayed
+    /// unchanged for the lease (and the longer lease its holder promised, up to a bound). An adopting
+    /// record (an adoption in progress) whose adopter exists is judged by the lease too: the adopter's
+    /// pod existing does not show that it still ships that directory.
+    /// </summary>
+    private async ValueTask<bool> IsOwnerGoneAsync(OwnerRecord? record, TimeSpan unchangedFor, CancellationToken cancellationToken)
+    {
+        var leaseLapsed = unchangedFor > _options.Lease.Duration && unchangedFor > (record?.HonouredLease ?? TimeSpan.Zero);
+        if (_liveness is null || record is not { Pod: { } pod, PodUid: { } uid })
+        {
+            return leaseLapsed;
+        }
+
+        var answer = await _liveness.CheckAsync(new HolderIdentity(pod, uid, record.Node), cancellationToken).ConfigureAwait(false);
+        NoteLiveness(answer);
+        return answer.Verdict switch
+        {
+            HolderVerdict.Gone => true,
+            HolderVerdict.Exists => record.State == OwnerState.Adopting && leaseLapsed,
+            _ => leaseLapsed,
+        };
+    }
+
+    /// <summary>Reports the first problem of a spell in which the source cannot answer, once; an answer without a problem ends the spell.</summary>
+    private void NoteLiveness(LivenessAnswer answer)
+    {
+        if (answer.Problem is { } problem)
+        {
+            if (Interlocked.Exchange(ref _livenessProblem, problem) is null)
+            {
+                LogPersistEventSource.Log.LivenessUnavailable(_serviceDirectory, _liveness!.Name, problem);
+            }
+        }
+        else if (answer.Verdict != HolderVerdict.Unknown)
+        {
+            Volatile.Write(ref _livenessProblem, null);
+        }
+    }
 
     private async Task LoopAsync(CancellationToken stop)
     {
@@ -67,7 +125,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
             {
                 try
                 {
-                    ScanOnce();
+                    await ScanOnceAsync(stop).ConfigureAwait(false);
                 }
 #pragma warning disable CA1031 // The scan runs unobserved; a failure is reported and the next scan tries again.
                 catch (Exception e)
@@ -87,8 +145,12 @@ internal sealed class OrphanAdopter : IAsyncDisposable
     private TimeSpan Jitter(double from, double to) =>
         _options.ScanInterval * (from + (Random.Shared.NextDouble() * (to - from)));
 
-    /// <summary>One look at the siblings: updates what was seen and starts adoptions of those gone for a lease. Internal for tests.</summary>
-    internal void ScanOnce()
+    /// <summary>
+    /// One look at the siblings: updates what was seen and starts adoptions of those whose owner is gone —
+    /// as the liveness source says, or, where it cannot tell, as a record unchanged for a lease shows.
+    /// Internal for tests.
+    /// </summary>
+    internal async ValueTask ScanOnceAsync(CancellationToken cancellationToken = default)
     {
         foreach (var (directory, task) in _running)
         {
@@ -115,15 +177,23 @@ internal sealed class OrphanAdopter : IAsyncDisposable
                 continue;
             }
 
+            var elapsed = TimeSpan.Zero;
             if (!_observed.TryGetValue(directory, out var observed) || observed.Text != key)
             {
                 _observed[directory] = (key, now);
-                continue;
+                if (_liveness is null)
+                {
+                    continue;
+                }
+            }
+            else
+            {
+                elapsed = _time.GetElapsedTime(observed.Since);
             }
 
-            var elapsed = _time.GetElapsedTime(observed.Since);
+            // Without a liveness source, a record seen changing within the lease is not even read.
             if (_running.ContainsKey(directory) || _running.Values.Distinct().Count() >= _options.MaxConcurrent
-                || elapsed <= _options.Lease.Duration || _stop.IsCancellationRequested)
+                || (_liveness is null && elapsed <= _options.Lease.Duration) || _stop.IsCancellationRequested)
             {
                 continue;
             }
@@ -147,8 +217,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
                 continue;
             }
 
-            // A holder may promise a longer lease than this instance uses; it is honoured, up to a bound.
-            if (elapsed <= (record?.HonouredLease ?? TimeSpan.Zero) || IsResting(directory))
+            if (IsResting(directory) || !await IsOwnerGoneAsync(record, elapsed, cancellationToken).ConfigureAwait(false))
             {
                 continue;
             }
@@ -159,6 +228,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
                 continue;
             }
 
+            // Owned by the adopter, not by this scan: it ends with the adopter's stop.
             var shipping = Task.Run(async () =>
             {
                 try
@@ -171,7 +241,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
                 {
                     LogPersistEventSource.Log.AdoptionDeferred(adopted, e.GetType().Name + ": " + e.Message);
                 }
-            });
+            }, CancellationToken.None);
 
             // Under both names: neither the old path nor the directory in the area is taken up again meanwhile.
             _running[directory] = shipping;
@@ -490,6 +560,13 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
+        }
+        finally
+        {
+            if (_liveness is not null)
+            {
+                await _liveness.DisposeAsync().ConfigureAwait(false);
+            }
         }
 
         return true;

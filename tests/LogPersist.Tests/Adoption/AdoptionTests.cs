@@ -182,7 +182,7 @@ public sealed class AdoptionTests(ITestOutputHelper output)
         for (var i = 0; i < 20; i++)
         {
             await Task.Delay(200);
-            b.Adopter!.ScanOnce();
+            await b.Adopter!.ScanOnceAsync();
         }
 
         Assert.Equal(0, b.Adopter!.Adopted);
@@ -193,7 +193,7 @@ public sealed class AdoptionTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void A_record_renewed_between_two_scans_resets_the_wait_on_the_adopters_clock()
+    public async Task A_record_renewed_between_two_scans_resets_the_wait_on_the_adopters_clock()
     {
         using var root = new TempDirectory();
         var fileSystem = new System.IO.Abstractions.FileSystem();
@@ -210,21 +210,21 @@ public sealed class AdoptionTests(ITestOutputHelper output)
             TimeProvider = time,
         });
 
-        adopter.ScanOnce();
+        await adopter.ScanOnceAsync();
         time.Advance(TimeSpan.FromSeconds(29));
         (record with { Heartbeat = 1 }).Write(fileSystem, orphan);
         time.Advance(TimeSpan.FromSeconds(29));
 
         // 58 s since the first look, but the record has changed since: the wait starts again from this look.
-        adopter.ScanOnce();
+        await adopter.ScanOnceAsync();
         Assert.True(Directory.Exists(orphan));
         time.Advance(TimeSpan.FromSeconds(29));
-        adopter.ScanOnce();
+        await adopter.ScanOnceAsync();
         Assert.True(Directory.Exists(orphan));
 
         // Seen unchanged for longer than the lease: now it is claimed and moved.
         time.Advance(TimeSpan.FromSeconds(2));
-        adopter.ScanOnce();
+        await adopter.ScanOnceAsync();
         Assert.False(Directory.Exists(orphan));
         var area = root.Combine("default", Service, AdoptionArea.DirectoryName);
         Assert.True(Directory.Exists(Path.Combine(area, AdoptionArea.AdoptedName("orders-a", 1))));
