@@ -1,6 +1,8 @@
+extern alias KubernetesFull;
+
 using System.CommandLine;
 using System.Globalization;
-using k8s.Models;
+using KubernetesFull::k8s.Models;
 using LogPersist.Cli;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;

@@ -1,5 +1,7 @@
+extern alias KubernetesFull;
+
 using System.Text.RegularExpressions;
-using k8s.Models;
+using KubernetesFull::k8s.Models;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
