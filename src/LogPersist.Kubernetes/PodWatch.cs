@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Net;
+using System.Text;
 using System.Text.Json;
 using k8s;
 using k8s.Autorest;
@@ -17,7 +19,7 @@ namespace LogPersist.Kubernetes;
 /// </summary>
 internal sealed class PodWatch : IAsyncDisposable
 {
-    private readonly IKubernetes _client;
+    private readonly k8s.Kubernetes _client;
     private readonly string _namespace;
     private readonly KubernetesLivenessOptions _options;
     private readonly TimeProvider _time;
@@ -29,7 +31,7 @@ internal sealed class PodWatch : IAsyncDisposable
     private int _lists;
     private int _disposed;
 
-    public PodWatch(IKubernetes client, string @namespace, KubernetesLivenessOptions options)
+    public PodWatch(k8s.Kubernetes client, string @namespace, KubernetesLivenessOptions options)
     {
         _client = client;
         _namespace = @namespace;
@@ -118,53 +120,56 @@ internal sealed class PodWatch : IAsyncDisposable
     /// <summary>
     /// Watches from <paramref name="version"/> until the server ends the watch or the connection drops;
     /// returns the version to resume from, or null when the server says it is too old (list again).
+    /// The request is made on the client's own HTTP client and credentials: its generated watch call
+    /// hands the stream only to a watcher the AOT flavour leaves out.
     /// </summary>
     private async Task<string?> WatchAsync(string version, CancellationToken stop)
     {
+        var query = new StringBuilder("api/v1/namespaces/").Append(Uri.EscapeDataString(_namespace))
+            .Append("/pods?watch=true&allowWatchBookmarks=true&timeoutSeconds=")
+            .Append(((int)_options.WatchTimeout.TotalSeconds).ToString(CultureInfo.InvariantCulture))
+            .Append("&resourceVersion=").Append(Uri.EscapeDataString(version));
+        if (!string.IsNullOrEmpty(_options.LabelSelector))
+        {
+            query.Append("&labelSelector=").Append(Uri.EscapeDataString(_options.LabelSelector));
+        }
+
         using var request = CancellationTokenSource.CreateLinkedTokenSource(stop);
         request.CancelAfter(_options.RequestTimeout);
-        HttpOperationResponse<V1PodList> response;
-        try
+        using var message = new HttpRequestMessage(HttpMethod.Get, new Uri(_client.BaseUri, query.ToString()));
+        if (_client.Credentials is { } credentials)
         {
-            response = await _client.CoreV1.ListNamespacedPodWithHttpMessagesAsync(
-                _namespace,
-                allowWatchBookmarks: true,
-                labelSelector: _options.LabelSelector,
-                resourceVersion: version,
-                timeoutSeconds: (int)_options.WatchTimeout.TotalSeconds,
-                watch: true,
-                cancellationToken: request.Token).ConfigureAwait(false);
+            await credentials.ProcessHttpRequestAsync(message, request.Token).ConfigureAwait(false);
         }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Gone)
+
+        using var response = await _client.HttpClient.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, request.Token).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.Gone)
         {
             return null;
         }
 
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpOperationException($"watching pods: HTTP {(int)response.StatusCode}") { Response = new HttpResponseMessageWrapper(response, "") };
+        }
+
         // Connected: from here the stream runs as long as the server keeps it, stopped only by the stop.
         request.CancelAfter(Timeout.InfiniteTimeSpan);
-        using (response)
+        _problem = null;
+        try
         {
-            _problem = null;
-            try
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(request.Token).ConfigureAwait(false));
+            while (await reader.ReadLineAsync(request.Token).ConfigureAwait(false) is { } line)
             {
-                using var reader = new StreamReader(await response.Response.Content.ReadAsStreamAsync(request.Token).ConfigureAwait(false));
-                while (await reader.ReadLineAsync(request.Token).ConfigureAwait(false) is { } line)
+                if (line.Length > 0 && !Apply(line, ref version))
                 {
-                    if (line.Length == 0)
-                    {
-                        continue;
-                    }
-
-                    if (!Apply(line, ref version))
-                    {
-                        return null;
-                    }
+                    return null;
                 }
             }
-            catch (Exception e) when (e is IOException or HttpRequestException && !stop.IsCancellationRequested)
-            {
-                // A dropped connection: resumed at once from the last version seen.
-            }
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException && !stop.IsCancellationRequested)
+        {
+            // A dropped connection: resumed at once from the last version seen.
         }
 
         return version;
