@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using LogPersist.Entries;
+using LogPersist.Kubernetes;
 using LogPersist.LokiTestServer;
 using LogPersist.Pipeline;
 using LogPersist.Tests.Support;
@@ -56,20 +57,25 @@ public sealed class AdoptionTests(ITestOutputHelper output)
         Assert.Empty(Directory.EnumerateFileSystemEntries(root.Combine("default", Service, AdoptionArea.DirectoryName)));
     }
 
-    [Fact]
-    public async Task Adopters_racing_for_the_same_orphans_ship_each_one_exactly_once()
+    /// <summary>With Kubernetes liveness, the orphans' pods are unknown to the API server and the adopters' pods exist.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Adopters_racing_for_the_same_orphans_ship_each_one_exactly_once(bool kubernetesLiveness)
     {
         using var root = new TempDirectory();
         await using var server = await TestServer.StartAsync(new LokiTestServerOptions { Version = "3.5.1" });
+        await using var api = await FakeKubernetesApi.StartAsync();
         var expected = WriteOrphans(root);
         var adopters = Enumerable.Range(0, 4)
-            .Select(i => LogPipeline.Open(Options(root, $"live-{i}", server.BaseAddress.ToString(), adopt: true)))
+            .Select(i => LogPipeline.Open(WithLiveness(Options(root, $"live-{i}", server.BaseAddress.ToString(), adopt: true), kubernetesLiveness ? api : null)))
             .ToList();
         try
         {
             await WaitForAsync(() => adopters.Sum(a => a.Adopter!.Adopted) >= Orphans, "every orphan to be shipped");
             await WaitForAsync(() => server.EntryCount >= expected.Count, "every entry to arrive");
             Assert.Equal(Orphans, adopters.Sum(a => a.Adopter!.Adopted));
+            Assert.All(adopters, a => Assert.Null(a.Adopter!.LivenessFallback));
         }
         finally
         {
@@ -79,6 +85,8 @@ public sealed class AdoptionTests(ITestOutputHelper output)
             }
         }
 
+        // The API server was asked about every orphan's pod in that mode, and about none in the other.
+        Assert.All(Enumerable.Range(0, Orphans), i => Assert.Equal(kubernetesLiveness, api.Reads($"gone-{i}") > 0));
         var winners = AssertEachOrphanShippedOnceByOneAdopter(root, expected, server);
         output.WriteLine("orphans by adopter: " + string.Join(", ", winners.GroupBy(w => w).Select(g => $"{g.Key}={g.Count()}")));
     }
@@ -410,7 +418,7 @@ public sealed class AdoptionTests(ITestOutputHelper output)
     {
         for (var i = 0; i < Orphans; i++)
         {
-            using var orphan = LogPipeline.Open(Options(root, $"gone-{i}", NoLoki, adopt: false, flushTimeout: TimeSpan.Zero));
+            using var orphan = LogPipeline.Open(Options(root, $"gone-{i}", NoLoki, adopt: false, flushTimeout: TimeSpan.Zero, podUid: $"uid-gone-{i}"));
             Log(orphan, (i * 10_000) + 1, PerOrphan);
         }
 
@@ -459,7 +467,29 @@ public sealed class AdoptionTests(ITestOutputHelper output)
 
     private static string InstanceDirectory(TempDirectory root, string instance) => root.Combine("default", Service, instance);
 
-    private static LogPersistOptions Options(TempDirectory root, string instance, string? url, bool adopt, TimeSpan? flushTimeout = null, TimeSpan? lease = null) => new()
+    /// <summary>
+    /// Adoption that asks <paramref name="api"/> whether an owner is gone, where this instance is a pod of
+    /// the API server (its UID <c>uid-{instance}</c>); with null, the options as they are (the lease rule).
+    /// </summary>
+    private static LogPersistOptions WithLiveness(LogPersistOptions options, FakeKubernetesApi? api)
+    {
+        if (api is null)
+        {
+            return options;
+        }
+
+        var instance = options.Instance!;
+        var uid = api.Add(instance, "uid-" + instance);
+        return options.UseKubernetesLiveness(new KubernetesLivenessOptions
+        {
+            Configuration = () => new k8s.KubernetesClientConfiguration { Host = api.BaseAddress.ToString() },
+            RetryDelay = TimeSpan.FromMilliseconds(50),
+            Environment = name => name switch { "POD_NAME" => instance, "POD_UID" => uid, _ => null },
+        });
+    }
+
+    /// <summary>The options of a sibling; with <paramref name="podUid"/>, its owner record names its pod and that UID.</summary>
+    private static LogPersistOptions Options(TempDirectory root, string instance, string? url, bool adopt, TimeSpan? flushTimeout = null, TimeSpan? lease = null, string? podUid = null) => new()
     {
         Directory = root.Path,
         ServiceName = Service,
@@ -473,7 +503,7 @@ public sealed class AdoptionTests(ITestOutputHelper output)
         LeaseDuration = lease ?? TimeSpan.FromSeconds(1),
         HeartbeatInterval = TimeSpan.FromMilliseconds(100),
         AdoptionScanInterval = TimeSpan.FromMilliseconds(200),
-        Environment = _ => null,
+        Environment = name => podUid is null ? null : name switch { "POD_NAME" => instance, "POD_UID" => podUid, _ => null },
     };
 
     private static async Task WaitForAsync(Func<bool> condition, string what)
