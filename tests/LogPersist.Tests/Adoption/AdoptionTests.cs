@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using LogPersist.Entries;
 using LogPersist.Kubernetes;
+using LogPersist.KubernetesTestServer;
 using LogPersist.LokiTestServer;
 using LogPersist.Pipeline;
 using LogPersist.Tests.Support;

@@ -1,6 +1,7 @@
 using System.Net;
 using LogPersist.Adoption;
 using LogPersist.Kubernetes;
+using LogPersist.KubernetesTestServer;
 using LogPersist.Pipeline;
 using LogPersist.Tests.Support;
 using LogPersist.Wal.Ownership;

@@ -1,5 +1,6 @@
 using LogPersist.Adoption;
 using LogPersist.Kubernetes;
+using LogPersist.KubernetesTestServer;
 using LogPersist.Tests.Support;
 using static LogPersist.Tests.Support.Shipping;
 

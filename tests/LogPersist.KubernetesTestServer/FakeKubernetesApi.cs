@@ -10,7 +10,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace LogPersist.Tests.Support;
+namespace LogPersist.KubernetesTestServer;
 
 /// <summary>
 /// The pod endpoints of a Kubernetes API server, as the client uses them: list (with a label selector),
@@ -19,7 +19,7 @@ namespace LogPersist.Tests.Support;
 /// request can be refused with a status or left hanging; watches can be dropped, and the history
 /// compacted so that a watch from before it is answered 410 Gone.
 /// </summary>
-internal sealed class FakeKubernetesApi : IAsyncDisposable
+public sealed class FakeKubernetesApi : IAsyncDisposable
 {
     private readonly object _lock = new();
     private readonly Dictionary<string, Pod> _pods = new(StringComparer.Ordinal);
