@@ -112,9 +112,11 @@ internal sealed class PodLiveness : IHolderLiveness
         {
             return (HolderVerdict.Gone, null);
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested && Describe(e, "reading pod " + holder.Pod, _options.RequestTimeout) is { } problem)
+#pragma warning disable CA1031 // Whatever the request meets (refusal, timeout, a body that is not a pod) is an answer that could not be had.
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+#pragma warning restore CA1031
         {
-            return (HolderVerdict.Unknown, problem);
+            return (HolderVerdict.Unknown, Describe(e, "reading pod " + holder.Pod, _options.RequestTimeout));
         }
     }
 
@@ -140,12 +142,11 @@ internal sealed class PodLiveness : IHolderLiveness
     }
 
     /// <summary>A short account of a failed request, for the event and the health check.</summary>
-    internal static string? Describe(Exception error, string what, TimeSpan timeout) => error switch
+    internal static string Describe(Exception error, string what, TimeSpan timeout) => error switch
     {
         HttpOperationException e => string.Create(CultureInfo.InvariantCulture, $"{what}: HTTP {(int)e.Response.StatusCode} {e.Response.ReasonPhrase}"),
         OperationCanceledException or TimeoutException => string.Create(CultureInfo.InvariantCulture, $"{what}: no answer within {timeout.TotalSeconds:0.#} s"),
-        HttpRequestException or IOException or System.Text.Json.JsonException or KubernetesException or InvalidOperationException => $"{what}: {error.GetType().Name}: {error.Message}",
-        _ => null,
+        _ => $"{what}: {error.GetType().Name}: {error.Message}",
     };
 
     public async ValueTask DisposeAsync()

@@ -80,7 +80,7 @@ internal sealed class PodWatch : IAsyncDisposable
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                _problem = PodLiveness.Describe(e, version is null ? "listing pods" : "watching pods", _options.RequestTimeout) ?? $"watching pods: {e.GetType().Name}: {e.Message}";
+                _problem = PodLiveness.Describe(e, version is null ? "listing pods" : "watching pods", _options.RequestTimeout);
                 try
                 {
                     await Task.Delay(delay, _time, stop).ConfigureAwait(false);

@@ -10,9 +10,10 @@ namespace LogPersist.Adoption;
 
 /// <summary>
 /// Finds the WAL directories of gone instances of the same service on a shared volume and ships them.
-/// A sibling is gone when its owner record has not changed for longer than the lease, as measured on
-/// this process's monotonic clock (nodes' wall clocks differ), and no process of this node holds its
-/// lock. Claiming is an exclusive create of <c>.adoption/{instance}.{epoch}.claim</c>, which holds the
+/// A sibling is gone when a liveness source (the Kubernetes API server) says its pod is gone, or, where
+/// there is none or it cannot tell, when its owner record has not changed for longer than the lease, as
+/// measured on this process's monotonic clock (nodes' wall clocks differ); and no process of this node
+/// holds its lock. Claiming is an exclusive create of <c>.adoption/{instance}.{epoch}.claim</c>, which holds the
 /// adopter's name (adopters looking at the same moment contend for the same file), then one rename of
 /// the directory to <c>.adoption/{instance}.{epoch}</c>, which only one adopter can do. The directory is
 /// shipped under its own saved labels through the SDK's shipper, read for one more lease, and removed
