@@ -69,8 +69,15 @@ internal sealed class PodWatch : IAsyncDisposable
             {
                 var from = version ?? await ListAsync(stop).ConfigureAwait(false);
                 version = from;
+                var started = _time.GetTimestamp();
                 version = await WatchAsync(from, stop).ConfigureAwait(false);
                 delay = _options.RetryDelay;
+
+                // A watch the server (or a proxy) ends at once is not retried in a tight loop.
+                if (_time.GetElapsedTime(started) < _options.RetryDelay)
+                {
+                    await Task.Delay(_options.RetryDelay, _time, stop).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
