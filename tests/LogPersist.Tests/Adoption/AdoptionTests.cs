@@ -92,14 +92,27 @@ public sealed class AdoptionTests(ITestOutputHelper output)
         output.WriteLine("orphans by adopter: " + string.Join(", ", winners.GroupBy(w => w).Select(g => $"{g.Key}={g.Count()}")));
     }
 
-    [Fact]
-    public async Task Adopter_processes_racing_for_the_same_orphans_ship_each_one_exactly_once()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Adopter_processes_racing_for_the_same_orphans_ship_each_one_exactly_once(bool kubernetesLiveness)
     {
         using var root = new TempDirectory();
         await using var server = await TestServer.StartAsync(new LokiTestServerOptions { Version = "3.5.1" });
+        await using var api = await FakeKubernetesApi.StartAsync();
         var expected = WriteOrphans(root);
         var adopters = Enumerable.Range(0, 3)
-            .Select(i => CrashHelperProcess.Start("pipeline", root.Path, Service, $"live-{i}", server.BaseAddress, 1, 0, "adopt"))
+            .Select(i =>
+            {
+                // With liveness, each adopter process is a pod the API server has, of UID uid-{instance}.
+                object[] liveness = kubernetesLiveness ? [api.BaseAddress] : [];
+                if (kubernetesLiveness)
+                {
+                    api.Add($"live-{i}", $"uid-live-{i}");
+                }
+
+                return CrashHelperProcess.Start(["pipeline", root.Path, Service, $"live-{i}", server.BaseAddress, 1, 0, "adopt", .. liveness]);
+            })
             .ToList();
         try
         {
@@ -115,6 +128,7 @@ public sealed class AdoptionTests(ITestOutputHelper output)
             adopters.ForEach(a => a.Dispose());
         }
 
+        Assert.All(Enumerable.Range(0, Orphans), i => Assert.Equal(kubernetesLiveness, api.Reads($"gone-{i}") > 0));
         var winners = AssertEachOrphanShippedOnceByOneAdopter(root, expected, server);
         output.WriteLine("orphans by adopter: " + string.Join(", ", winners.GroupBy(w => w).Select(g => $"{g.Key}={g.Count()}")));
     }
