@@ -129,7 +129,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
                     await ScanOnceAsync(stop).ConfigureAwait(false);
                 }
 #pragma warning disable CA1031 // The scan runs unobserved; a failure is reported and the next scan tries again.
-                catch (Exception e)
+                catch (Exception e) when (e is not OperationCanceledException || !stop.IsCancellationRequested)
 #pragma warning restore CA1031
                 {
                     LogPersistEventSource.Log.OperationFailed(_serviceDirectory, "looking for orphaned WALs", e);
