@@ -33,8 +33,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
     private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _resting = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
-    private readonly IHolderLiveness? _liveness;
-    private string? _livenessProblem;
+    private readonly GoneOwnerRule _gone;
     private Task _loop = Task.CompletedTask;
 
     public OrphanAdopter(AdoptionOptions options)
@@ -46,17 +45,17 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         _ownName = _fileSystem.Path.GetFileName(own);
         _serviceDirectory = AdoptionArea.ServiceDirectory(_fileSystem, own);
         _area = _fileSystem.Path.Combine(_serviceDirectory, AdoptionArea.DirectoryName);
-        _liveness = options.Liveness;
+        _gone = new GoneOwnerRule(options.Liveness, options.Lease, _serviceDirectory);
     }
 
     /// <summary>
     /// Why the liveness source cannot answer now (the API cannot be reached, or refuses), while the
     /// adopter falls back to the lease rule; null while it answers, or when there is none.
     /// </summary>
-    public string? LivenessFallback => Volatile.Read(ref _livenessProblem);
+    public string? LivenessFallback => _gone.Fallback;
 
     /// <summary>What <see cref="LivenessFallback"/> is about: the liveness source's name, or null without one.</summary>
-    public string? LivenessSource => _liveness?.Name;
+    public string? LivenessSource => _gone.SourceName;
 
     /// <summary>Directories shipped and removed so far.</summary>
     public int Adopted => Volatile.Read(ref _adopted);
@@ -70,50 +69,8 @@ internal sealed class OrphanAdopter : IAsyncDisposable
 
     public void Start()
     {
-        _liveness?.Start();
+        _gone.Start();
         _loop = Task.Run(() => LoopAsync(_stop.Token));
-    }
-
-    /// <summary>
-    /// Whether the holder <paramref name="record"/> names is gone. A liveness source decides for a
-    /// record that names a pod and its UID: an existing pod is never adopted, a gone one at once. Where
-    /// there is no source, no such record, or the source cannot answer, the record must have stayed
-    /// unchanged for the lease (and the longer lease its holder promised, up to a bound). An adopting
-    /// record (an adoption in progress) whose adopter exists is judged by the lease too: the adopter's
-    /// pod existing does not show that it still ships that directory.
-    /// </summary>
-    private async ValueTask<bool> IsOwnerGoneAsync(OwnerRecord? record, TimeSpan unchangedFor, CancellationToken cancellationToken)
-    {
-        var leaseLapsed = unchangedFor > _options.Lease.Duration && unchangedFor > (record?.HonouredLease ?? TimeSpan.Zero);
-        if (_liveness is null || record is not { Pod: { } pod, PodUid: { } uid })
-        {
-            return leaseLapsed;
-        }
-
-        var answer = await _liveness.CheckAsync(new HolderIdentity(pod, uid, record.Node), cancellationToken).ConfigureAwait(false);
-        NoteLiveness(answer);
-        return answer.Verdict switch
-        {
-            HolderVerdict.Gone => true,
-            HolderVerdict.Exists => record.State == OwnerState.Adopting && leaseLapsed,
-            _ => leaseLapsed,
-        };
-    }
-
-    /// <summary>Reports the first problem of a spell in which the source cannot answer, once; an answer without a problem ends the spell.</summary>
-    private void NoteLiveness(LivenessAnswer answer)
-    {
-        if (answer.Problem is { } problem)
-        {
-            if (Interlocked.Exchange(ref _livenessProblem, problem) is null)
-            {
-                LogPersistEventSource.Log.LivenessUnavailable(_serviceDirectory, _liveness!.Name, problem);
-            }
-        }
-        else if (answer.Verdict != HolderVerdict.Unknown)
-        {
-            Volatile.Write(ref _livenessProblem, null);
-        }
     }
 
     private async Task LoopAsync(CancellationToken stop)
@@ -182,7 +139,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
             if (!_observed.TryGetValue(directory, out var observed) || observed.Text != key)
             {
                 _observed[directory] = (key, now);
-                if (_liveness is null)
+                if (!_gone.HasSource)
                 {
                     continue;
                 }
@@ -194,7 +151,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
 
             // Without a liveness source, a record seen changing within the lease is not even read.
             if (_running.ContainsKey(directory) || _running.Values.Distinct().Count() >= _options.MaxConcurrent
-                || (_liveness is null && elapsed <= _options.Lease.Duration) || _stop.IsCancellationRequested)
+                || (!_gone.HasSource && elapsed <= _options.Lease.Duration) || _stop.IsCancellationRequested)
             {
                 continue;
             }
@@ -218,7 +175,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
                 continue;
             }
 
-            if (IsResting(directory) || !await IsOwnerGoneAsync(record, elapsed, cancellationToken).ConfigureAwait(false))
+            if (IsResting(directory) || !await _gone.IsGoneAsync(record, elapsed, cancellationToken).ConfigureAwait(false))
             {
                 continue;
             }
@@ -564,10 +521,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         }
         finally
         {
-            if (_liveness is not null)
-            {
-                await _liveness.DisposeAsync().ConfigureAwait(false);
-            }
+            await _gone.DisposeAsync().ConfigureAwait(false);
         }
 
         return true;
