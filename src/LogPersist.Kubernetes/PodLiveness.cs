@@ -99,11 +99,11 @@ internal sealed class PodLiveness : IHolderLiveness
     /// <summary>Reads the pod by name: whether it is the record's pod, and still runs.</summary>
     private async Task<(HolderVerdict Verdict, string? Problem)> ReadAsync(HolderIdentity holder, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.RequestTimeout);
+        using var timeout = new CancellationTokenSource(_options.RequestTimeout, _options.TimeProvider);
+        using var request = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            var pod = await _client!.CoreV1.ReadNamespacedPodAsync(holder.Pod, _namespace, cancellationToken: timeout.Token).ConfigureAwait(false);
+            var pod = await _client!.CoreV1.ReadNamespacedPodAsync(holder.Pod, _namespace, cancellationToken: request.Token).ConfigureAwait(false);
             return pod.Metadata?.Uid == holder.PodUid && !PodWatch.HasEnded(pod.Status?.Phase)
                 ? (HolderVerdict.Exists, null)
                 : (HolderVerdict.Gone, null);

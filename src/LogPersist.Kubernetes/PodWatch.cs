@@ -104,9 +104,9 @@ internal sealed class PodWatch : IAsyncDisposable
 
     private async Task<string> ListAsync(CancellationToken stop)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        timeout.CancelAfter(_options.RequestTimeout);
-        var list = await _client.CoreV1.ListNamespacedPodAsync(_namespace, labelSelector: _options.LabelSelector, cancellationToken: timeout.Token).ConfigureAwait(false);
+        using var timeout = new CancellationTokenSource(_options.RequestTimeout, _time);
+        using var request = CancellationTokenSource.CreateLinkedTokenSource(stop, timeout.Token);
+        var list = await _client.CoreV1.ListNamespacedPodAsync(_namespace, labelSelector: _options.LabelSelector, cancellationToken: request.Token).ConfigureAwait(false);
         var phases = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
         foreach (var pod in list.Items ?? [])
         {
@@ -141,8 +141,8 @@ internal sealed class PodWatch : IAsyncDisposable
             query.Append("&labelSelector=").Append(Uri.EscapeDataString(_options.LabelSelector));
         }
 
-        using var request = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        request.CancelAfter(_options.RequestTimeout);
+        using var timeout = new CancellationTokenSource(_options.RequestTimeout, _time);
+        using var request = CancellationTokenSource.CreateLinkedTokenSource(stop, timeout.Token);
         using var message = new HttpRequestMessage(HttpMethod.Get, new Uri(_client.BaseUri, query.ToString()));
         if (_client.Credentials is { } credentials)
         {
@@ -161,7 +161,7 @@ internal sealed class PodWatch : IAsyncDisposable
         }
 
         // Connected: from here the stream runs as long as the server keeps it, stopped only by the stop.
-        request.CancelAfter(Timeout.InfiniteTimeSpan);
+        timeout.CancelAfter(Timeout.InfiniteTimeSpan);
         _problem = null;
         try
         {
