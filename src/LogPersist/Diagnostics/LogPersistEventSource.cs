@@ -342,6 +342,15 @@ internal sealed class LogPersistEventSource : EventSource
         }
     }
 
+    [Event(38, Level = EventLevel.Warning, Message = "Loki at {0} refused stream {1} for its rate ({3}); from now on it is {2}")]
+    public void StreamOverRate(string endpoint, string stream, string action, string reason)
+    {
+        if (Admit(38, endpoint + " " + stream))
+        {
+            WriteEvent(38, endpoint, stream, action, reason);
+        }
+    }
+
     [NonEvent]
     private bool Admit(int eventId, string? scope)
     {
