@@ -13,10 +13,18 @@ using LogPersist.Benchmarks;
 // Open-to-first-append timing:    dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- recovery [BACKLOG_MIB [DISK_CAP_MIB]]
 // logpersist run vs its child alone: dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- run-throughput [LINES [ROUNDS [TOOL_DLL]]]
 // run --files vs the pipe path:  dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- run-files [LINES [ROUNDS [PACED_LINES [RATE [TOOL_DLL]]]]]
+// A stream over Loki's rate:    dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- stream-rate [SECONDS [RATE_KIB]]
 // Native AOT vs JIT start-up:    dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- startup AOT_BINARY JIT_DLL [ROUNDS]
 if (args.Length > 2 && args[0] == "startup")
 {
     return await StartupHarness.RunAsync(args[1], args[2], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 10);
+}
+
+if (args.Length > 0 && args[0] == "stream-rate")
+{
+    return await StreamRateHarness.RunAsync(
+        args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 20,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 256);
 }
 
 if (args.Length > 0 && args[0] == "run-throughput") return RunThroughputHarness.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2_000_000, args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3, args.Length > 3 ? args[3] : null);

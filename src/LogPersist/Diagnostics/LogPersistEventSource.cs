@@ -342,12 +342,21 @@ internal sealed class LogPersistEventSource : EventSource
         }
     }
 
-    [Event(38, Level = EventLevel.Warning, Message = "Adoption in '{0}' cannot ask {1} whether an owner is gone ({2}); until it can, an owner is taken for gone only when its record has not changed for the lease")]
+    [Event(38, Level = EventLevel.Warning, Message = "Loki at {0} refused stream {1} for its rate ({3}); from now on it is {2}")]
+    public void StreamOverRate(string endpoint, string stream, string action, string reason)
+    {
+        if (Admit(38, endpoint + " " + stream))
+        {
+            WriteEvent(38, endpoint, stream, action, reason);
+        }
+    }
+
+    [Event(39, Level = EventLevel.Warning, Message = "Adoption in '{0}' cannot ask {1} whether an owner is gone ({2}); until it can, an owner is taken for gone only when its record has not changed for the lease")]
     public void LivenessUnavailable(string serviceDirectory, string source, string problem)
     {
-        if (Admit(38, serviceDirectory))
+        if (Admit(39, serviceDirectory))
         {
-            WriteEvent(38, serviceDirectory, source, problem);
+            WriteEvent(39, serviceDirectory, source, problem);
         }
     }
 

@@ -14,7 +14,8 @@ namespace LogPersist.Loki;
 /// an authentication or configuration failure waits the longest delay. While the circuit is open no
 /// request is made at all. Only cancellation ends the retries, except that a request of several
 /// entries answered 429 <see cref="SplitAfterThrottles"/> times in a row is handed back to be split
-/// (a batch larger than the tenant's burst would never pass). When the client is reconfigured (a new
+/// (a batch larger than the tenant's burst would never pass), and a 429 for a stream's rate is handed
+/// back at once, for the sender to pace that stream. When the client is reconfigured (a new
 /// URL or credentials), a push waiting out its backoff is tried again at once, with a fresh circuit;
 /// an attempt in flight is never cut, so an answer already on its way still counts.
 /// </summary>
@@ -57,6 +58,8 @@ internal sealed class PushResilience
                 ShouldHandle = static args => ValueTask.FromResult(args.Outcome switch
                 {
                     { Exception: BrokenCircuitException or TimeoutRejectedException } => true,
+                    // A stream over its rate goes back at once, to be paced (StreamPacing) rather than retried blindly.
+                    { Exception: null, Result.Status: 429 } when ResponseClassifier.HeldStream(args.Outcome.Result.Body) == "stream_rate" => false,
                     { Exception: null, Result.Status: 429 } when args.AttemptNumber + 1 >= SplitAfterThrottles
                         && (args.Context.Properties.GetValue(EntriesKey, 1) > 1 || ResponseClassifier.HeldStream(args.Outcome.Result.Body) is not null) => false,
                     { Exception: null } => ResponseClassifier.IsRetryable(args.Outcome.Result),

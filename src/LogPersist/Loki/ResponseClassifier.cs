@@ -64,6 +64,12 @@ internal sealed record PushClassification(PushVerdict Verdict, int[] RefusedByRe
     /// <summary>Streams refused as a whole because of their labels (stream-level errors).</summary>
     public IReadOnlyList<StreamRejection> RejectedStreams { get; init; } = [];
 
+    /// <summary>For <see cref="PushVerdict.StreamHeld"/>: Loki said it stored none of the stream's entries.</summary>
+    public bool StoredNone { get; init; }
+
+    /// <summary>For <see cref="PushVerdict.StreamHeld"/>: the first entry Loki refused, Unix ns, when it said.</summary>
+    public long? FirstRefusedNs { get; init; }
+
     /// <summary>For <see cref="PushVerdict.Blocked"/>: when the server said ingestion resumes, if it said.</summary>
     public DateTimeOffset? BlockedUntil { get; init; }
 
@@ -111,7 +117,7 @@ internal static partial class ResponseClassifier
             case 500 when LargerThanMax().IsMatch(response.Body):
                 return new(PushVerdict.TooLarge, none, null);
             case 429 when HeldStream(response.Body) is not null:
-                return new(PushVerdict.StreamHeld, none, FirstLine(response.Body));
+                return new(PushVerdict.StreamHeld, none, FirstLine(response.Body)) { StoredNone = IgnoredAll(response.Body), FirstRefusedNs = FirstIgnoredNs(response.Body) };
             case 0 or 408 or 429 or >= 500:
                 return new(PushVerdict.Retry, none, null);
             default:
@@ -119,6 +125,48 @@ internal static partial class ResponseClassifier
                 return new(PushVerdict.Misconfigured, none, $"HTTP {response.Status}: {FirstLine(response.Body)}");
         }
     }
+
+    /// <summary>
+    /// Whether the ingester's "total ignored: N out of M" says it stored none of the stream's entries (Loki 3's
+    /// whole-stream rate check refuses all of them at once). False when the body does not say: some may be stored.
+    /// </summary>
+    internal static bool IgnoredAll(string body)
+    {
+        var match = IgnoredOfTotal().Match(body);
+        return match.Success
+            && long.TryParse(match.Groups[1].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out var ignored)
+            && long.TryParse(match.Groups[2].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out var total)
+            && ignored >= total;
+    }
+
+    [GeneratedRegex(@"total ignored: (\d{1,18}) out of (\d{1,18})", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 100)]
+    private static partial Regex IgnoredOfTotal();
+
+    /// <summary>
+    /// The timestamp, Unix ns, of the first entry in an ingester's "entry with timestamp T ignored" lines (T as
+    /// Go prints a time: <c>2026-12-04 08:00:00.123456789 +0000 UTC</c>); null when there is none or it does
+    /// not read. Loki checks a stream's entries in order: the ones before it were not refused.
+    /// </summary>
+    internal static long? FirstIgnoredNs(string body)
+    {
+        var match = IgnoredAt().Match(body);
+        if (!match.Success
+            || !DateTime.TryParseExact(match.Groups[1].Value, "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var seconds)
+            || !int.TryParse(match.Groups[3].ValueSpan, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var offset))
+        {
+            return null;
+        }
+
+        var fraction = match.Groups[2].Success ? match.Groups[2].Value.PadRight(9, '0') : "0";
+        var offsetSeconds = ((offset / 100 * 60) + (offset % 100)) * 60L;
+        var unixSeconds = (long)(seconds - DateTime.UnixEpoch).TotalSeconds - offsetSeconds;
+        return unixSeconds > (long.MaxValue / 1_000_000_000) - 1 || unixSeconds < (long.MinValue / 1_000_000_000) + 1
+            ? null
+            : (unixSeconds * 1_000_000_000) + long.Parse(fraction, CultureInfo.InvariantCulture);
+    }
+
+    [GeneratedRegex(@"entry with timestamp (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))? ([+-]\d{4}) ", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 100)]
+    private static partial Regex IgnoredAt();
 
     /// <summary>The time in Loki's "ingestion blocked for user 'x' until 'T' with status code 'N'", when the body says it.</summary>
     internal static DateTimeOffset? BlockedUntil(string body)

@@ -210,6 +210,7 @@ internal sealed class PipelineSettings
             BatchMaxBytes = options.BatchMaxBytes,
             BatchMaxWait = options.BatchMaxWait,
             MaxInFlight = options.MaxInFlight,
+            MaxLabelNames = options.MaxLabelNames,
             TimeProvider = options.TimeProvider,
         };
     }

@@ -20,7 +20,8 @@ internal sealed class BatchSender
     private readonly MetadataChoice _metadata;
     private readonly Func<Batch, Batch> _rebuild;
     private readonly Func<Batch, PushStream, int> _hold;
-    private readonly HeldStreams _heldStreams;
+    private readonly StreamPacing _pacing;
+    private readonly StreamShards _shards;
     private readonly Action<LogEntry> _appendMarker;
     private readonly System.Buffers.ArrayPool<byte> _bodies;
 
@@ -44,7 +45,8 @@ internal sealed class BatchSender
         _metadata = metadata;
         _rebuild = rebuild;
         _hold = hold;
-        _heldStreams = new HeldStreams(options.TimeProvider);
+        _pacing = new StreamPacing(options.TimeProvider);
+        _shards = new StreamShards(options.TimeProvider);
         _appendMarker = appendMarker;
         _resilience = new PushResilience(client, options.Loki, OnRetry);
 
@@ -52,151 +54,351 @@ internal sealed class BatchSender
         _bodies = System.Buffers.ArrayPool<byte>.Create(maxArrayLength: 16 << 20, maxArraysPerBucket: options.MaxInFlight + 2);
     }
 
+    /// <summary>Requests of one batch in flight at the same time, each for a different stream.</summary>
+    public const int ParallelStreams = 4;
+
+    /// <summary>The longest a batch waits for its paced streams; what would wait longer is held at the WAL's tail instead.</summary>
+    public static readonly TimeSpan LongestPacingWait = TimeSpan.FromSeconds(2);
+
     /// <summary>
-    /// Sends <paramref name="batch"/> until Loki has stored or finally refused every entry in it: halves
-    /// what is too large (or throttled over and over), sends each stream alone when one stream's labels
-    /// were refused, rebuilds the range once without metadata when metadata was refused, and counts and
-    /// marks what was refused. Returns when the batch can be acknowledged; throws when cancelled or on a
-    /// fault that is not a Loki answer (the caller sends the batch again later).
+    /// Sends <paramref name="batch"/> until Loki has stored or finally refused every entry in it. Each
+    /// stream goes in requests of its own, up to <see cref="ParallelStreams"/> streams at a time and one
+    /// request per stream at a time, in order: Loki's ingester answers a request of several streams with
+    /// the result of its last stream only, so a stream refused before a stored one would be refused under
+    /// a 204. Halves what is too large (or throttled over and over); splits a stream refused for its rate
+    /// into shards (<see cref="StreamShards"/>) and paces what is still refused (<see cref="StreamPacing"/>);
+    /// holds a stream refused for the tenant's stream limit, or paced beyond <see cref="LongestPacingWait"/>;
+    /// rebuilds the range once without metadata when metadata was refused; counts and marks what was
+    /// refused. Returns when the batch can be acknowledged; throws when cancelled or on a fault that is not
+    /// a Loki answer (the caller sends the batch again later).
     /// </summary>
     public async Task SendAsync(Batch batch, CancellationToken token)
     {
-        var parts = new Queue<List<PushStream>>();
+        var work = new StreamWork();
         if (batch.Entries > 0)
         {
-            Enqueue(parts, batch.Streams);
+            work.Add(batch.Streams);
         }
 
         var rebuilt = false;
-        while (parts.TryDequeue(out var part))
+        var pacedUntil = _options.TimeProvider.GetTimestamp() + (long)(LongestPacingWait.TotalSeconds * _options.TimeProvider.TimestampFrequency);
+        while (work.TakeRound() is { Count: > 0 } round)
         {
-            token.ThrowIfCancellationRequested();
-            PushClassification result;
-            int entries;
-            using (var content = PushEncoder.Encode(part, _client.Options.Encoding, _client.Options.GzipJson, _bodies))
+            var outcomes = new Outcome[round.Count];
+            if (round.Count == 1)
             {
-                entries = content.Entries;
-                var response = await _resilience.SendAsync(content, token).ConfigureAwait(false);
-                _metrics.Request(response.StatusClass);
-                result = ResponseClassifier.Classify(response, part);
+                outcomes[0] = await SendPartAsync(round[0], pacedUntil, token).ConfigureAwait(false);
+            }
+            else
+            {
+                var parallel = new ParallelOptions { MaxDegreeOfParallelism = ParallelStreams, CancellationToken = token };
+                await Parallel.ForEachAsync(
+                    Enumerable.Range(0, round.Count),
+                    parallel,
+                    async (i, cancel) => outcomes[i] = await SendPartAsync(round[i], pacedUntil, cancel).ConfigureAwait(false)).ConfigureAwait(false);
             }
 
-            switch (result.Verdict)
+            List<string>? metadataRefused = null;
+            for (var i = 0; i < round.Count; i++)
             {
-                case PushVerdict.Accepted:
-                    _metrics.Shipped(entries, Batch.CountLineBytes(part));
-                    _standing.Stored(part);
-                    break;
-                case PushVerdict.Refused:
-                    _metrics.Shipped(Math.Max(0, entries - result.Refused), 0);
-                    if (result.Refused >= entries)
-                    {
-                        _standing.AllRefused(result.RejectedStreams);
-                    }
-                    else
-                    {
-                        _standing.Stored(part, result.RejectedStreams);
-                    }
+                if (!Act(batch, round[i], outcomes[i], work, rebuilt))
+                {
+                    (metadataRefused ??= []).Add(round[i].Base.Text);
+                }
+            }
 
-                    ReportRefused(result.RefusedByReason, result.Reason, CountMarkers(part));
-                    break;
-                case PushVerdict.StreamHeld when part.Count > 1:
-                    // The ingester stored the other streams and answered for its last one: each stream alone
-                    // finds which ones it refuses (a resend of a stored one is dropped by Loki as a duplicate).
-                    foreach (var stream in part)
-                    {
-                        parts.Enqueue([stream]);
-                    }
-
-                    break;
-                case PushVerdict.StreamHeld:
-                    // One stream refused, again and again: its entries move to the WAL's tail, so that the
-                    // checkpoint moves on and the other streams keep shipping; they come round again later.
-                    _heldStreams.Hold(part[0].Labels.Text);
-                    var held = _hold(batch, part[0]);
-                    _metrics.Held(held, ResponseClassifier.HeldStream(result.Reason ?? "") ?? "stream_limit");
-                    LogPersistEventSource.Log.StreamHeld(_client.PushUri.ToString(), part[0].Labels.Text, held, result.Reason ?? "");
-                    break;
-                case PushVerdict.TooLarge or PushVerdict.Retry when entries > 1:
-                    // Too large, or a 429 that kept coming (a batch over the tenant's burst never passes): halves, in order.
-                    var (first, second) = Batch.Split(part);
-                    parts.Enqueue(first);
-                    parts.Enqueue(second);
-                    break;
-                case PushVerdict.TooLarge:
-                    var counts = PushClassification.NoRefusals();
-                    counts[(int)RefusalReason.LineTooLong] = 1;
-                    ReportRefused(counts, "a request holding a single entry is too large for the server", CountMarkers(part));
-                    break;
-                case PushVerdict.SplitByStream:
-                    // Loki refused the whole request for one stream's labels and stored nothing: each stream
-                    // alone, so only the bad one is refused.
-                    foreach (var stream in part)
-                    {
-                        parts.Enqueue([stream]);
-                    }
-
-                    break;
-                case PushVerdict.MetadataRefused when !rebuilt:
-                    // Entries without metadata were stored; the others were refused. Rebuild the whole
-                    // range with metadata folded into lines: the stored ones resend identically.
-                    _metadata.Refused();
-                    LogPersistEventSource.Log.MetadataFolded(_client.PushUri.ToString());
-                    rebuilt = true;
-                    parts.Clear();
-                    var again = _rebuild(batch);
-                    batch.ReleaseWith(again);
-                    if (again.Entries > 0)
-                    {
-                        Enqueue(parts, again.Streams);
-                    }
-
-                    break;
-                case PushVerdict.MetadataRefused:
-                    // Refused again with metadata folded into the lines: nothing more can be done for these entries.
-                    var refused = PushClassification.NoRefusals();
-                    refused[(int)RefusalReason.Other] = entries;
-                    ReportRefused(refused, result.Reason, CountMarkers(part));
-                    break;
-                default:
-                    // Retried inside the pipeline until cancelled; should one come back, the part is sent again.
-                    parts.Enqueue(part);
-                    break;
+            if (metadataRefused is not null)
+            {
+                // Entries without metadata were stored; the others were refused. Rebuild the range with
+                // metadata folded into lines, and send again the streams not yet done: their entries that
+                // were stored go again identically, and Loki drops them as duplicates.
+                _metadata.Refused();
+                LogPersistEventSource.Log.MetadataFolded(_client.PushUri.ToString());
+                rebuilt = true;
+                var again = _rebuild(batch);
+                batch.ReleaseWith(again);
+                var resend = work.Clear();
+                resend.UnionWith(metadataRefused);
+                work.Add(again.Streams.Where(s => resend.Contains(s.Labels.Text)));
             }
         }
     }
 
-    /// <summary>
-    /// Queues <paramref name="streams"/> as one request, except the streams Loki held back recently, each
-    /// sent alone: Loki's ingester stores a request's streams one by one and answers for the last of them
-    /// only, so a held stream among others could be refused under a 204 for the whole request.
-    /// </summary>
-    private void Enqueue(Queue<List<PushStream>> parts, List<PushStream> streams)
+    /// <summary>Sends one stream's part, after its pacing; the outcome is acted on by <see cref="Act"/>.</summary>
+    private async Task<Outcome> SendPartAsync(Part part, long pacedUntil, CancellationToken token)
     {
-        if (streams.Count > 1 && streams.Any(s => _heldStreams.IsHeld(s.Labels.Text)))
+        var stream = part.Stream;
+        var labels = stream.Labels.Text;
+        if (!part.Pinned && labels == part.Base.Text && _shards.IsSplit(labels))
         {
-            var rest = new List<PushStream>();
-            foreach (var stream in streams)
-            {
-                if (_heldStreams.IsHeld(stream.Labels.Text))
+            return new Outcome(stream.Entries.Count, null, OutcomeKind.Shard);
+        }
+
+        var bytes = Batch.CountRateBytes([stream]);
+        if (_pacing.BytesPerSecond(labels) is { } rate && bytes > rate && stream.Entries.Count > 1)
+        {
+            // More than a second of the stream's rate: halves, so that no request is over Loki's bucket.
+            return new Outcome(stream.Entries.Count, null, OutcomeKind.Halve);
+        }
+
+        var time = _options.TimeProvider;
+        // A pinned part waits its turn however long: Loki may hold some of it already, and a copy appended
+        // at the WAL's tail could come back split into shards, where Loki would store it a second time.
+        var budget = part.Pinned ? TimeSpan.MaxValue
+            : pacedUntil > time.GetTimestamp() ? time.GetElapsedTime(time.GetTimestamp(), pacedUntil) : TimeSpan.Zero;
+        if (_pacing.Book(labels, bytes, budget) is not { } wait)
+        {
+            return new Outcome(stream.Entries.Count, null, OutcomeKind.Deferred);
+        }
+
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait, time, token).ConfigureAwait(false);
+        }
+
+        using var content = PushEncoder.Encode([stream], _client.Options.Encoding, _client.Options.GzipJson, _bodies);
+        var response = await _resilience.SendAsync(content, token).ConfigureAwait(false);
+        _metrics.Request(response.StatusClass);
+        return new Outcome(content.Entries, ResponseClassifier.Classify(response, [stream]), OutcomeKind.Answered);
+    }
+
+    /// <summary>
+    /// Acts on one part's outcome: counts, marks, and queues in <paramref name="work"/> what is sent next
+    /// for its stream. Returns false when Loki refused the part's metadata and the batch is to be rebuilt.
+    /// </summary>
+    private bool Act(Batch batch, Part part, Outcome outcome, StreamWork work, bool rebuilt)
+    {
+        var entries = outcome.Entries;
+        List<PushStream> streams = [part.Stream];
+        switch (outcome.Kind)
+        {
+            case OutcomeKind.Shard:
+                foreach (var shard in StreamShards.Split(part.Stream))
                 {
-                    parts.Enqueue([stream]);
+                    work.Then(part with { Stream = shard });
+                }
+
+                return true;
+            case OutcomeKind.Halve:
+                work.Next(Halves(part));
+                return true;
+            case OutcomeKind.Deferred:
+                Hold(batch, part, "stream_rate", $"paced under Loki's per-stream rate limit for longer than {LongestPacingWait.TotalSeconds} s");
+                return true;
+        }
+
+        var result = outcome.Result!;
+        switch (result.Verdict)
+        {
+            case PushVerdict.Accepted:
+                _metrics.Shipped(entries, Batch.CountLineBytes(streams));
+                _standing.Stored(streams);
+                break;
+            case PushVerdict.Refused:
+                _metrics.Shipped(Math.Max(0, entries - result.Refused), 0);
+                if (result.Refused >= entries)
+                {
+                    _standing.AllRefused(result.RejectedStreams);
                 }
                 else
                 {
-                    rest.Add(stream);
+                    _standing.Stored(streams, result.RejectedStreams);
+                }
+
+                ReportRefused(result.RefusedByReason, result.Reason, CountMarkers(streams));
+                break;
+            case PushVerdict.StreamHeld when ResponseClassifier.HeldStream(result.Reason ?? "") == "stream_rate":
+                OverRate(part, result, work);
+                break;
+            case PushVerdict.StreamHeld:
+                // Refused again and again for the tenant's stream limit: the entries move to the WAL's tail,
+                // so that the checkpoint moves on and the other streams keep shipping; they come round later.
+                Hold(batch, part, "stream_limit", result.Reason ?? "");
+                break;
+            case PushVerdict.TooLarge or PushVerdict.Retry when entries > 1:
+                // Too large, or a 429 that kept coming (a batch over the tenant's burst never passes): halves, in order.
+                work.Next(Halves(part));
+                break;
+            case PushVerdict.TooLarge:
+                var counts = PushClassification.NoRefusals();
+                counts[(int)RefusalReason.LineTooLong] = 1;
+                ReportRefused(counts, "a request holding a single entry is too large for the server", CountMarkers(streams));
+                break;
+            case PushVerdict.MetadataRefused when !rebuilt:
+                return false;
+            case PushVerdict.MetadataRefused:
+                // Refused again with metadata folded into the lines: nothing more can be done for these entries.
+                var refused = PushClassification.NoRefusals();
+                refused[(int)RefusalReason.Other] = entries;
+                ReportRefused(refused, result.Reason, CountMarkers(streams));
+                break;
+            default:
+                // SplitByStream cannot come for a request of one stream; should a retryable verdict come back, send again.
+                work.Next(part);
+                break;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// A part refused for its stream's rate. The stream is split into shards from now on, when its labels
+    /// have room for one more; the part itself goes to the shards only when Loki said it stored none of it
+    /// (Loki drops a resend as a duplicate only in the stream that holds the first copy). What stays on its
+    /// stream, and a shard refused in turn, is paced at the rate Loki named.
+    /// </summary>
+    private void OverRate(Part part, PushClassification result, StreamWork work)
+    {
+        var labels = part.Stream.Labels;
+        var reason = result.Reason ?? "";
+        if (labels.Text == part.Base.Text && !part.Pinned && StreamShards.HasRoom(labels, _options.MaxLabelNames))
+        {
+            var first = !_shards.IsSplit(part.Base.Text);
+            _shards.Refused(part.Base.Text);
+            if (first)
+            {
+                LogPersistEventSource.Log.StreamOverRate(_client.PushUri.ToString(), part.Base.Text, $"split into {StreamShards.Count} streams by the label {StreamShards.LabelName}", reason);
+            }
+
+            if (result.StoredNone)
+            {
+                work.Next(part);
+                return;
+            }
+        }
+        else if (labels.Text != part.Base.Text)
+        {
+            _shards.Refused(part.Base.Text);
+        }
+
+        if (!result.StoredNone)
+        {
+            // Loki may have stored some of it (Loki 2's rate check takes entry by entry): it keeps its labels, and
+            // goes again from the first entry refused, since those before it were stored (a resend of them could
+            // be stored twice once Loki's head block moved on).
+            part = part with { Stream = From(part.Stream, result.FirstRefusedNs), Pinned = true };
+        }
+
+        _pacing.Refused(labels.Text, reason);
+        _metrics.Retry();
+        LogPersistEventSource.Log.StreamOverRate(_client.PushUri.ToString(), labels.Text, $"paced at {_pacing.BytesPerSecond(labels.Text) ?? 0} bytes/s", reason);
+        work.Next(part);
+    }
+
+    /// <summary>The entries of <paramref name="stream"/> from the first with timestamp <paramref name="firstNs"/> on; all of them when none has it.</summary>
+    private static PushStream From(PushStream stream, long? firstNs)
+    {
+        var start = 0;
+        while (firstNs is { } first && start < stream.Entries.Count && stream.Entries[start].TimestampNs != first)
+        {
+            start++;
+        }
+
+        if (start == 0 || start == stream.Entries.Count)
+        {
+            return stream;
+        }
+
+        var rest = new PushStream(stream.Labels);
+        rest.Entries.AddRange(stream.Entries.Skip(start));
+        return rest;
+    }
+
+    private static Part[] Halves(Part part)
+    {
+        var (first, second) = Batch.Split([part.Stream]);
+        return [part with { Stream = first[0] }, part with { Stream = second[0] }];
+    }
+
+    /// <summary>
+    /// Appends the part's entries again at the WAL's tail. They are found in the batch's range by the stream
+    /// the batch built them into (a shard's entries, by the stream it was split from) and their timestamps.
+    /// </summary>
+    private void Hold(Batch batch, Part part, string reason, string detail)
+    {
+        var asBuilt = new PushStream(part.Base);
+        asBuilt.Entries.AddRange(part.Stream.Entries);
+        var held = _hold(batch, asBuilt);
+        _metrics.Held(held, reason);
+        LogPersistEventSource.Log.StreamHeld(_client.PushUri.ToString(), part.Stream.Labels.Text, held, detail);
+    }
+
+    private enum OutcomeKind
+    {
+        Answered,
+        Shard,
+        Halve,
+        Deferred,
+    }
+
+    private readonly record struct Outcome(int Entries, PushClassification? Result, OutcomeKind Kind);
+
+    /// <summary>
+    /// Entries of one stream to send in one request. <see cref="Base"/> is the stream as the batch built it
+    /// (a shard's is the stream it was split from); a <see cref="Pinned"/> part is sent under its own labels
+    /// whatever happens to its stream, because Loki may have stored some of it under them.
+    /// </summary>
+    private sealed record Part(PushStream Stream, LabelSet Base, bool Pinned);
+
+    /// <summary>
+    /// What is left to send of a batch, stream by stream, in order. A round takes the next part of each
+    /// stream; what an answer leads to (halves, a resend) goes before the rest of its stream.
+    /// </summary>
+    private sealed class StreamWork
+    {
+        private readonly Dictionary<string, List<Part>> _byStream = new(StringComparer.Ordinal);
+        private readonly List<string> _order = [];
+
+        public void Add(IEnumerable<PushStream> streams)
+        {
+            foreach (var stream in streams)
+            {
+                Then(new Part(stream, stream.Labels, Pinned: false));
+            }
+        }
+
+        /// <summary>A part to send after what is queued for its stream.</summary>
+        public void Then(Part part) => Queue(part.Stream.Labels.Text).Add(part);
+
+        /// <summary>Parts to send next for their stream, before the rest of it.</summary>
+        public void Next(params Part[] parts) => Queue(parts[0].Stream.Labels.Text).InsertRange(0, parts);
+
+        public List<Part> TakeRound()
+        {
+            var round = new List<Part>();
+            foreach (var labels in _order)
+            {
+                var queue = _byStream[labels];
+                if (queue.Count > 0)
+                {
+                    round.Add(queue[0]);
+                    queue.RemoveAt(0);
                 }
             }
 
-            if (rest.Count > 0)
-            {
-                parts.Enqueue(rest);
-            }
-
-            return;
+            return round;
         }
 
-        parts.Enqueue(streams);
+        /// <summary>Forgets every part not sent yet and returns the streams (as the batch built them) they were of.</summary>
+        public HashSet<string> Clear()
+        {
+            var pending = _byStream.Values.SelectMany(q => q).Select(p => p.Base.Text).ToHashSet(StringComparer.Ordinal);
+            _byStream.Clear();
+            _order.Clear();
+            return pending;
+        }
+
+        private List<Part> Queue(string labels)
+        {
+            if (!_byStream.TryGetValue(labels, out var queue))
+            {
+                queue = [];
+                _byStream[labels] = queue;
+                _order.Add(labels);
+            }
+
+            return queue;
+        }
     }
 
     /// <summary>Called before each retry of a push.</summary>

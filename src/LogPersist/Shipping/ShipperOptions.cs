@@ -37,6 +37,9 @@ internal sealed class ShipperOptions
     /// <summary>Streams label properties and the level open in an hour; an entry that would open another goes to an overflow stream. The default is 500.</summary>
     public int MaxStreams { get; set; } = CardinalityGuard.DefaultMaxStreams;
 
+    /// <summary>The most labels a stream may carry (Loki's <c>max_label_names_per_series</c>): a stream at it is never split into shards.</summary>
+    public int MaxLabelNames { get; set; } = StreamLabelLimit.DefaultMaxLabelNames;
+
     /// <summary>Properties sent as structured metadata (and left out of the line) while metadata is sent; <c>*</c> names them all. Empty by default.</summary>
     public IReadOnlyList<string> MetadataProperties { get; set; } = [];
 

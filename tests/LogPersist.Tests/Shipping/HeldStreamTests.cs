@@ -30,15 +30,30 @@ public sealed class HeldStreamTests : IDisposable
             StructuredMetadata = StructuredMetadataMode.Off,
             Environment = _ => null,
         });
-        var start = pipeline.Wal.Checkpoint;
-
-        // One batch, streams in this order: the third is over the limit, and last, so Loki's 429 is its own.
-        foreach (var team in (string[])["a", "b", "c"])
+        // Streams a and b exist; the tenant is at its limit of two.
+        foreach (var team in (string[])["a", "b"])
         {
-            for (var i = 0; i < 20; i++)
+            for (var i = 0; i < 10; i++)
             {
                 pipeline.Append(Entry(team, $"{team} {i}"));
             }
+        }
+
+        await WaitForAsync(() => Messages(server).Count == 20, "the first two streams to be stored");
+        var start = pipeline.Wal.Checkpoint;
+
+        // One batch of the three streams: the new one, c, is over the limit; its answer is its own.
+        foreach (var team in (string[])["a", "c", "b"])
+        {
+            for (var i = 10; i < 20; i++)
+            {
+                pipeline.Append(Entry(team, $"{team} {i}"));
+            }
+        }
+
+        for (var i = 0; i < 10; i++)
+        {
+            pipeline.Append(Entry("c", $"c {i}"));
         }
 
         await WaitForAsync(() => pipeline.Shipper!.Metrics.HeldTotal >= 20, "the third stream to be held");

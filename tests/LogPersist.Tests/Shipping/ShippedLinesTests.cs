@@ -19,7 +19,7 @@ public sealed class ShippedLinesTests : IAsyncLifetime
     private readonly TempDirectory _dir = new();
     private TestServer _server = null!;
 
-    public async Task InitializeAsync() => _server = await TestServer.StartAsync(new LokiTestServerOptions { MaxBodyBytes = 1500 });
+    public async Task InitializeAsync() => _server = await TestServer.StartAsync(new LokiTestServerOptions { MaxBodyBytes = 600 });
 
     public async Task DisposeAsync()
     {

@@ -106,14 +106,15 @@ internal static class Shipping
         return false;
     }
 
-    public static async Task WaitForAsync(Func<bool> condition, string what)
+    /// <summary>Waits until <paramref name="condition"/> holds; on time-out, fails with <paramref name="what"/> and what <paramref name="state"/> then says.</summary>
+    public static async Task WaitForAsync(Func<bool> condition, string what, Func<string>? state = null)
     {
         using var timeout = new CancellationTokenSource(Patience);
         while (!condition())
         {
             if (timeout.IsCancellationRequested)
             {
-                Assert.Fail("Timed out waiting for " + what);
+                Assert.Fail("Timed out waiting for " + what + (state is null ? "" : "\n" + state()));
             }
 
             await Task.Delay(10, CancellationToken.None);
