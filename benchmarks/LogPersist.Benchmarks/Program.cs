@@ -8,6 +8,7 @@ using LogPersist.Benchmarks;
 // Wall-clock throughput:         dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- throughput THREADS RECORDS_PER_THREAD [MODE]
 // End-to-end shipping:           dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- ship [ENTRIES [ROUNDS [STREAMS [SPAN_MINUTES]]]]
 // adoption of a gone WAL:       dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- adopt [ENTRIES [ROUNDS]]
+// pod death to claim, lease vs Kubernetes liveness: dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- adopt-liveness [ENTRIES [ROUNDS]]
 // logpersist drain vs shipper:  dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- drain [ENTRIES [ROUNDS]]
 // Open-to-first-append timing:    dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- recovery [BACKLOG_MIB [DISK_CAP_MIB]]
 // logpersist run vs its child alone: dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- run-throughput [LINES [ROUNDS [TOOL_DLL]]]
@@ -61,6 +62,13 @@ if (args.Length > 0 && args[0] == "ship")
 if (args.Length > 0 && args[0] == "adopt")
 {
     return AdoptionHarness.Run(
+        args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3);
+}
+
+if (args.Length > 0 && args[0] == "adopt-liveness")
+{
+    return AdoptionLivenessHarness.Run(
         args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000,
         args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3);
 }

@@ -25,6 +25,14 @@ using OpenTelemetry.Metrics;
 // an entry; "Directory", "ServiceName" or "SegmentBytes" wait for a restart, and /healthz says so.
 var builder = WebApplication.CreateBuilder(args);
 builder.Logging.AddLogPersist();
+
+// On Kubernetes with AdoptOrphans on, a sibling pod's WAL is adopted once the API server says the pod is
+// gone, not once its owner record has stood still for the lease. samples/kubernetes/deployment-shared-volume.yaml
+// switches it on (KubernetesLiveness__Enabled, __LabelSelector) and grants the RBAC it needs.
+if (builder.Configuration.GetValue<bool>("KubernetesLiveness:Enabled"))
+{
+    builder.Logging.AddKubernetesLiveness(o => o.LabelSelector = builder.Configuration["KubernetesLiveness:LabelSelector"]);
+}
 // LogPersist records the current trace and span id with every entry; the framework's own
 // trace-id scope would repeat them in every line.
 builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.None);

@@ -201,7 +201,8 @@ public sealed class LogPersistOptions
     /// Ship and then delete the WAL directories that gone instances of the same service left on a
     /// shared volume (<c>{Directory}/{namespace}/{service}/*</c>): pods of a Deployment or Ray workers
     /// that come back under new names. A directory is taken once its owner record has not changed for
-    /// the lease (30 seconds); exactly one instance adopts it, and its entries go to Loki under the
+    /// the lease (30 seconds), or, with Kubernetes liveness (the LogPersist.Kubernetes package), at the
+    /// next scan once the API server no longer has its pod; exactly one instance adopts it, and its entries go to Loki under the
     /// labels of the instance that wrote them, with <c>adopted_by</c> as structured metadata. Needs a
     /// Loki URL; does nothing without one.
     /// Read once, when the WAL opens: a change needs a restart.
@@ -229,6 +230,13 @@ public sealed class LogPersistOptions
 
     /// <summary>How often siblings are looked at for adoption; tests shorten it.</summary>
     internal TimeSpan AdoptionScanInterval { get; set; } = Adoption.AdoptionOptions.DefaultScanInterval;
+
+    /// <summary>
+    /// Creates the source adoption asks whether an owner is gone before the lease rule (LogPersist.Kubernetes
+    /// sets it); called once when the pipeline opens with <see cref="AdoptOrphans"/> on. Null: the lease rule alone.
+    /// Read once, when the WAL opens.
+    /// </summary>
+    internal Func<Adoption.IHolderLiveness>? Liveness { get; set; }
 
     /// <summary>Tells a local volume from a network one at start-up; tests stand in a network volume here.</summary>
     internal Func<string, Wal.VolumeInfo> VolumeDetector { get; set; } = Wal.VolumeInfo.Detect;

@@ -16,7 +16,9 @@ using LogPersist.Wal;
 //   drain DIR LOKI_URL                                ships what is left and prints "DRAINED" once all of it was acknowledged
 //   pipeline ROOT SERVICE INSTANCE LOKI_URL FIRST COUNT [adopt]   an application's pipeline (lease 1 s, heartbeat 100 ms) logs
 //                                                     "seq <n>" for n in FIRST..FIRST+COUNT-1; prints "A <n>" after each log call returned;
-//                                                     with "adopt", it also adopts gone siblings (scan every 200 ms)
+//                                                     with "adopt", it also adopts gone siblings (scan every 200 ms); with
+//                                                     "adopt API_URL", it asks that Kubernetes API server whether a sibling's
+//                                                     pod is gone, as pod INSTANCE of UID "uid-INSTANCE"
 //
 // Reports go straight to the stdout pipe, whole lines per write and no buffer in this process that
 // a kill could lose or cut, so the parent reads exactly what was reported before the kill. A
@@ -56,8 +58,8 @@ switch (args[0])
         return RunShip(args[1], new Uri(args[2]), int.Parse(args[3], CultureInfo.InvariantCulture), long.Parse(args[4], CultureInfo.InvariantCulture), long.Parse(args[5], CultureInfo.InvariantCulture));
     case "drain" when args.Length == 3:
         return RunDrain(args[1], new Uri(args[2]));
-    case "pipeline" when args.Length is 7 or 8:
-        return RunPipeline(args[1], args[2], args[3], args[4], long.Parse(args[5], CultureInfo.InvariantCulture), long.Parse(args[6], CultureInfo.InvariantCulture), args.Length == 8 && args[7] == "adopt");
+    case "pipeline" when args.Length is 7 or 8 or 9:
+        return RunPipeline(args[1], args[2], args[3], args[4], long.Parse(args[5], CultureInfo.InvariantCulture), long.Parse(args[6], CultureInfo.InvariantCulture), args.Length >= 8 && args[7] == "adopt", args.Length == 9 ? args[8] : null);
     default:
         Console.Error.WriteLine("unknown mode or wrong arguments: " + string.Join(' ', args));
         return 2;
@@ -158,9 +160,9 @@ int RunDrain(string directory, Uri loki)
     return drained ? 0 : 1;
 }
 
-int RunPipeline(string root, string service, string instance, string loki, long first, long count, bool adopt)
+int RunPipeline(string root, string service, string instance, string loki, long first, long count, bool adopt, string? kubernetesApi)
 {
-    using var pipeline = LogPersist.Pipeline.LogPipeline.Open(new LogPersistOptions
+    var options = new LogPersistOptions
     {
         Directory = root,
         ServiceName = service,
@@ -173,7 +175,18 @@ int RunPipeline(string root, string service, string instance, string loki, long 
         HeartbeatInterval = TimeSpan.FromMilliseconds(100),
         AdoptOrphans = adopt,
         AdoptionScanInterval = TimeSpan.FromMilliseconds(200),
-    });
+    };
+    if (kubernetesApi is not null)
+    {
+        options.UseKubernetesLiveness(new LogPersist.Kubernetes.KubernetesLivenessOptions
+        {
+            Configuration = () => new k8s.KubernetesClientConfiguration { Host = kubernetesApi },
+            RetryDelay = TimeSpan.FromMilliseconds(50),
+            Environment = name => name switch { "POD_NAME" => instance, "POD_UID" => "uid-" + instance, _ => null },
+        });
+    }
+
+    using var pipeline = LogPersist.Pipeline.LogPipeline.Open(options);
     Report("READY\n"u8);
     var encoder = new EntryEncoder();
     var entry = new LogEntry { Category = "CrashHelper", Template = "seq {Seq}" };

@@ -12,7 +12,7 @@ internal static partial class PackageInspection
 {
     private static readonly Guid SourceLinkKind = new("CC110556-A091-4D38-9FEC-25AB9A351A6A");
 
-    private static readonly string[] Libraries = ["LogPersist", "LogPersist.Extensions.Logging", "LogPersist.Serilog", "LogPersist.HealthChecks"];
+    private static readonly string[] Libraries = ["LogPersist", "LogPersist.Extensions.Logging", "LogPersist.Serilog", "LogPersist.HealthChecks", "LogPersist.Kubernetes"];
 
     /// <summary>Packages that must not appear among a library's direct dependencies: the hosting stack and logging implementations.</summary>
     private static readonly string[] Heavy = ["Microsoft.Extensions.Hosting", "Microsoft.Extensions.Logging", "Microsoft.AspNetCore.App", "Microsoft.Extensions.Logging.Console"];

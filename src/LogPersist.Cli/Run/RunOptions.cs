@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using LogPersist.Entries;
+using LogPersist.Kubernetes;
 
 namespace LogPersist.Cli.Run;
 
@@ -42,6 +43,16 @@ internal sealed class RunOptions
     public Option<bool> AdoptOrphans { get; } = new("--adopt-orphans")
     {
         Description = "Also ship, then delete, the WAL directories that gone instances of the same service left under the root (a shared volume); see 'Running on Kubernetes' in the README.",
+    };
+
+    public Option<bool> KubernetesLiveness { get; } = new("--kubernetes-liveness")
+    {
+        Description = "With --adopt-orphans: a sibling's WAL is adopted at the next scan once the Kubernetes API server says its pod is gone, and never while the pod exists. Needs get, list and watch on pods in the namespace; while the API cannot be reached or refuses, the lease rule applies.",
+    };
+
+    public Option<string?> KubernetesLabelSelector { get; } = new("--kubernetes-label-selector")
+    {
+        Description = "With --kubernetes-liveness: the label selector of the pods whose WALs share the volume (ray.io/cluster=ray-logpersist). Default: every pod of the namespace.",
     };
 
     public Option<bool> AllowGroupWritableDirectories { get; } = new("--allow-group-writable-directories")
@@ -98,7 +109,7 @@ internal sealed class RunOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in (Option[])[Service, Instance, Directory, Labels, Metadata, Durability, MaxDiskBytes, MaxLineBytes, LineFormat, FlushTimeout, AdoptOrphans, AllowGroupWritableDirectories, Files, Components, PodLabelNames, PodLabelsFile, Samples, Drops, Redactions, LevelPattern, Config])
+        foreach (var option in (Option[])[Service, Instance, Directory, Labels, Metadata, Durability, MaxDiskBytes, MaxLineBytes, LineFormat, FlushTimeout, AdoptOrphans, KubernetesLiveness, KubernetesLabelSelector, AllowGroupWritableDirectories, Files, Components, PodLabelNames, PodLabelsFile, Samples, Drops, Redactions, LevelPattern, Config])
         {
             command.Options.Add(option);
         }
@@ -127,6 +138,15 @@ internal sealed class RunOptions
             AdoptOrphans = result.GetValue(AdoptOrphans),
             AllowGroupWritableDirectories = result.GetValue(AllowGroupWritableDirectories),
         };
+        if (result.GetValue(KubernetesLiveness))
+        {
+            options.UseKubernetesLiveness(new KubernetesLivenessOptions
+            {
+                LabelSelector = result.GetValue(KubernetesLabelSelector),
+                Environment = context.Environment,
+                TimeProvider = context.Time,
+            });
+        }
         // The pod's labels first: a --label of the same name overrides one.
         foreach (var (name, value) in PodLabels.Read(result.GetValue(PodLabelsFile) ?? PodLabels.DefaultPath, result.GetValue(PodLabelNames) ?? [], warnings))
         {

@@ -32,6 +32,9 @@ internal sealed class AdoptionOptions
     /// <summary>How long a stop waits for the scan and the adoptions in progress to end. The default is 5 seconds.</summary>
     public TimeSpan StopTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Asked whether an owner is gone before the lease rule; the adopter starts and disposes it. Null: the lease rule alone.</summary>
+    public IHolderLiveness? Liveness { get; init; }
+
     public IFileSystem FileSystem { get; init; } = new FileSystem();
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;

@@ -10,9 +10,10 @@ namespace LogPersist.Adoption;
 
 /// <summary>
 /// Finds the WAL directories of gone instances of the same service on a shared volume and ships them.
-/// A sibling is gone when its owner record has not changed for longer than the lease, as measured on
-/// this process's monotonic clock (nodes' wall clocks differ), and no process of this node holds its
-/// lock. Claiming is an exclusive create of <c>.adoption/{instance}.{epoch}.claim</c>, which holds the
+/// A sibling is gone when a liveness source (the Kubernetes API server) says its pod is gone, or, where
+/// there is none or it cannot tell, when its owner record has not changed for longer than the lease, as
+/// measured on this process's monotonic clock (nodes' wall clocks differ); and no process of this node
+/// holds its lock. Claiming is an exclusive create of <c>.adoption/{instance}.{epoch}.claim</c>, which holds the
 /// adopter's name (adopters looking at the same moment contend for the same file), then one rename of
 /// the directory to <c>.adoption/{instance}.{epoch}</c>, which only one adopter can do. The directory is
 /// shipped under its own saved labels through the SDK's shipper, read for one more lease, and removed
@@ -32,6 +33,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
     private readonly ConcurrentDictionary<string, Task> _running = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _resting = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
+    private readonly GoneOwnerRule _gone;
     private Task _loop = Task.CompletedTask;
 
     public OrphanAdopter(AdoptionOptions options)
@@ -43,7 +45,17 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         _ownName = _fileSystem.Path.GetFileName(own);
         _serviceDirectory = AdoptionArea.ServiceDirectory(_fileSystem, own);
         _area = _fileSystem.Path.Combine(_serviceDirectory, AdoptionArea.DirectoryName);
+        _gone = new GoneOwnerRule(options.Liveness, options.Lease, _serviceDirectory);
     }
+
+    /// <summary>
+    /// Why the liveness source cannot answer now (the API cannot be reached, or refuses), while the
+    /// adopter falls back to the lease rule; null while it answers, or when there is none.
+    /// </summary>
+    public string? LivenessFallback => _gone.Fallback;
+
+    /// <summary>What <see cref="LivenessFallback"/> is about: the liveness source's name, or null without one.</summary>
+    public string? LivenessSource => _gone.SourceName;
 
     /// <summary>Directories shipped and removed so far.</summary>
     public int Adopted => Volatile.Read(ref _adopted);
@@ -55,7 +67,11 @@ internal sealed class OrphanAdopter : IAsyncDisposable
 
     private long _shippedEntries;
 
-    public void Start() => _loop = Task.Run(() => LoopAsync(_stop.Token));
+    public void Start()
+    {
+        _gone.Start();
+        _loop = Task.Run(() => LoopAsync(_stop.Token));
+    }
 
     private async Task LoopAsync(CancellationToken stop)
     {
@@ -67,10 +83,10 @@ internal sealed class OrphanAdopter : IAsyncDisposable
             {
                 try
                 {
-                    ScanOnce();
+                    await ScanOnceAsync(stop).ConfigureAwait(false);
                 }
 #pragma warning disable CA1031 // The scan runs unobserved; a failure is reported and the next scan tries again.
-                catch (Exception e)
+                catch (Exception e) when (e is not OperationCanceledException || !stop.IsCancellationRequested)
 #pragma warning restore CA1031
                 {
                     LogPersistEventSource.Log.OperationFailed(_serviceDirectory, "looking for orphaned WALs", e);
@@ -87,8 +103,12 @@ internal sealed class OrphanAdopter : IAsyncDisposable
     private TimeSpan Jitter(double from, double to) =>
         _options.ScanInterval * (from + (Random.Shared.NextDouble() * (to - from)));
 
-    /// <summary>One look at the siblings: updates what was seen and starts adoptions of those gone for a lease. Internal for tests.</summary>
-    internal void ScanOnce()
+    /// <summary>
+    /// One look at the siblings: updates what was seen and starts adoptions of those whose owner is gone —
+    /// as the liveness source says, or, where it cannot tell, as a record unchanged for a lease shows.
+    /// Internal for tests.
+    /// </summary>
+    internal async ValueTask ScanOnceAsync(CancellationToken cancellationToken = default)
     {
         foreach (var (directory, task) in _running)
         {
@@ -115,15 +135,23 @@ internal sealed class OrphanAdopter : IAsyncDisposable
                 continue;
             }
 
+            var elapsed = TimeSpan.Zero;
             if (!_observed.TryGetValue(directory, out var observed) || observed.Text != key)
             {
                 _observed[directory] = (key, now);
-                continue;
+                if (!_gone.HasSource)
+                {
+                    continue;
+                }
+            }
+            else
+            {
+                elapsed = _time.GetElapsedTime(observed.Since);
             }
 
-            var elapsed = _time.GetElapsedTime(observed.Since);
+            // Without a liveness source, a record seen changing within the lease is not even read.
             if (_running.ContainsKey(directory) || _running.Values.Distinct().Count() >= _options.MaxConcurrent
-                || elapsed <= _options.Lease.Duration || _stop.IsCancellationRequested)
+                || (!_gone.HasSource && elapsed <= _options.Lease.Duration) || _stop.IsCancellationRequested)
             {
                 continue;
             }
@@ -147,8 +175,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
                 continue;
             }
 
-            // A holder may promise a longer lease than this instance uses; it is honoured, up to a bound.
-            if (elapsed <= (record?.HonouredLease ?? TimeSpan.Zero) || IsResting(directory))
+            if (IsResting(directory) || !await _gone.IsGoneAsync(record, elapsed, cancellationToken).ConfigureAwait(false))
             {
                 continue;
             }
@@ -159,6 +186,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
                 continue;
             }
 
+            // Owned by the adopter, not by this scan: it ends with the adopter's stop.
             var shipping = Task.Run(async () =>
             {
                 try
@@ -171,7 +199,7 @@ internal sealed class OrphanAdopter : IAsyncDisposable
                 {
                     LogPersistEventSource.Log.AdoptionDeferred(adopted, e.GetType().Name + ": " + e.Message);
                 }
-            });
+            }, CancellationToken.None);
 
             // Under both names: neither the old path nor the directory in the area is taken up again meanwhile.
             _running[directory] = shipping;
@@ -490,6 +518,10 @@ internal sealed class OrphanAdopter : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
+        }
+        finally
+        {
+            await _gone.DisposeAsync().ConfigureAwait(false);
         }
 
         return true;

@@ -351,6 +351,15 @@ internal sealed class LogPersistEventSource : EventSource
         }
     }
 
+    [Event(39, Level = EventLevel.Warning, Message = "Adoption in '{0}' cannot ask {1} whether an owner is gone ({2}); until it can, an owner is taken for gone only when its record has not changed for the lease")]
+    public void LivenessUnavailable(string serviceDirectory, string source, string problem)
+    {
+        if (Admit(39, serviceDirectory))
+        {
+            WriteEvent(39, serviceDirectory, source, problem);
+        }
+    }
+
     [NonEvent]
     private bool Admit(int eventId, string? scope)
     {

@@ -116,6 +116,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
                 Handler = options.HttpHandler,
                 Lease = settings.Wal.Lease,
                 ScanInterval = options.AdoptionScanInterval,
+                Liveness = options.Liveness?.Invoke(),
                 FileSystem = options.FileSystem,
                 TimeProvider = options.TimeProvider,
             });

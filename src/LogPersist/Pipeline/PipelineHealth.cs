@@ -105,6 +105,12 @@ internal static class PipelineHealth
             Problem(HealthState.Degraded, "Configuration changed settings that apply only after a restart: " + restart + ".");
         }
 
+        if (pipeline.Adopter is { LivenessFallback: { } fallback } adopter)
+        {
+            data["adoption_liveness_fallback"] = DiagnosticText.Scrub(fallback) ?? fallback;
+            Problem(HealthState.Degraded, $"Adoption cannot ask {adopter.LivenessSource} whether an owner is gone ({DiagnosticText.Scrub(fallback)}): it falls back to the lease rule, so a gone pod's WAL is adopted only after its record has stood still for the lease, and a live pod whose record looks stale (a network file system's attribute cache) could be taken for gone.");
+        }
+
         if (fraction >= thresholds.MaxDiskFraction)
         {
             Problem(HealthState.Degraded, string.Create(

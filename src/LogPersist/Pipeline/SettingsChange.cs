@@ -114,6 +114,7 @@ internal static class SettingsChange
         LeaseDuration = source.LeaseDuration,
         HeartbeatInterval = source.HeartbeatInterval,
         AdoptionScanInterval = source.AdoptionScanInterval,
+        Liveness = source.Liveness,
         VolumeDetector = source.VolumeDetector,
         FileSystem = source.FileSystem,
         TimeProvider = source.TimeProvider,

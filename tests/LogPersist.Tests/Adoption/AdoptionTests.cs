@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using LogPersist.Entries;
+using LogPersist.Kubernetes;
+using LogPersist.KubernetesTestServer;
 using LogPersist.LokiTestServer;
 using LogPersist.Pipeline;
 using LogPersist.Tests.Support;
@@ -56,20 +58,25 @@ public sealed class AdoptionTests(ITestOutputHelper output)
         Assert.Empty(Directory.EnumerateFileSystemEntries(root.Combine("default", Service, AdoptionArea.DirectoryName)));
     }
 
-    [Fact]
-    public async Task Adopters_racing_for_the_same_orphans_ship_each_one_exactly_once()
+    /// <summary>With Kubernetes liveness, the orphans' pods are unknown to the API server and the adopters' pods exist.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Adopters_racing_for_the_same_orphans_ship_each_one_exactly_once(bool kubernetesLiveness)
     {
         using var root = new TempDirectory();
         await using var server = await TestServer.StartAsync(new LokiTestServerOptions { Version = "3.5.1" });
+        await using var api = await FakeKubernetesApi.StartAsync();
         var expected = WriteOrphans(root);
         var adopters = Enumerable.Range(0, 4)
-            .Select(i => LogPipeline.Open(Options(root, $"live-{i}", server.BaseAddress.ToString(), adopt: true)))
+            .Select(i => LogPipeline.Open(WithLiveness(Options(root, $"live-{i}", server.BaseAddress.ToString(), adopt: true), kubernetesLiveness ? api : null)))
             .ToList();
         try
         {
             await WaitForAsync(() => adopters.Sum(a => a.Adopter!.Adopted) >= Orphans, "every orphan to be shipped");
             await WaitForAsync(() => server.EntryCount >= expected.Count, "every entry to arrive");
             Assert.Equal(Orphans, adopters.Sum(a => a.Adopter!.Adopted));
+            Assert.All(adopters, a => Assert.Null(a.Adopter!.LivenessFallback));
         }
         finally
         {
@@ -79,18 +86,33 @@ public sealed class AdoptionTests(ITestOutputHelper output)
             }
         }
 
+        // The API server was asked about every orphan's pod in that mode, and about none in the other.
+        Assert.All(Enumerable.Range(0, Orphans), i => Assert.Equal(kubernetesLiveness, api.Reads($"gone-{i}") > 0));
         var winners = AssertEachOrphanShippedOnceByOneAdopter(root, expected, server);
         output.WriteLine("orphans by adopter: " + string.Join(", ", winners.GroupBy(w => w).Select(g => $"{g.Key}={g.Count()}")));
     }
 
-    [Fact]
-    public async Task Adopter_processes_racing_for_the_same_orphans_ship_each_one_exactly_once()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Adopter_processes_racing_for_the_same_orphans_ship_each_one_exactly_once(bool kubernetesLiveness)
     {
         using var root = new TempDirectory();
         await using var server = await TestServer.StartAsync(new LokiTestServerOptions { Version = "3.5.1" });
+        await using var api = await FakeKubernetesApi.StartAsync();
         var expected = WriteOrphans(root);
         var adopters = Enumerable.Range(0, 3)
-            .Select(i => CrashHelperProcess.Start("pipeline", root.Path, Service, $"live-{i}", server.BaseAddress, 1, 0, "adopt"))
+            .Select(i =>
+            {
+                // With liveness, each adopter process is a pod the API server has, of UID uid-{instance}.
+                object[] liveness = kubernetesLiveness ? [api.BaseAddress] : [];
+                if (kubernetesLiveness)
+                {
+                    api.Add($"live-{i}", $"uid-live-{i}");
+                }
+
+                return CrashHelperProcess.Start(["pipeline", root.Path, Service, $"live-{i}", server.BaseAddress, 1, 0, "adopt", .. liveness]);
+            })
             .ToList();
         try
         {
@@ -106,6 +128,7 @@ public sealed class AdoptionTests(ITestOutputHelper output)
             adopters.ForEach(a => a.Dispose());
         }
 
+        Assert.All(Enumerable.Range(0, Orphans), i => Assert.Equal(kubernetesLiveness, api.Reads($"gone-{i}") > 0));
         var winners = AssertEachOrphanShippedOnceByOneAdopter(root, expected, server);
         output.WriteLine("orphans by adopter: " + string.Join(", ", winners.GroupBy(w => w).Select(g => $"{g.Key}={g.Count()}")));
     }
@@ -182,7 +205,7 @@ public sealed class AdoptionTests(ITestOutputHelper output)
         for (var i = 0; i < 20; i++)
         {
             await Task.Delay(200);
-            b.Adopter!.ScanOnce();
+            await b.Adopter!.ScanOnceAsync();
         }
 
         Assert.Equal(0, b.Adopter!.Adopted);
@@ -193,7 +216,7 @@ public sealed class AdoptionTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void A_record_renewed_between_two_scans_resets_the_wait_on_the_adopters_clock()
+    public async Task A_record_renewed_between_two_scans_resets_the_wait_on_the_adopters_clock()
     {
         using var root = new TempDirectory();
         var fileSystem = new System.IO.Abstractions.FileSystem();
@@ -210,21 +233,21 @@ public sealed class AdoptionTests(ITestOutputHelper output)
             TimeProvider = time,
         });
 
-        adopter.ScanOnce();
+        await adopter.ScanOnceAsync();
         time.Advance(TimeSpan.FromSeconds(29));
         (record with { Heartbeat = 1 }).Write(fileSystem, orphan);
         time.Advance(TimeSpan.FromSeconds(29));
 
         // 58 s since the first look, but the record has changed since: the wait starts again from this look.
-        adopter.ScanOnce();
+        await adopter.ScanOnceAsync();
         Assert.True(Directory.Exists(orphan));
         time.Advance(TimeSpan.FromSeconds(29));
-        adopter.ScanOnce();
+        await adopter.ScanOnceAsync();
         Assert.True(Directory.Exists(orphan));
 
         // Seen unchanged for longer than the lease: now it is claimed and moved.
         time.Advance(TimeSpan.FromSeconds(2));
-        adopter.ScanOnce();
+        await adopter.ScanOnceAsync();
         Assert.False(Directory.Exists(orphan));
         var area = root.Combine("default", Service, AdoptionArea.DirectoryName);
         Assert.True(Directory.Exists(Path.Combine(area, AdoptionArea.AdoptedName("orders-a", 1))));
@@ -410,7 +433,7 @@ public sealed class AdoptionTests(ITestOutputHelper output)
     {
         for (var i = 0; i < Orphans; i++)
         {
-            using var orphan = LogPipeline.Open(Options(root, $"gone-{i}", NoLoki, adopt: false, flushTimeout: TimeSpan.Zero));
+            using var orphan = LogPipeline.Open(Options(root, $"gone-{i}", NoLoki, adopt: false, flushTimeout: TimeSpan.Zero, podUid: $"uid-gone-{i}"));
             Log(orphan, (i * 10_000) + 1, PerOrphan);
         }
 
@@ -459,7 +482,29 @@ public sealed class AdoptionTests(ITestOutputHelper output)
 
     private static string InstanceDirectory(TempDirectory root, string instance) => root.Combine("default", Service, instance);
 
-    private static LogPersistOptions Options(TempDirectory root, string instance, string? url, bool adopt, TimeSpan? flushTimeout = null, TimeSpan? lease = null) => new()
+    /// <summary>
+    /// Adoption that asks <paramref name="api"/> whether an owner is gone, where this instance is a pod of
+    /// the API server (its UID <c>uid-{instance}</c>); with null, the options as they are (the lease rule).
+    /// </summary>
+    private static LogPersistOptions WithLiveness(LogPersistOptions options, FakeKubernetesApi? api)
+    {
+        if (api is null)
+        {
+            return options;
+        }
+
+        var instance = options.Instance!;
+        var uid = api.Add(instance, "uid-" + instance);
+        return options.UseKubernetesLiveness(new KubernetesLivenessOptions
+        {
+            Configuration = () => new k8s.KubernetesClientConfiguration { Host = api.BaseAddress.ToString() },
+            RetryDelay = TimeSpan.FromMilliseconds(50),
+            Environment = name => name switch { "POD_NAME" => instance, "POD_UID" => uid, _ => null },
+        });
+    }
+
+    /// <summary>The options of a sibling; with <paramref name="podUid"/>, its owner record names its pod and that UID.</summary>
+    private static LogPersistOptions Options(TempDirectory root, string instance, string? url, bool adopt, TimeSpan? flushTimeout = null, TimeSpan? lease = null, string? podUid = null) => new()
     {
         Directory = root.Path,
         ServiceName = Service,
@@ -473,7 +518,7 @@ public sealed class AdoptionTests(ITestOutputHelper output)
         LeaseDuration = lease ?? TimeSpan.FromSeconds(1),
         HeartbeatInterval = TimeSpan.FromMilliseconds(100),
         AdoptionScanInterval = TimeSpan.FromMilliseconds(200),
-        Environment = _ => null,
+        Environment = name => podUid is null ? null : name switch { "POD_NAME" => instance, "POD_UID" => podUid, _ => null },
     };
 
     private static async Task WaitForAsync(Func<bool> condition, string what)

@@ -1,6 +1,8 @@
+extern alias KubernetesFull;
+
 using System.CommandLine;
 using System.Globalization;
-using k8s.Models;
+using KubernetesFull::k8s.Models;
 using LogPersist.Cli;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
@@ -50,6 +52,16 @@ internal sealed class ContainerSettings
     public bool AdoptOrphans => Tool is { } tool
         ? tool.AdoptOrphans
         : bool.TryParse(_app!["Logging:LogPersist:AdoptOrphans"], out var adopt) && adopt;
+
+    /// <summary>Whether adoption asks the API server whether a pod is gone (<c>--kubernetes-liveness</c>, or the sample's <c>KubernetesLiveness:Enabled</c>).</summary>
+    public bool KubernetesLiveness => Tool is { } tool
+        ? tool.Value<bool>("--kubernetes-liveness")
+        : bool.TryParse(_app!["KubernetesLiveness:Enabled"], out var on) && on;
+
+    /// <summary>The label selector of the pods Kubernetes liveness watches; null for every pod of the namespace.</summary>
+    public string? KubernetesLabelSelector => Tool is { } tool
+        ? tool.Value<string>("--kubernetes-label-selector")
+        : _app!["KubernetesLiveness:LabelSelector"];
 
     public WalDurability Durability => Tool is { } tool
         ? tool.Value<WalDurability?>("--durability") ?? new LogPersistOptions().Durability

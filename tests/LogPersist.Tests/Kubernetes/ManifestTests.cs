@@ -1,5 +1,7 @@
+extern alias KubernetesFull;
+
 using System.Text.RegularExpressions;
-using k8s.Models;
+using KubernetesFull::k8s.Models;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -260,6 +262,79 @@ public sealed partial class ManifestTests
         var containers = Containers(file).ToList();
 
         Assert.All(containers, pair => Assert.Equal(adopt, ContainerSettings.Of(pair.Container).AdoptOrphans));
+    }
+
+    [Theory]
+    [InlineData("statefulset.yaml", false)]
+    [InlineData("deployment-shared-volume.yaml", true)]
+    [InlineData("raycluster.yaml", true)]
+    [InlineData("drain-job.yaml", false)]
+    public void Kubernetes_liveness_is_on_where_adoption_is_and_watches_the_pods_that_share_the_volume(string file, bool on)
+    {
+        var manifest = Manifests.Load(file);
+        foreach (var pod in manifest.PodTemplates)
+        {
+            foreach (var container in pod.Spec.Containers)
+            {
+                var settings = ContainerSettings.Of(container);
+                Assert.Equal(on, settings.KubernetesLiveness);
+                if (!on)
+                {
+                    continue;
+                }
+
+                // The selector names labels every pod of this shape carries: KubeRay's cluster label, or the template's own.
+                var selector = Assert.IsType<string>(settings.KubernetesLabelSelector);
+                var labels = manifest.RayClusters.SingleOrDefault() is { } cluster
+                    ? new Dictionary<string, string> { ["ray.io/cluster"] = cluster.Metadata.Name }
+                    : pod.Template.Metadata.Labels;
+                Assert.All(selector.Split(','), term => Assert.Equal(term.Split('=')[1], labels[term.Split('=')[0]]));
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("deployment-shared-volume.yaml")]
+    [InlineData("raycluster.yaml")]
+    public void Pods_that_ask_the_API_server_use_an_account_that_may_only_get_list_and_watch_pods(string file)
+    {
+        var manifest = Manifests.Load(file);
+        var account = manifest.Single<V1ServiceAccount>();
+        var role = manifest.Single<V1Role>();
+        var binding = manifest.Single<V1RoleBinding>();
+
+        // The Role grants exactly get, list and watch on pods of its namespace: no other resource, verb or name.
+        var rule = Assert.Single(role.Rules);
+        Assert.Equal([""], rule.ApiGroups);
+        Assert.Equal(["pods"], rule.Resources);
+        Assert.Equal(["get", "list", "watch"], rule.Verbs.Order(StringComparer.Ordinal));
+        Assert.True(rule.ResourceNames is null or { Count: 0 });
+        Assert.True(rule.NonResourceURLs is null or { Count: 0 });
+
+        // The binding gives that Role, and only it, to the pods' service account.
+        Assert.Equal(("rbac.authorization.k8s.io", "Role", role.Metadata.Name), (binding.RoleRef.ApiGroup, binding.RoleRef.Kind, binding.RoleRef.Name));
+        var subject = Assert.Single(binding.Subjects);
+        Assert.Equal(("ServiceAccount", account.Metadata.Name), (subject.Kind, subject.Name));
+
+        // The token is mounted only into the pods that ask the API server, and every one of them uses the account.
+        Assert.False(account.AutomountServiceAccountToken);
+        Assert.All(manifest.PodTemplates, pod =>
+        {
+            Assert.Equal(account.Metadata.Name, pod.Spec.ServiceAccountName);
+            Assert.True(pod.Spec.AutomountServiceAccountToken);
+        });
+    }
+
+    [Theory]
+    [InlineData("statefulset.yaml")]
+    [InlineData("drain-job.yaml")]
+    public void Pods_that_do_not_ask_the_API_server_get_no_role(string file)
+    {
+        var manifest = Manifests.Load(file);
+
+        Assert.Empty(manifest.OfKind<V1Role>());
+        Assert.Empty(manifest.OfKind<V1RoleBinding>());
+        Assert.All(manifest.PodTemplates, pod => Assert.True(pod.Spec.AutomountServiceAccountToken is null or false));
     }
 
     [Fact]

@@ -36,9 +36,9 @@ public sealed class AdoptionSafetyTests : IDisposable
 
         await Planted.WithinAsync(TimeSpan.FromSeconds(20), () =>
         {
-            adopter.ScanOnce();
+            adopter.ScanOnceAsync().AsTask().GetAwaiter().GetResult();
             time.Advance(TimeSpan.FromSeconds(31));
-            adopter.ScanOnce();
+            adopter.ScanOnceAsync().AsTask().GetAwaiter().GetResult();
             return true;
         });
 
@@ -47,7 +47,7 @@ public sealed class AdoptionSafetyTests : IDisposable
     }
 
     [LinuxFact]
-    public void A_sibling_that_links_to_a_directory_elsewhere_is_never_adopted()
+    public async Task A_sibling_that_links_to_a_directory_elsewhere_is_never_adopted()
     {
         var elsewhere = _root.Combine("elsewhere", "orders-x");
         Wals.Fill(elsewhere, 5, 4096);
@@ -59,9 +59,9 @@ public sealed class AdoptionSafetyTests : IDisposable
         var time = new ManualTime();
         var adopter = Adopter(time);
 
-        adopter.ScanOnce();
+        await adopter.ScanOnceAsync();
         time.Advance(TimeSpan.FromSeconds(31));
-        adopter.ScanOnce();
+        await adopter.ScanOnceAsync();
 
         Assert.NotNull(new FileInfo(link).LinkTarget);
         Assert.Equal(before, Directory.GetFiles(elsewhere).Order(StringComparer.Ordinal).ToArray());
