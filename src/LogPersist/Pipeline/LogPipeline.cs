@@ -391,7 +391,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
                 }
                 else
                 {
-                    var stream = StreamDescription.SaveAfter(next.FileSystem, lane.Wal.Directory, settings.Stream, lane.Wal.AppendPosition, lane.Wal.Checkpoint);
+                    var stream = SaveStreamDescription(lane.Wal, settings.Stream, next.FileSystem);
                     Volatile.Write(ref _lane, lane with { Shipper = StartShipper(lane.Wal, shipping, stream, next) });
                 }
 
@@ -412,7 +412,8 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
                     });
                 }
 
-                StreamDescription.SaveAfter(next.FileSystem, lane.Wal.Directory, settings.Stream, lane.Wal.AppendPosition, lane.Wal.Checkpoint);
+                // After the shipper stopped: a failure to save is reported, and must not make the change look unapplied.
+                SaveStreamDescription(lane.Wal, settings.Stream, next.FileSystem);
                 Volatile.Write(ref _destination, NoDestination);
             }
 

@@ -266,6 +266,25 @@ public sealed class LiveSettingsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_Loki_URL_removed_when_the_stream_description_cannot_be_saved_still_stops_shipping_and_says_so()
+    {
+        var options = Options(_first.BaseAddress);
+        await using var pipeline = LogPipeline.Open(options);
+        pipeline.Append(Entry("shipped"));
+        Assert.True(await pipeline.FlushAsync(TimeSpan.FromSeconds(10)));
+
+        // A directory where stream.json goes: the description cannot be written.
+        var description = Path.Combine(pipeline.Wal.Directory, LogPersist.Shipping.StreamDescription.FileName);
+        File.Delete(description);
+        Directory.CreateDirectory(description);
+
+        Assert.True(pipeline.Reconfigure(With(options, o => o.LokiUrl = null)));
+        Assert.Null(pipeline.Shipper);
+        Assert.Equal(LogPipeline.NoDestination, pipeline.Destination);
+        Assert.Equal(1, _first.EntryCount);
+    }
+
+    [Fact]
     public async Task A_lower_disk_cap_applies_from_the_next_segment()
     {
         var options = Options(null, o =>
