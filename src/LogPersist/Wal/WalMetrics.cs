@@ -20,7 +20,10 @@ internal sealed class WalMetrics : IDisposable
     private long _damagedRanges;
     private int _writeFailure;
 
-    public WalMetrics(SegmentCatalog catalog, string? directory = null)
+    /// <param name="catalog">The WAL's segments on disk.</param>
+    /// <param name="directory">The WAL directory, the meter's tag.</param>
+    /// <param name="maxDiskBytes">The disk cap now (it can change while running); the cap gauge is left out without it.</param>
+    public WalMetrics(SegmentCatalog catalog, string? directory = null, Func<long>? maxDiskBytes = null)
     {
         _catalog = catalog;
         _meter = LogPersistMeter.Create(directory);
@@ -30,6 +33,10 @@ internal sealed class WalMetrics : IDisposable
         _damagedCounter = _meter.CreateCounter<long>("logpersist.wal.damage.skipped", "{range}", "Torn or corrupt byte ranges skipped while reading the WAL, by kind.");
         _meter.CreateObservableUpDownCounter("logpersist.wal.usage", () => catalog.TotalBytes, "By", "Bytes of WAL segment files on disk; at most the configured MaxDiskBytes.");
         _meter.CreateObservableUpDownCounter("logpersist.wal.segment.count", () => (long)catalog.Count, "{segment}", "WAL segment files on disk.");
+        if (maxDiskBytes is not null)
+        {
+            _meter.CreateObservableGauge("logpersist.wal.limit", maxDiskBytes, "By", "The WAL's disk cap (MaxDiskBytes) now: logpersist.wal.usage stays under it.");
+        }
     }
 
     /// <summary>The meter, for listeners that want to tell this WAL's instruments apart.</summary>

@@ -139,7 +139,7 @@ internal sealed class WriteAheadLog : IDisposable
                 }
             }
 
-            metrics = new WalMetrics(catalog, options.Directory);
+            metrics = new WalMetrics(catalog, options.Directory, () => options.MaxDiskBytes);
             var retention = new Retention(fileSystem, options.Directory, catalog);
             retention.DeleteShippedBefore(acknowledged.Segment);
             var earlier = catalog.Sequences();

@@ -54,9 +54,14 @@ public sealed class WalMetricsTests
         Assert.Equal(accepted, metrics.Observe("logpersist.wal.entry.written"));
         Assert.Equal(accepted * 100L, metrics.Observe("logpersist.wal.entry.written.size"));
         Assert.Equal(3 * segment, metrics.Observe("logpersist.wal.usage"));
+        Assert.Equal(3 * segment, metrics.Observe("logpersist.wal.limit"));
         Assert.Equal(3, metrics.Observe("logpersist.wal.segment.count"));
         Assert.Equal(refused, metrics.Sum("logpersist.wal.entry.dropped", "reason=wal_full"));
         Assert.Equal(1, metrics.Sum("logpersist.wal.entry.dropped", "reason=too_large"));
+
+        // The cap a reload sets is the one published.
+        wal.ApplyLive(Wals.Options(dir.Path, segment, maxDiskBytes: 5 * segment, fullMode: WalFullMode.DropNewest));
+        Assert.Equal(5 * segment, metrics.Observe("logpersist.wal.limit"));
     }
 
     [Fact]
@@ -97,7 +102,7 @@ public sealed class WalMetricsTests
         listener.Start();
 
         // The WAL's and the shipper's, label overflow and held streams included.
-        Assert.Equal(16, instruments.Count);
+        Assert.Equal(17, instruments.Count);
         Assert.All(instruments, i =>
         {
             Assert.False(string.IsNullOrEmpty(i.Unit), i.Name + " has a unit");
