@@ -66,6 +66,19 @@ public sealed partial class DashboardMetricsTests : IDisposable
     }
 
     [Fact]
+    public void Dashboard_and_rules_tell_WAL_directories_apart_by_the_label_the_exporter_makes_of_the_meter_tag()
+    {
+        // The meter tag is an instrumentation-scope attribute: the Prometheus exporter makes it an otel_scope_ label.
+        var directoryLabel = "otel_scope_" + PrometheusNaming.Sanitize(LogPersistMeter.DirectoryTag);
+        var expressions = Samples.DashboardQueries().Select(q => q.Expr).Concat(Samples.AlertRules().Select(r => r.Expr)).ToList();
+
+        var scopeLabels = expressions.SelectMany(PromQl.GroupingLabels).Where(l => l.StartsWith("otel_scope_", StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal);
+
+        Assert.Equal(new[] { directoryLabel }, scopeLabels);
+        Assert.Contains(Samples.DashboardQueries(), q => q.Expr.Contains("logpersist_ship_lag_seconds", StringComparison.Ordinal) && PromQl.GroupingLabels(q.Expr).Contains(directoryLabel));
+    }
+
+    [Fact]
     public void Dashboard_panels_have_a_title_a_description_a_unit_and_the_datasource_variable()
     {
         var dashboard = Samples.Dashboard();
@@ -241,7 +254,7 @@ public sealed partial class DashboardMetricsTests : IDisposable
             };
         }
 
-        private static string Sanitize(string name)
+        public static string Sanitize(string name)
         {
             var sanitized = Regex.Replace(name, "[^A-Za-z0-9:]+", "_");
             return sanitized.Length > 0 && char.IsAsciiDigit(sanitized[0]) ? "_" + sanitized : sanitized;
@@ -285,6 +298,11 @@ public sealed partial class DashboardMetricsTests : IDisposable
                 .Distinct()
                 .ToList();
         }
+
+        /// <summary>The labels of the <c>by</c>, <c>without</c>, <c>on</c> and <c>ignoring</c> clauses of <paramref name="expr"/>.</summary>
+        public static IEnumerable<string> GroupingLabels(string expr) =>
+            Grouping().Matches(Strings().Replace(expr, " "))
+                .SelectMany(m => m.Value[(m.Value.IndexOf('(', StringComparison.Ordinal) + 1)..^1].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
 
         [GeneratedRegex(@"label_values\s*\((.*),\s*[A-Za-z_][A-Za-z0-9_]*\s*\)", RegexOptions.Singleline)]
         private static partial Regex LabelValues();
