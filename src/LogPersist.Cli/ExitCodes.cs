@@ -1,6 +1,6 @@
 namespace LogPersist.Cli;
 
-/// <summary>The tool's exit codes, documented in the README so scripts and Kubernetes Jobs can rely on them.</summary>
+/// <summary>The tool's exit codes, documented in docs/operations.md so scripts and Kubernetes Jobs can rely on them.</summary>
 internal static class ExitCodes
 {
     /// <summary>The command did what it was asked and found nothing wrong.</summary>

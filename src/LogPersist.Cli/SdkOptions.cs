@@ -18,7 +18,7 @@ internal sealed class SdkOptions
 
     public Option<string?> Username { get; } = new("--username") { Description = "Basic-auth user name. Default: $LOKI_USERNAME." };
 
-    public Option<FileInfo?> PasswordFile { get; } = new("--password-file") { Description = "File holding the basic-auth password. Default: $LOKI_PASSWORD." };
+    public Option<FileInfo?> PasswordFile { get; } = new("--password-file") { Description = "File holding the basic-auth password. Without it, the password itself is read from $LOKI_PASSWORD." };
 
     public Option<FileInfo?> BearerTokenFile { get; } = new("--bearer-token-file") { Description = "File holding a bearer token, re-read when it changes (projected service-account tokens)." };
 

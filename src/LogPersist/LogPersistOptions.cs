@@ -28,7 +28,7 @@ public sealed class LogPersistOptions
     public string? ServiceName { get; set; }
 
     /// <summary>This process's instance name: the <c>pod</c> label and the last level of the WAL directory. Read once, when the WAL opens: a change needs a restart.</summary>
-    /// <value>The default is <c>POD_NAME</c>, else <c>HOSTNAME</c>, else the machine name.</value>
+    /// <value>The default is <c>POD_NAME</c>, else <c>k8s.pod.name</c> in <c>OTEL_RESOURCE_ATTRIBUTES</c>, else <c>HOSTNAME</c>, else the machine name.</value>
     public string? Instance { get; set; }
 
     /// <summary>Size of each preallocated WAL segment file, a multiple of 8 between 4 KiB and 1 GiB. Read once, when the WAL opens: a change needs a restart.</summary>

@@ -13,8 +13,8 @@ using Spectre.Console;
 namespace LogPersist.Cli.Commands;
 
 /// <summary>
-/// <c>logpersist drain DIR | --all ROOT</c>: ships what WAL directories hold to Loki and deletes the
-/// shipped segments; for volumes whose pods are gone.
+/// <c>logpersist drain DIR | --all ROOT</c>: ships what WAL directories hold to Loki and then removes each
+/// drained directory; for volumes whose pods are gone.
 /// </summary>
 internal static class DrainCommand
 {
@@ -32,7 +32,7 @@ internal static class DrainCommand
         };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var sdk = new SdkOptions();
-        var command = new Command("drain", "Ship every unshipped entry of a WAL directory to Loki, with the labels it was written under, then delete the shipped segments. Safe to interrupt and run again.")
+        var command = new Command("drain", "Ship every unshipped entry of a WAL directory to Loki, with the labels it was written under, then remove the directory (a directory that also holds files LogPersist did not write keeps them). Safe to interrupt and run again.")
         {
             directory,
             all,

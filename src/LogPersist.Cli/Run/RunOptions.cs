@@ -42,7 +42,7 @@ internal sealed class RunOptions
 
     public Option<bool> AdoptOrphans { get; } = new("--adopt-orphans")
     {
-        Description = "Also ship, then delete, the WAL directories that gone instances of the same service left under the root (a shared volume); see 'Running on Kubernetes' in the README.",
+        Description = "Also ship, then delete, the WAL directories that gone instances of the same service left under the root (a shared volume); see docs/kubernetes.md.",
     };
 
     public Option<bool> KubernetesLiveness { get; } = new("--kubernetes-liveness")
@@ -57,7 +57,7 @@ internal sealed class RunOptions
 
     public Option<bool> AllowGroupWritableDirectories { get; } = new("--allow-group-writable-directories")
     {
-        Description = "Accept namespace and service directories under the root that are writable by one of this process's groups (a volume whose fsGroup makes them so); see the README's security section.",
+        Description = "Accept namespace and service directories under the root that are writable by one of this process's groups (a volume whose fsGroup makes them so); see docs/kubernetes.md (security on a shared volume).",
     };
 
     public Option<string[]> Files { get; } = new("--files")
