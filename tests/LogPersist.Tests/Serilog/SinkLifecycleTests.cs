@@ -40,6 +40,22 @@ public sealed class SinkLifecycleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_sinks_WAL_directory_is_listed_while_it_is_open_and_not_after()
+    {
+        await using (var logger = SerilogJson.CreateLogger(SerilogJson.Args(_dir.Path, _server.BaseAddress)))
+        {
+            logger.Information("Task {Seq} done", 0);
+
+            // Other tests' pipelines may be open in this process too: this sink's is among them, under the configured root.
+            var mine = Assert.Single(LogPersistWal.OpenDirectories(), d => d.StartsWith(_dir.Path + Path.DirectorySeparatorChar, StringComparison.Ordinal));
+            Assert.True(Directory.Exists(mine));
+            Assert.NotEmpty(Directory.GetFiles(mine, "*.wal"));
+        }
+
+        Assert.DoesNotContain(LogPersistWal.OpenDirectories(), d => d.StartsWith(_dir.Path + Path.DirectorySeparatorChar, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task DisposeAsync_delivers_every_event_before_it_returns()
     {
         await using (var logger = SerilogJson.CreateLogger(SerilogJson.Args(_dir.Path, _server.BaseAddress)))
