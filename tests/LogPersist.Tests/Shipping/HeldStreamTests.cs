@@ -1,4 +1,3 @@
-using System.Text.Json;
 using LogPersist.Entries;
 using LogPersist.LokiTestServer;
 using LogPersist.Pipeline;
@@ -30,12 +29,13 @@ public sealed class HeldStreamTests : IDisposable
             StructuredMetadata = StructuredMetadataMode.Off,
             Environment = _ => null,
         });
+
         // Streams a and b exist; the tenant is at its limit of two.
         foreach (var team in (string[])["a", "b"])
         {
             for (var i = 0; i < 10; i++)
             {
-                pipeline.Append(Entry(team, $"{team} {i}"));
+                pipeline.Append(TeamEntry(team, $"{team} {i}"));
             }
         }
 
@@ -47,13 +47,13 @@ public sealed class HeldStreamTests : IDisposable
         {
             for (var i = 10; i < 20; i++)
             {
-                pipeline.Append(Entry(team, $"{team} {i}"));
+                pipeline.Append(TeamEntry(team, $"{team} {i}"));
             }
         }
 
         for (var i = 0; i < 10; i++)
         {
-            pipeline.Append(Entry("c", $"c {i}"));
+            pipeline.Append(TeamEntry("c", $"c {i}"));
         }
 
         await WaitForAsync(() => pipeline.Shipper!.Metrics.HeldTotal >= 20, "the third stream to be held");
@@ -64,7 +64,7 @@ public sealed class HeldStreamTests : IDisposable
         // The other streams keep shipping while the third one waits.
         for (var i = 0; i < 10; i++)
         {
-            pipeline.Append(Entry("a", $"a later {i}"));
+            pipeline.Append(TeamEntry("a", $"a later {i}"));
         }
 
         await WaitForAsync(() => Messages(server).Count(m => m.StartsWith("a later", StringComparison.Ordinal)) == 10, "later entries of a stored stream");
@@ -78,15 +78,4 @@ public sealed class HeldStreamTests : IDisposable
         Assert.Equal(70, messages.Distinct().Count());
         Assert.All(server.Entries.Where(e => Message(e.Line).StartsWith("c ", StringComparison.Ordinal)), e => Assert.Equal("c", e.LabelMap["team"]));
     }
-
-    private static byte[] Entry(string team, string message)
-    {
-        var entry = new LogEntry { Category = "orders", Template = message, TimestampNs = LogEntry.NowNs(TimeProvider.System) };
-        entry.Properties.Add(new("team", team));
-        return new EntryEncoder().Encode(entry).ToArray();
-    }
-
-    private static List<string> Messages(TestServer server) => [.. server.Entries.Select(e => Message(e.Line))];
-
-    private static string Message(string line) => JsonDocument.Parse(line).RootElement.GetProperty("msg").GetString()!;
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using LogPersist.Entries;
 using LogPersist.LokiTestServer;
 using LogPersist.Pipeline;
@@ -134,22 +133,11 @@ public sealed class StreamRateTests : IDisposable
         var padding = new string('x', 400);
         for (var i = first; i < first + 300; i++)
         {
-            pipeline.Append(Entry("hot", $"hot {i} {padding}"));
+            pipeline.Append(TeamEntry("hot", $"hot {i} {padding}"));
             if (i % 30 == 0)
             {
-                pipeline.Append(Entry("quiet", $"quiet {i}"));
+                pipeline.Append(TeamEntry("quiet", $"quiet {i}"));
             }
         }
     }
-
-    private static byte[] Entry(string team, string message)
-    {
-        var entry = new LogEntry { Category = "orders", Template = message, TimestampNs = LogEntry.NowNs(TimeProvider.System) };
-        entry.Properties.Add(new("team", team));
-        return new EntryEncoder().Encode(entry).ToArray();
-    }
-
-    private static List<string> Messages(TestServer server) => [.. server.Entries.Select(e => Message(e.Line))];
-
-    private static string Message(string line) => JsonDocument.Parse(line).RootElement.GetProperty("msg").GetString()!;
 }

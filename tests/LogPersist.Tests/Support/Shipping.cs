@@ -12,6 +12,20 @@ internal static class Shipping
 {
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
+    /// <summary>An encoded entry logged now whose message is <paramref name="message"/>, with the property <c>team</c> (a label property in stream tests).</summary>
+    public static byte[] TeamEntry(string team, string message)
+    {
+        var entry = new LogEntry { Category = "orders", Template = message, TimestampNs = LogEntry.NowNs(TimeProvider.System) };
+        entry.Properties.Add(new("team", team));
+        return new EntryEncoder().Encode(entry).ToArray();
+    }
+
+    /// <summary>The <c>msg</c> field of every JSON line the server stored.</summary>
+    public static List<string> Messages(LogPersist.LokiTestServer.LokiTestServer server) => [.. server.Entries.Select(e => Message(e.Line))];
+
+    /// <summary>The <c>msg</c> field of a JSON line.</summary>
+    public static string Message(string line) => JsonDocument.Parse(line).RootElement.GetProperty("msg").GetString()!;
+
     public static ShipperOptions Options(Uri loki, Func<ShipperOptions, ShipperOptions>? configure = null) => new()
     {
         Loki = new LokiClientOptions
