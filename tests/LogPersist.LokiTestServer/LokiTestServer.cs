@@ -101,6 +101,9 @@ public sealed class LokiTestServer : IAsyncDisposable
     /// <summary>Scripted answers not yet taken by a push request. A push takes its answer as soon as its body has arrived.</summary>
     public int QueuedScripts => _scripts.Count;
 
+    /// <summary>Drops the scripted answers not yet taken: later pushes are processed as usual.</summary>
+    public void ClearScripts() => _scripts.Clear();
+
     /// <summary>True once <see cref="EntryCount"/> reaches <paramref name="count"/>; false when <paramref name="timeout"/> passes first.</summary>
     public Task<bool> WaitForEntriesAsync(int count, TimeSpan timeout) => _store.WaitForCountAsync(count, timeout);
 

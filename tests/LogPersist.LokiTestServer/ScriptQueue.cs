@@ -19,4 +19,6 @@ internal sealed class ScriptQueue
     public bool TryDequeue(out ScriptedResponse? response) => _queue.TryDequeue(out response);
 
     public int Count => _queue.Count;
+
+    public void Clear() => _queue.Clear();
 }

@@ -50,8 +50,8 @@ internal sealed class BatchSender
         _appendMarker = appendMarker;
         _resilience = new PushResilience(client, options.Loki, OnRetry);
 
-        // Each request in flight holds a body; one more is being encoded (raw protobuf before compression).
-        _bodies = System.Buffers.ArrayPool<byte>.Create(maxArrayLength: 16 << 20, maxArraysPerBucket: options.MaxInFlight + 2);
+        // Each request in flight holds a body (up to ParallelStreams per batch); one more is being encoded (raw protobuf before compression).
+        _bodies = System.Buffers.ArrayPool<byte>.Create(maxArrayLength: 16 << 20, maxArraysPerBucket: (options.MaxInFlight * ParallelStreams) + 2);
     }
 
     /// <summary>Requests of one batch in flight at the same time, each for a different stream.</summary>
