@@ -134,26 +134,30 @@ internal sealed class BatchSender
             return new Outcome(stream.Entries.Count, null, OutcomeKind.Shard);
         }
 
-        var bytes = Batch.CountRateBytes([stream]);
-        if (_pacing.BytesPerSecond(labels) is { } rate && bytes > rate && stream.Entries.Count > 1)
+        // Only a paced stream counts its bytes: the others go at once.
+        if (_pacing.BytesPerSecond(labels) is { } rate)
         {
-            // More than a second of the stream's rate: halves, so that no request is over Loki's bucket.
-            return new Outcome(stream.Entries.Count, null, OutcomeKind.Halve);
-        }
+            var bytes = Batch.CountRateBytes([stream]);
+            if (bytes > rate && stream.Entries.Count > 1)
+            {
+                // More than a second of the stream's rate: halves, so that no request is over Loki's bucket.
+                return new Outcome(stream.Entries.Count, null, OutcomeKind.Halve);
+            }
 
-        var time = _options.TimeProvider;
-        // A pinned part waits its turn however long: Loki may hold some of it already, and a copy appended
-        // at the WAL's tail could come back split into shards, where Loki would store it a second time.
-        var budget = part.Pinned ? TimeSpan.MaxValue
-            : pacedUntil > time.GetTimestamp() ? time.GetElapsedTime(time.GetTimestamp(), pacedUntil) : TimeSpan.Zero;
-        if (_pacing.Book(labels, bytes, budget) is not { } wait)
-        {
-            return new Outcome(stream.Entries.Count, null, OutcomeKind.Deferred);
-        }
+            var time = _options.TimeProvider;
+            // A pinned part waits its turn however long: Loki may hold some of it already, and a copy appended
+            // at the WAL's tail could come back split into shards, where Loki would store it a second time.
+            var budget = part.Pinned ? TimeSpan.MaxValue
+                : pacedUntil > time.GetTimestamp() ? time.GetElapsedTime(time.GetTimestamp(), pacedUntil) : TimeSpan.Zero;
+            if (_pacing.Book(labels, bytes, budget) is not { } wait)
+            {
+                return new Outcome(stream.Entries.Count, null, OutcomeKind.Deferred);
+            }
 
-        if (wait > TimeSpan.Zero)
-        {
-            await Task.Delay(wait, time, token).ConfigureAwait(false);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, time, token).ConfigureAwait(false);
+            }
         }
 
         using var content = PushEncoder.Encode([stream], _client.Options.Encoding, _client.Options.GzipJson, _bodies);
