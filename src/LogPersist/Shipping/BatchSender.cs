@@ -125,7 +125,7 @@ internal sealed class BatchSender
     }
 
     /// <summary>Sends one stream's part, after its pacing; the outcome is acted on by <see cref="Act"/>.</summary>
-    private async Task<Outcome> SendPartAsync(Part part, long pacedUntil, CancellationToken token)
+    private async Task<Outcome> SendPartAsync(StreamPart part, long pacedUntil, CancellationToken token)
     {
         var stream = part.Stream;
         var labels = stream.Labels.Text;
@@ -170,7 +170,7 @@ internal sealed class BatchSender
     /// Acts on one part's outcome: counts, marks, and queues in <paramref name="work"/> what is sent next
     /// for its stream. Returns false when Loki refused the part's metadata and the batch is to be rebuilt.
     /// </summary>
-    private bool Act(Batch batch, Part part, Outcome outcome, StreamWork work, bool rebuilt)
+    private bool Act(Batch batch, StreamPart part, Outcome outcome, StreamWork work, bool rebuilt)
     {
         var entries = outcome.Entries;
         List<PushStream> streams = [part.Stream];
@@ -251,7 +251,7 @@ internal sealed class BatchSender
     /// (Loki drops a resend as a duplicate only in the stream that holds the first copy). What stays on its
     /// stream, and a shard refused in turn, is paced at the rate Loki named.
     /// </summary>
-    private void OverRate(Part part, PushClassification result, StreamWork work)
+    private void OverRate(StreamPart part, PushClassification result, StreamWork work)
     {
         var labels = part.Stream.Labels;
         var reason = result.Reason ?? "";
@@ -308,7 +308,7 @@ internal sealed class BatchSender
         return rest;
     }
 
-    private static Part[] Halves(Part part)
+    private static StreamPart[] Halves(StreamPart part)
     {
         var (first, second) = Batch.Split([part.Stream]);
         return [part with { Stream = first[0] }, part with { Stream = second[0] }];
@@ -318,7 +318,7 @@ internal sealed class BatchSender
     /// Appends the part's entries again at the WAL's tail. They are found in the batch's range by the stream
     /// the batch built them into (a shard's entries, by the stream it was split from) and their timestamps.
     /// </summary>
-    private void Hold(Batch batch, Part part, string reason, string detail)
+    private void Hold(Batch batch, StreamPart part, string reason, string detail)
     {
         var asBuilt = new PushStream(part.Base);
         asBuilt.Entries.AddRange(part.Stream.Entries);
@@ -336,74 +336,6 @@ internal sealed class BatchSender
     }
 
     private readonly record struct Outcome(int Entries, PushClassification? Result, OutcomeKind Kind);
-
-    /// <summary>
-    /// Entries of one stream to send in one request. <see cref="Base"/> is the stream as the batch built it
-    /// (a shard's is the stream it was split from); a <see cref="Pinned"/> part is sent under its own labels
-    /// whatever happens to its stream, because Loki may have stored some of it under them.
-    /// </summary>
-    private sealed record Part(PushStream Stream, LabelSet Base, bool Pinned);
-
-    /// <summary>
-    /// What is left to send of a batch, stream by stream, in order. A round takes the next part of each
-    /// stream; what an answer leads to (halves, a resend) goes before the rest of its stream.
-    /// </summary>
-    private sealed class StreamWork
-    {
-        private readonly Dictionary<string, List<Part>> _byStream = new(StringComparer.Ordinal);
-        private readonly List<string> _order = [];
-
-        public void Add(IEnumerable<PushStream> streams)
-        {
-            foreach (var stream in streams)
-            {
-                Then(new Part(stream, stream.Labels, Pinned: false));
-            }
-        }
-
-        /// <summary>A part to send after what is queued for its stream.</summary>
-        public void Then(Part part) => Queue(part.Stream.Labels.Text).Add(part);
-
-        /// <summary>Parts to send next for their stream, before the rest of it.</summary>
-        public void Next(params Part[] parts) => Queue(parts[0].Stream.Labels.Text).InsertRange(0, parts);
-
-        public List<Part> TakeRound()
-        {
-            var round = new List<Part>();
-            foreach (var labels in _order)
-            {
-                var queue = _byStream[labels];
-                if (queue.Count > 0)
-                {
-                    round.Add(queue[0]);
-                    queue.RemoveAt(0);
-                }
-            }
-
-            return round;
-        }
-
-        /// <summary>Forgets every part not sent yet and returns the streams (as the batch built them) they were of.</summary>
-        public HashSet<string> Clear()
-        {
-            var pending = _byStream.Values.SelectMany(q => q).Select(p => p.Base.Text).ToHashSet(StringComparer.Ordinal);
-            _byStream.Clear();
-            _order.Clear();
-            return pending;
-        }
-
-        private List<Part> Queue(string labels)
-        {
-            if (!_byStream.TryGetValue(labels, out var queue))
-            {
-                queue = [];
-                _byStream[labels] = queue;
-                _order.Add(labels);
-            }
-
-            return queue;
-        }
-    }
 
     /// <summary>Called before each retry of a push.</summary>
     private void OnRetry(PushResponse? response, TimeSpan delay)
