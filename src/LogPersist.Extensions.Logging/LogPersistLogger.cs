@@ -56,6 +56,7 @@ internal sealed class LogPersistLogger : ILogger
         var encoder = ThreadEncoders.Rent(_pipeline.EntryLimits);
         try
         {
+            encoder.UseStrings(_pipeline.Wal.Strings);
             var timestamp = LogEntry.NowNs(_pipeline.Time);
             Span<byte> trace = stackalloc byte[EntryEncoder.TraceBytes];
             if (Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity)
@@ -73,6 +74,7 @@ internal sealed class LogPersistLogger : ILogger
                 TimestampNs = timestamp,
                 Level = (EntryLevel)logLevel,
                 CategoryUtf8 = _categoryUtf8,
+                Category = _category,
                 EventId = eventId.Id,
                 EventName = eventId.Name,
                 Exception = exception is null ? null : EntryEncoder.SafeToString(exception),
@@ -168,11 +170,13 @@ internal sealed class LogPersistLogger : ILogger
         }
 
         var template = record.MessageTemplate ?? (templateAt >= 0 ? attributes[templateAt].Value as string : null);
+        encoder.UseStrings(_pipeline.Wal.Strings);
         encoder.Begin(new EntryHeader
         {
             TimestampNs = (record.Timestamp.ToUniversalTime() - DateTimeOffset.UnixEpoch).Ticks * 100,
             Level = (EntryLevel)record.LogLevel,
             CategoryUtf8 = _categoryUtf8,
+            Category = _category,
             EventId = record.EventId.Id,
             EventName = record.EventId.Name,
             // The buffer writes an empty text for a record without one.

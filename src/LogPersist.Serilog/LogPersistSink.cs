@@ -47,6 +47,7 @@ internal sealed class LogPersistSink : ILogEventSink, IDisposable, IAsyncDisposa
         var encoder = ThreadEncoders.Rent(_pipeline.EntryLimits);
         try
         {
+            encoder.UseStrings(_pipeline.Wal.Strings);
             Encode(encoder, logEvent, level, category, categoryIsProperty);
             _pipeline.Append(encoder);
         }
@@ -90,6 +91,7 @@ internal sealed class LogPersistSink : ILogEventSink, IDisposable, IAsyncDisposa
                 TimestampNs = TimestampNs(logEvent.Timestamp),
                 Level = level,
                 CategoryUtf8 = categoryUtf8,
+                Category = category,
                 Message = RenderedMessage(logEvent),
                 Template = logEvent.MessageTemplate.Text,
                 Exception = ExceptionText(logEvent.Exception),

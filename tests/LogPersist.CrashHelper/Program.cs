@@ -12,7 +12,9 @@ using LogPersist.Wal;
 //
 //   append DIR SEGMENT_BYTES THREADS FIRST_SEQUENCE   appends sequence numbers; prints "A <n>" after Append returned true
 //   checkpoint DIR FIRST_INDEX                        saves checkpoints (i, 8*i); prints "C <i>" after Save returned
-//   ship DIR LOKI_URL THREADS FIRST_SEQUENCE COUNT    logs COUNT entries "seq <n>" while a shipper pushes them to LOKI_URL; prints "A <n>"
+//   ship DIR LOKI_URL THREADS FIRST_SEQUENCE COUNT [v1]   logs COUNT entries "seq <n>" while a shipper pushes them to LOKI_URL; prints "A <n>";
+//                                                     entries refer to the segments' string tables, or with "v1" the WAL is
+//                                                     written as LogPersist 0.1 wrote it (format 1 segments, self-contained entries)
 //   drain DIR LOKI_URL                                ships what is left and prints "DRAINED" once all of it was acknowledged
 //   pipeline ROOT SERVICE INSTANCE LOKI_URL FIRST COUNT [adopt]   an application's pipeline (lease 1 s, heartbeat 100 ms) logs
 //                                                     "seq <n>" for n in FIRST..FIRST+COUNT-1; prints "A <n>" after each log call returned;
@@ -54,8 +56,8 @@ switch (args[0])
         return RunAppend(args[1], long.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture), long.Parse(args[4], CultureInfo.InvariantCulture));
     case "checkpoint":
         return RunCheckpoint(args[1], long.Parse(args[2], CultureInfo.InvariantCulture));
-    case "ship" when args.Length == 6:
-        return RunShip(args[1], new Uri(args[2]), int.Parse(args[3], CultureInfo.InvariantCulture), long.Parse(args[4], CultureInfo.InvariantCulture), long.Parse(args[5], CultureInfo.InvariantCulture));
+    case "ship" when args.Length is 6 or 7:
+        return RunShip(args[1], new Uri(args[2]), int.Parse(args[3], CultureInfo.InvariantCulture), long.Parse(args[4], CultureInfo.InvariantCulture), long.Parse(args[5], CultureInfo.InvariantCulture), args.Length == 7 && args[6] == "v1");
     case "drain" when args.Length == 3:
         return RunDrain(args[1], new Uri(args[2]));
     case "pipeline" when args.Length is 7 or 8 or 9:
@@ -120,9 +122,9 @@ Shipper StartShipper(WriteAheadLog wal, Uri loki)
     return shipper;
 }
 
-int RunShip(string directory, Uri loki, int threads, long first, long count)
+int RunShip(string directory, Uri loki, int threads, long first, long count, bool version1)
 {
-    using var wal = WriteAheadLog.Open(new WalOptions { Directory = directory, SegmentBytes = 256 * 1024, MaxDiskBytes = 1L << 30 });
+    using var wal = WriteAheadLog.Open(new WalOptions { Directory = directory, SegmentBytes = 256 * 1024, MaxDiskBytes = 1L << 30, SegmentFormat = version1 ? (ushort)1 : SegmentHeader.CurrentVersion });
     using var shipper = StartShipper(wal, loki);
     Report("READY\n"u8);
     var next = first - 1;
@@ -138,7 +140,9 @@ int RunShip(string directory, Uri loki, int threads, long first, long count)
         {
             entry.TimestampNs = LogEntry.NowNs(TimeProvider.System);
             entry.Properties[0] = new("Seq", sequence);
-            if (wal.Append(encoder.Encode(entry)))
+            encoder.UseStrings(wal.Strings);
+            encoder.Encode(entry);
+            if (wal.Append(encoder))
             {
                 Report(line[..FormatLine((byte)'A', sequence, line)]);
             }
@@ -196,7 +200,9 @@ int RunPipeline(string root, string service, string instance, string loki, long 
     {
         entry.TimestampNs = LogEntry.NowNs(TimeProvider.System);
         entry.Properties[0] = new("Seq", sequence);
-        if (pipeline.Append(encoder.Encode(entry)))
+        encoder.UseStrings(pipeline.Wal.Strings);
+        encoder.Encode(entry);
+        if (pipeline.Append(encoder))
         {
             Report(line[..FormatLine((byte)'A', sequence, line)]);
         }

@@ -65,7 +65,7 @@ internal static class ExportCommand
                         break;
                     }
 
-                    if (entries.TryFormat(record.Kind, record.Payload.Span, out var line))
+                    if (entries.TryFormat(record.Kind, record.Payload.Span, record.Strings, out var line))
                     {
                         await writer.WriteLineAsync(line.Text).ConfigureAwait(false);
                         exported++;

@@ -74,9 +74,9 @@ internal static class TailCommand
             var sequence = wal.Segments[i];
             var kept = new Queue<string>();
             var limit = wanted;
-            var inspection = SegmentInspector.Inspect(wal.Path, sequence, wal.IsLive(sequence), visitor: (kind, _, payload) =>
+            var inspection = SegmentInspector.Inspect(wal.Path, sequence, wal.IsLive(sequence), visitor: (kind, _, payload, strings) =>
             {
-                if (limit > 0 && entries.TryFormat(kind, payload, out var line) && filter.Matches(line))
+                if (limit > 0 && entries.TryFormat(kind, payload, strings, out var line) && filter.Matches(line))
                 {
                     if (kept.Count == limit)
                     {
@@ -122,7 +122,7 @@ internal static class TailCommand
             var printed = false;
             while (reader.TryRead(out var record))
             {
-                if (entries.TryFormat(record.Kind, record.Payload.Span, out var line) && filter.Matches(line))
+                if (entries.TryFormat(record.Kind, record.Payload.Span, record.Strings, out var line) && filter.Matches(line))
                 {
                     await context.Out.WriteLineAsync(line.Text).ConfigureAwait(false);
                     printed = true;

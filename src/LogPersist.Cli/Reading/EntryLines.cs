@@ -30,12 +30,12 @@ internal sealed class EntryLines : IDisposable
     public long Undecodable { get; private set; }
 
     /// <summary>Formats a data or gap record; false (and counted) when it is not a readable entry.</summary>
-    public bool TryFormat(RecordKind kind, ReadOnlySpan<byte> payload, out EntryLine line)
+    public bool TryFormat(RecordKind kind, ReadOnlySpan<byte> payload, SegmentStrings? strings, out EntryLine line)
     {
         line = default;
         switch (kind)
         {
-            case RecordKind.Data when EntryView.TryDecode(payload, out var entry):
+            case RecordKind.Data when EntryView.TryDecode(payload, strings, out var entry):
                 line = Make(entry.TimestampNs, entry.Level, entry.Category.SequenceEqual(Markers.CategoryUtf8), _formatter.Format(entry, includeTrace: true));
                 return true;
             case RecordKind.Gap when GapMarker.TryRead(payload, out var gap):

@@ -83,13 +83,13 @@ internal sealed class WalScan
 
         Segments.Add(new SegmentSummary(inspection, Wal.IsLive(sequence), first, last));
 
-        void Visit(RecordKind kind, WalPosition position, ReadOnlySpan<byte> payload)
+        void Visit(RecordKind kind, WalPosition position, ReadOnlySpan<byte> payload, SegmentStrings strings)
         {
             long? timestamp = null;
             if (kind == RecordKind.Data)
             {
                 Records++;
-                if (EntryView.TryDecode(payload, out var entry))
+                if (EntryView.TryDecode(payload, strings, out var entry))
                 {
                     timestamp = entry.TimestampNs;
                     if (entry.Category.SequenceEqual(MarkerCategory))

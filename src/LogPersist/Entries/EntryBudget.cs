@@ -81,6 +81,16 @@ internal sealed class EntryBudget
     /// </summary>
     public bool StopItems() => !_exhausted && LeaveOut();
 
+    /// <summary>
+    /// Takes <paramref name="bytes"/> off what is left without writing them: a string the entry refers to
+    /// in its segment's string table costs the entry what it would have cost written out.
+    /// </summary>
+    public void Charge(int bytes)
+    {
+        _valueBytes -= bytes;
+        _openBytes -= bytes;
+    }
+
     /// <summary>Room for the next text: a quarter of the budget, less when the budget has less left.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int TextRoom(int length) => Math.Max(Math.Min(_valueBytes - length, _textBytes), 0);

@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using LogPersist.Wal;
 
 namespace LogPersist.Entries;
 
@@ -22,6 +24,14 @@ internal sealed class EntryEncoder
     private int _scopeCountAt;
     private int _scopeCount;
 
+    // The string tables of the WAL the next entry goes to, and the segment its references are for.
+    private readonly CachedString[] _cache = new CachedString[64];
+    private readonly List<(uint Id, InternedString Text)> _used = [];
+    private StringIds? _strings;
+    private WalSegment? _segment;
+    private bool _ended;
+    private PayloadWriter? _selfContained;
+
     public EntryEncoder(int initialCapacity = 1024)
         : this(EntryLimits.Default, initialCapacity)
     {
@@ -36,6 +46,47 @@ internal sealed class EntryEncoder
 
     /// <summary>The limits of the entries encoded from the next <see cref="Begin"/> or <see cref="Encode"/> on.</summary>
     public EntryLimits Limits { get; set; }
+
+    /// <summary>The segment whose string table the entry being encoded refers to; null when it refers to none (format 1).</summary>
+    public WalSegment? Segment => _segment;
+
+    /// <summary>
+    /// Has the next entries refer to the string table of the segment <paramref name="strings"/>' WAL appends
+    /// to now (format 2), or to none (null: format 1). Append the entry with
+    /// <see cref="WriteAheadLog.Append(EntryEncoder)"/>, which knows what to do if appends moved on meanwhile.
+    /// </summary>
+    public void UseStrings(StringIds? strings)
+    {
+        _strings = strings;
+        _segment = strings?.OpenSegment;
+    }
+
+    /// <summary>
+    /// The last entry as a self-contained format 1 payload, every string it referred to written out:
+    /// for when appends moved on from <see cref="Segment"/> before it was appended.
+    /// </summary>
+    public ReadOnlySpan<byte> SelfContained()
+    {
+        if (_segment is null)
+        {
+            return _out.Written;
+        }
+
+        var strings = new SegmentStrings();
+        foreach (var (id, text) in _used)
+        {
+            strings.Set(id, text.Utf8);
+        }
+
+        if (!EntryView.TryDecode(_out.Written, strings, out var view))
+        {
+            return _out.Written;
+        }
+
+        _selfContained ??= new PayloadWriter(_out.Length + 256);
+        view.WriteSelfContained(_selfContained);
+        return _selfContained.Written;
+    }
 
     /// <summary>Whether anything of the last entry was cut (<see cref="Cuts"/>).</summary>
     public bool HasCuts => _budget.HasCuts;
@@ -60,7 +111,7 @@ internal sealed class EntryEncoder
             EventId = entry.EventId, EventName = entry.EventName,
         };
         BeginHeader(header);
-        _values.WriteText(entry.Category);
+        WriteReference(entry.Category, default);
         WriteOptionalFields(header);
         var properties = BeginProperties(entry.Properties.Count);
         for (var i = 0; i < properties; i++)
@@ -104,7 +155,7 @@ internal sealed class EntryEncoder
     public void Begin(in EntryHeader header)
     {
         BeginHeader(header);
-        _values.WriteText(header.CategoryUtf8);
+        WriteReference(header.Category, header.CategoryUtf8);
         WriteOptionalFields(header);
     }
 
@@ -138,7 +189,7 @@ internal sealed class EntryEncoder
         }
 
         // Room is looked at before the name: a name that uses it up still gets its value (a text is cut).
-        _values.WriteText(name);
+        WriteReference(name, default);
         _values.WriteValue(value, 0);
     }
 
@@ -193,6 +244,13 @@ internal sealed class EntryEncoder
     /// <summary>Finishes the entry; the span is valid until the next <see cref="Begin"/> or <see cref="Encode"/>.</summary>
     public ReadOnlySpan<byte> End()
     {
+        if (_ended)
+        {
+            // Already finished (Encode, then an append that finishes it again): the same entry.
+            return _out.Written;
+        }
+
+        _ended = true;
         _out.PatchUInt16(_scopeCountAt, _scopeCount);
         if (_budget.HasCuts)
         {
@@ -202,8 +260,14 @@ internal sealed class EntryEncoder
         return _out.Written;
     }
 
-    /// <summary>Gives up a buffer that one large entry grew, so a thread-bound encoder does not keep it.</summary>
-    public void TrimExcess(int maxRetainedBytes) => _out.TrimExcess(maxRetainedBytes);
+    /// <summary>Gives up a buffer that one large entry grew, so a thread-bound encoder does not keep it, and forgets the WAL it encoded for.</summary>
+    public void TrimExcess(int maxRetainedBytes)
+    {
+        _out.TrimExcess(maxRetainedBytes);
+        _selfContained?.TrimExcess(maxRetainedBytes);
+        _strings = null;
+        _segment = null;
+    }
 
     /// <summary>The key under which Microsoft.Extensions.Logging passes the message template in a state's pairs.</summary>
     public const string OriginalFormat = "{OriginalFormat}";
@@ -214,6 +278,7 @@ internal sealed class EntryEncoder
     private void BeginHeader(in EntryHeader entry)
     {
         _out.Reset();
+        _ended = false;
         _budget.Reset(Limits);
         var flags = EntryFlags.None;
         if (entry.Message is not null) flags |= EntryFlags.Message;
@@ -223,8 +288,13 @@ internal sealed class EntryEncoder
         if (entry.Exception is not null) flags |= EntryFlags.Exception;
         if (entry.Trace.Length == TraceBytes) flags |= EntryFlags.Trace;
 
+        if (_used.Count > 0)
+        {
+            _used.Clear();
+        }
+
         var header = _out.Reserve(EntryFormat.FixedHeaderBytes);
-        header[0] = EntryFormat.Version1;
+        header[0] = _segment is null ? EntryFormat.Version1 : EntryFormat.Version2;
         BinaryPrimitives.WriteInt64LittleEndian(header[1..], entry.TimestampNs);
         header[9] = (byte)entry.Level;
         header[FlagsOffset] = (byte)flags;
@@ -233,12 +303,78 @@ internal sealed class EntryEncoder
     private void WriteOptionalFields(in EntryHeader entry)
     {
         if (entry.Message is not null) _values.WriteText(entry.Message);
-        if (entry.Template is not null) _values.WriteText(entry.Template);
+        if (entry.Template is not null) WriteReference(entry.Template, default);
         if (entry.EventId != 0) _out.WriteVarint(ValueEncoder.ZigZag(entry.EventId));
-        if (entry.EventName is not null) _values.WriteText(entry.EventName);
+        if (entry.EventName is not null) WriteReference(entry.EventName, default);
         if (entry.Exception is not null) _values.WriteText(entry.Exception);
         if (entry.Trace.Length == TraceBytes) entry.Trace.CopyTo(_out.Reserve(TraceBytes));
     }
+
+    /// <summary>
+    /// Writes a category, template, event name or property name: a string in format 1; in format 2 a
+    /// reference to the segment's string table when the string is there (or worth putting there), else
+    /// 0 and the string. <paramref name="utf8"/> is the text already in UTF-8, when the caller has it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void WriteReference(string? text, ReadOnlySpan<byte> utf8)
+    {
+        if (_segment is not null)
+        {
+            if (text is not null && TryReference(text))
+            {
+                return;
+            }
+
+            _out.WriteVarint(0);
+        }
+
+        if (text is null || !utf8.IsEmpty)
+        {
+            _values.WriteText(utf8);
+        }
+        else
+        {
+            _values.WriteText(text);
+        }
+    }
+
+    private bool TryReference(string text)
+    {
+        var interned = Intern(text);
+        if (interned is null || interned.Utf8.Length > _budget.TextRoom(_out.Length) || !_strings!.TryGetId(interned, _segment!, out var id))
+        {
+            return false;
+        }
+
+        _out.WriteVarint((ulong)id + 1);
+        _budget.Charge(interned.Utf8.Length);
+        _used.Add((id, interned));
+        return true;
+    }
+
+    /// <summary>
+    /// The WAL's shared string for <paramref name="text"/>, looked up by reference in this encoder's small
+    /// cache first: the strings of a call site (a template, its property names) are the same instances
+    /// call after call, so the common case hashes no characters.
+    /// </summary>
+    private InternedString? Intern(string text)
+    {
+        ref var slot = ref _cache[RuntimeHelpers.GetHashCode(text) & (_cache.Length - 1)];
+        if (ReferenceEquals(slot.Text, text) && ReferenceEquals(slot.Owner, _strings))
+        {
+            return slot.Value;
+        }
+
+        var interned = _strings!.Intern(text);
+        if (interned is not null)
+        {
+            slot = new CachedString(text, _strings, interned);
+        }
+
+        return interned;
+    }
+
+    private readonly record struct CachedString(string Text, StringIds Owner, InternedString Value);
 
     /// <summary>The cut summary: a map of reason to count, announced by <see cref="EntryFlags.Cut"/>.</summary>
     private void WriteCutSummary()

@@ -20,10 +20,24 @@ namespace LogPersist.Entries;
 /// a varint count of values (sequence), or a type tag string, varint count and name/value pairs (map).
 /// A count may be a varint padded with continuation bytes (written before its items are known).
 /// Readers of version 1 that predate the cut summary ignore its flag and the bytes after the scopes.
+/// <para>
+/// Version 2 is version 1 with four fields made references into the segment's string table
+/// (<see cref="Wal.SegmentStrings"/>): the category, the template, the event name and each property's
+/// name. A reference is a varint: 0 is followed by the string itself (a string the table does not hold),
+/// n &gt; 0 is the table's string of id n - 1. The message, the exception and every value stay inline.
+/// A version 2 entry is found only in a segment of header version 2, whose table it refers to; one made
+/// self-contained (moved to another segment) is written as version 1.
+/// </para>
 /// </summary>
 internal static class EntryFormat
 {
     public const byte Version1 = 1;
+
+    /// <summary>Version 1 with references into the segment's string table.</summary>
+    public const byte Version2 = 2;
+
+    /// <summary>The newest version read.</summary>
+    public const byte Newest = Version2;
     public const int FixedHeaderBytes = 11;
     public const int MaxDepth = 16;
 }

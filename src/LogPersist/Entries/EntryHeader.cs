@@ -15,6 +15,9 @@ internal readonly ref struct EntryHeader
     /// <summary>The category (logger name, source context), in UTF-8.</summary>
     public required ReadOnlySpan<byte> CategoryUtf8 { get; init; }
 
+    /// <summary>The category as a string too, when the producer has it: it lets the category go in the segment's string table.</summary>
+    public string? Category { get; init; }
+
     /// <summary>The rendered message, when the template alone does not give it.</summary>
     public string? Message { get; init; }
 

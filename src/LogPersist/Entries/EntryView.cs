@@ -42,16 +42,33 @@ internal readonly ref struct EntryView
     /// <summary>What was cut to fit the entry's limits, a map value of reason to count; empty when nothing was.</summary>
     public ReadOnlySpan<byte> Cuts { get; init; }
 
+    /// <summary>The payload's format: <see cref="EntryFormat.Version1"/> or <see cref="EntryFormat.Version2"/>.</summary>
+    public byte Format { get; init; }
+
+    /// <summary>The string table of the entry's segment, which the property names refer to in format 2.</summary>
+    public Wal.SegmentStrings? Strings { get; init; }
+
     public bool Has(EntryFlags flag) => (Flags & flag) != 0;
 
-    /// <summary>Decodes and validates a payload. False for an unknown format or malformed bytes.</summary>
-    public static bool TryDecode(ReadOnlySpan<byte> payload, out EntryView view)
+    /// <summary>A reader over <see cref="Properties"/>: read each name with <see cref="ValueReader.TryReadName"/>, then its value.</summary>
+    public ValueReader PropertyReader() => new(Properties, Format == EntryFormat.Version2, Strings);
+
+    /// <summary>Decodes and validates a self-contained payload (format 1, or 2 without references). False for an unknown format or malformed bytes.</summary>
+    public static bool TryDecode(ReadOnlySpan<byte> payload, out EntryView view) => TryDecode(payload, null, out view);
+
+    /// <summary>
+    /// Decodes and validates a payload read from a segment whose string table is <paramref name="strings"/>.
+    /// False for an unknown format, malformed bytes, or a reference without a table.
+    /// </summary>
+    public static bool TryDecode(ReadOnlySpan<byte> payload, Wal.SegmentStrings? strings, out EntryView view)
     {
         view = default;
-        if (payload.Length < EntryFormat.FixedHeaderBytes || payload[0] != EntryFormat.Version1)
+        if (payload.Length < EntryFormat.FixedHeaderBytes || payload[0] is not (EntryFormat.Version1 or EntryFormat.Version2))
         {
             return false;
         }
+
+        var references = payload[0] == EntryFormat.Version2;
 
         var level = (EntryLevel)payload[9];
         var flags = (EntryFlags)payload[10];
@@ -63,9 +80,10 @@ internal readonly ref struct EntryView
         var reader = new ValueReader(payload[EntryFormat.FixedHeaderBytes..]);
         ReadOnlySpan<byte> message = default, template = default, eventName = default, exception = default, trace = default;
         var eventId = 0;
-        if (!reader.TryReadString(out var category)
+        ReadOnlySpan<byte> category;
+        if (!(references ? reader.TryReadReference(strings, out category) : reader.TryReadString(out category))
             || ((flags & EntryFlags.Message) != 0 && !reader.TryReadString(out message))
-            || ((flags & EntryFlags.Template) != 0 && !reader.TryReadString(out template)))
+            || ((flags & EntryFlags.Template) != 0 && !(references ? reader.TryReadReference(strings, out template) : reader.TryReadString(out template))))
         {
             return false;
         }
@@ -80,7 +98,7 @@ internal readonly ref struct EntryView
             eventId = (int)((long)(zigzag >> 1) ^ -(long)(zigzag & 1));
         }
 
-        if (((flags & EntryFlags.EventName) != 0 && !reader.TryReadString(out eventName))
+        if (((flags & EntryFlags.EventName) != 0 && !(references ? reader.TryReadReference(strings, out eventName) : reader.TryReadString(out eventName)))
             || ((flags & EntryFlags.Exception) != 0 && !reader.TryReadString(out exception))
             || ((flags & EntryFlags.Trace) != 0 && !reader.TryReadBytes(24, out trace))
             || !reader.TryReadUInt16(out var propertyCount))
@@ -91,7 +109,7 @@ internal readonly ref struct EntryView
         var propertiesStart = reader.Position;
         for (var i = 0; i < propertyCount; i++)
         {
-            if (!reader.TryReadString(out _) || !reader.TrySkipValue())
+            if (!(references ? reader.TryReadReference(strings, out _) : reader.TryReadString(out _)) || !reader.TrySkipValue())
             {
                 return false;
             }
@@ -136,7 +154,44 @@ internal readonly ref struct EntryView
             ScopeCount = scopeCount,
             Scopes = body[scopesStart..scopesEnd],
             Cuts = body[scopesEnd..reader.Position],
+            Format = payload[0],
+            Strings = strings,
         };
         return true;
+    }
+
+    /// <summary>
+    /// Writes this entry as a self-contained format 1 payload: every string it refers to in its segment's
+    /// table written out, everything else copied as it is. For an entry that moves to another segment.
+    /// </summary>
+    public void WriteSelfContained(PayloadWriter output)
+    {
+        output.Reset();
+        var header = output.Reserve(EntryFormat.FixedHeaderBytes);
+        header[0] = EntryFormat.Version1;
+        BinaryPrimitives.WriteInt64LittleEndian(header[1..], TimestampNs);
+        header[9] = (byte)Level;
+        header[10] = (byte)Flags;
+        output.WriteUtf8(Category, int.MaxValue);
+        if (Has(EntryFlags.Message)) output.WriteUtf8(Message, int.MaxValue);
+        if (Has(EntryFlags.Template)) output.WriteUtf8(Template, int.MaxValue);
+        if (Has(EntryFlags.EventId)) output.WriteVarint(ValueEncoder.ZigZag(EventId));
+        if (Has(EntryFlags.EventName)) output.WriteUtf8(EventName, int.MaxValue);
+        if (Has(EntryFlags.Exception)) output.WriteUtf8(Exception, int.MaxValue);
+        if (Has(EntryFlags.Trace)) Trace.CopyTo(output.Reserve(Trace.Length));
+        output.WriteUInt16(PropertyCount);
+        var reader = PropertyReader();
+        for (var i = 0; i < PropertyCount; i++)
+        {
+            reader.TryReadName(out var name);
+            var start = reader.Position;
+            reader.TrySkipValue();
+            output.WriteUtf8(name, int.MaxValue);
+            Properties[start..reader.Position].CopyTo(output.Reserve(reader.Position - start));
+        }
+
+        output.WriteUInt16(ScopeCount);
+        Scopes.CopyTo(output.Reserve(Scopes.Length));
+        Cuts.CopyTo(output.Reserve(Cuts.Length));
     }
 }

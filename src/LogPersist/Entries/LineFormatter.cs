@@ -184,10 +184,10 @@ internal sealed class LineFormatter : IDisposable
             json.WriteString("event_name"u8, entry.EventName);
         }
 
-        var reader = new ValueReader(entry.Properties);
+        var reader = entry.PropertyReader();
         for (var i = 0; i < entry.PropertyCount; i++)
         {
-            if (!reader.TryReadString(out var name) || !reader.TryReadValue(out var value))
+            if (!reader.TryReadName(out var name) || !reader.TryReadValue(out var value))
             {
                 break;
             }
@@ -267,10 +267,10 @@ internal sealed class LineFormatter : IDisposable
         }
 
         if (entry.Has(EntryFlags.EventName)) Pair("event_name"u8, entry.EventName);
-        var reader = new ValueReader(entry.Properties);
+        var reader = entry.PropertyReader();
         for (var i = 0; i < entry.PropertyCount; i++)
         {
-            if (!reader.TryReadString(out var name) || !reader.TryReadValue(out var value))
+            if (!reader.TryReadName(out var name) || !reader.TryReadValue(out var value))
             {
                 break;
             }

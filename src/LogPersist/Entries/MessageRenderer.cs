@@ -64,10 +64,10 @@ internal static class MessageRenderer
 
     private static bool WriteProperty(IBufferWriter<byte> output, ReadOnlySpan<byte> name, in EntryView entry, Utf8JsonWriter scratch)
     {
-        var reader = new ValueReader(entry.Properties);
+        var reader = entry.PropertyReader();
         for (var p = 0; p < entry.PropertyCount; p++)
         {
-            if (!reader.TryReadString(out var candidate))
+            if (!reader.TryReadName(out var candidate))
             {
                 return false;
             }

@@ -34,12 +34,26 @@ internal readonly ref struct ValueToken
 internal ref struct ValueReader
 {
     private readonly ReadOnlySpan<byte> _data;
+    private readonly Wal.SegmentStrings? _names;
+    private readonly bool _nameReferences;
     private int _position;
 
     public ValueReader(ReadOnlySpan<byte> data)
     {
         _data = data;
         _position = 0;
+    }
+
+    /// <summary>
+    /// A reader of an entry's properties: <paramref name="nameReferences"/> says their names are references
+    /// into <paramref name="names"/> (format 2) rather than strings (<see cref="TryReadName"/>).
+    /// </summary>
+    public ValueReader(ReadOnlySpan<byte> data, bool nameReferences, Wal.SegmentStrings? names)
+    {
+        _data = data;
+        _position = 0;
+        _nameReferences = nameReferences;
+        _names = names;
     }
 
     public readonly int Position => _position;
@@ -108,6 +122,37 @@ internal ref struct ValueReader
     {
         utf8 = default;
         return TryReadVarint(out var length) && length <= int.MaxValue && TryReadBytes((int)length, out utf8);
+    }
+
+    /// <summary>Reads a property's name: a string, or in format 2 a reference into the segment's string table.</summary>
+    public bool TryReadName(out ReadOnlySpan<byte> utf8) =>
+        _nameReferences ? TryReadReference(_names, out utf8) : TryReadString(out utf8);
+
+    /// <summary>
+    /// Reads a reference into <paramref name="strings"/> (<see cref="EntryFormat"/>, version 2): 0 and a
+    /// string, or an id + 1. An id nothing defined reads as <see cref="Wal.SegmentStrings.Missing"/>;
+    /// without a table (a payload taken out of its segment) an id cannot be read at all.
+    /// </summary>
+    public bool TryReadReference(Wal.SegmentStrings? strings, out ReadOnlySpan<byte> utf8)
+    {
+        utf8 = default;
+        if (!TryReadVarint(out var reference))
+        {
+            return false;
+        }
+
+        if (reference == 0)
+        {
+            return TryReadString(out utf8);
+        }
+
+        if (strings is null)
+        {
+            return false;
+        }
+
+        utf8 = strings.Resolve(reference - 1);
+        return true;
     }
 
     public bool TryReadValue(out ValueToken token)

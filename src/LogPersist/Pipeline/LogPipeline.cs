@@ -455,7 +455,7 @@ internal sealed class LogPipeline : IAsyncDisposable, IDisposable
     /// <summary>Finishes the entry <paramref name="encoder"/> holds, counts what it cut, and appends it as <see cref="Append(ReadOnlySpan{byte})"/> does.</summary>
     public bool Append(Entries.EntryEncoder encoder)
     {
-        var appended = Wal.Append(encoder.End());
+        var appended = Wal.Append(encoder);
         if (encoder.HasCuts)
         {
             _cuts.Record(encoder.Cuts);

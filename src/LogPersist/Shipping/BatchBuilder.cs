@@ -71,7 +71,7 @@ internal sealed class BatchBuilder : IDisposable
 
         return record.Kind switch
         {
-            RecordKind.Data when payload[0] > EntryFormat.Version1 => new NewerFormat(record.Position, "an entry", payload[0], EntryFormat.Version1),
+            RecordKind.Data when payload[0] > EntryFormat.Newest => new NewerFormat(record.Position, "an entry", payload[0], EntryFormat.Newest),
             RecordKind.Gap when payload[0] > GapMarker.Version => new NewerFormat(record.Position, "a gap marker", payload[0], GapMarker.Version),
             _ => null,
         };
@@ -87,7 +87,7 @@ internal sealed class BatchBuilder : IDisposable
         switch (record.Kind)
         {
             case RecordKind.Data:
-                if (EntryView.TryDecode(record.Payload.Span, out var entry))
+                if (EntryView.TryDecode(record.Payload.Span, record.Strings, out var entry))
                 {
                     AddEntry(entry);
                 }

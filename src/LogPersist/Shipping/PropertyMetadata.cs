@@ -52,10 +52,10 @@ internal sealed class PropertyMetadata
         }
 
         ulong mask = 0;
-        var reader = new ValueReader(entry.Properties);
+        var reader = entry.PropertyReader();
         for (var i = 0; i < entry.PropertyCount && i < 64; i++)
         {
-            if (!reader.TryReadString(out var rawName) || !reader.TryReadValue(out var value))
+            if (!reader.TryReadName(out var rawName) || !reader.TryReadValue(out var value))
             {
                 break;
             }

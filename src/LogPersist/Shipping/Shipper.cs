@@ -491,15 +491,24 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
         var timestamps = stream.Entries.Select(e => e.TimestampNs).ToHashSet();
         var streams = batch.BuiltWith?.Streams ?? _eras.At(batch.Start).Streams;
         var held = 0;
+        PayloadWriter? selfContained = null;
         using var reader = _wal.CreateReader(batch.Start);
         while (reader.Position < batch.End && reader.TryRead(out var record))
         {
             LabelSet labels;
             long timestamp;
-            if (record.Kind == RecordKind.Data && EntryView.TryDecode(record.Payload.Span, out var entry))
+            var payload = record.Payload.Span;
+            if (record.Kind == RecordKind.Data && EntryView.TryDecode(payload, record.Strings, out var entry))
             {
                 labels = streams.Resolve(entry);
                 timestamp = entry.TimestampNs;
+                if (entry.Format != EntryFormat.Version1)
+                {
+                    // It refers to the string table of its own segment: the copy at the tail carries its strings.
+                    selfContained ??= new PayloadWriter(payload.Length + 256);
+                    entry.WriteSelfContained(selfContained);
+                    payload = selfContained.Written;
+                }
             }
             else if (record.Kind == RecordKind.Gap && GapMarker.TryRead(record.Payload.Span, out var gap))
             {
@@ -512,7 +521,7 @@ internal sealed class Shipper : IAsyncDisposable, IDisposable
             }
 
             if (string.Equals(labels.Text, stream.Labels.Text, StringComparison.Ordinal) && timestamps.Contains(timestamp)
-                && _wal.Append(record.Kind, record.Payload.Span))
+                && _wal.Append(record.Kind, payload))
             {
                 held++;
             }

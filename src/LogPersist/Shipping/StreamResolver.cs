@@ -133,10 +133,10 @@ internal sealed class StreamResolver
     /// <summary>The text of a top-level scalar property, or null when absent or not a scalar.</summary>
     private static string? FindScalar(in EntryView entry, ReadOnlySpan<byte> name)
     {
-        var reader = new ValueReader(entry.Properties);
+        var reader = entry.PropertyReader();
         for (var p = 0; p < entry.PropertyCount; p++)
         {
-            if (!reader.TryReadString(out var candidate) || !reader.TryReadValue(out var token))
+            if (!reader.TryReadName(out var candidate) || !reader.TryReadValue(out var token))
             {
                 return null;
             }

@@ -16,6 +16,12 @@ internal enum RecordKind : byte
 
     /// <summary>The last record of a segment: the writer moved on to a later segment.</summary>
     SegmentEnd = 3,
+
+    /// <summary>
+    /// A string of the segment's string table (<see cref="SegmentStrings"/>): a template, category, event
+    /// name or property name that later entries of the same segment refer to by its id.
+    /// </summary>
+    Strings = 4,
 }
 
 /// <summary>
@@ -141,7 +147,7 @@ internal static class RecordFormat
         var length = (uint)word;
         var crc = (uint)(word >> 32);
         var kindByte = segmentBytes[offset + 8];
-        if (length == 0 || kindByte is 0 or > (byte)RecordKind.SegmentEnd
+        if (length == 0 || kindByte is 0 or > (byte)RecordKind.Strings
             || length > (uint)(segmentBytes.Length - offset - HeaderSize)
             || BinaryPrimitives.ReadUInt64LittleEndian(segmentBytes.Slice(offset + 8)) != kindByte)
         {

@@ -27,15 +27,25 @@ namespace LogPersist.Wal;
 internal readonly record struct SegmentHeader(long Sequence, long Size, long CreatedUnixMs)
 {
     public const int Size64 = 64;
-    public const ushort CurrentVersion = 1;
+    /// <summary>
+    /// The version written: 2 since segments hold a string table (<see cref="RecordKind.Strings"/>) and
+    /// entries that refer to it. A version 1 segment is read the same way; it simply has no table.
+    /// </summary>
+    public const ushort CurrentVersion = 2;
+
+    /// <summary>The oldest version read.</summary>
+    public const ushort OldestVersion = 1;
     private const ulong Magic = 0x4745_534C_4157_504C; // "LPWALSEG" read as little endian
 
-    public void Write(Span<byte> destination)
+    public void Write(Span<byte> destination) => Write(destination, CurrentVersion);
+
+    /// <summary>Writes the header with the given format version (an older one only to build test segments).</summary>
+    public void Write(Span<byte> destination, ushort version)
     {
         destination = destination[..Size64];
         destination.Clear();
         BinaryPrimitives.WriteUInt64LittleEndian(destination, Magic);
-        BinaryPrimitives.WriteUInt16LittleEndian(destination[8..], CurrentVersion);
+        BinaryPrimitives.WriteUInt16LittleEndian(destination[8..], version);
         BinaryPrimitives.WriteUInt16LittleEndian(destination[10..], Size64);
         BinaryPrimitives.WriteInt64LittleEndian(destination[16..], Sequence);
         BinaryPrimitives.WriteInt64LittleEndian(destination[24..], Size);
@@ -49,7 +59,7 @@ internal readonly record struct SegmentHeader(long Sequence, long Size, long Cre
         header = default;
         if (source.Length < Size64
             || BinaryPrimitives.ReadUInt64LittleEndian(source) != Magic
-            || BinaryPrimitives.ReadUInt16LittleEndian(source[8..]) != CurrentVersion
+            || BinaryPrimitives.ReadUInt16LittleEndian(source[8..]) is < OldestVersion or > CurrentVersion
             || BinaryPrimitives.ReadUInt16LittleEndian(source[10..]) != Size64
             || BinaryPrimitives.ReadUInt32LittleEndian(source[60..]) != Checksum(source))
         {

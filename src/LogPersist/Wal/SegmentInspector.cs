@@ -37,8 +37,8 @@ internal enum SegmentHeaderState : byte
 /// <param name="PastEndOfFile">True when the range reaches the end of a file shorter than its header says (or lies beyond it): the segment was cut.</param>
 internal readonly record struct InspectedDamage(DamagedRange Range, long? RecordsEstimate, bool PastEndOfFile);
 
-/// <summary>Called for each valid data or gap record of a segment, in order.</summary>
-internal delegate void RecordVisitor(RecordKind kind, WalPosition position, ReadOnlySpan<byte> payload);
+/// <summary>Called for each valid data or gap record of a segment, in order, with the segment's string table so far (<see cref="SegmentStrings"/>).</summary>
+internal delegate void RecordVisitor(RecordKind kind, WalPosition position, ReadOnlySpan<byte> payload, SegmentStrings strings);
 
 /// <summary>What one read-only pass over a segment file found; <see cref="StoppedAt"/> is where a reader following the segment resumes.</summary>
 internal sealed record SegmentInspection(
@@ -126,10 +126,15 @@ internal static class SegmentInspector
         var damage = new List<InspectedDamage>();
         var offset = SegmentScanner.ClampOffset(from);
         var budget = ChecksumBudget.For(bytes.Length, offset);
+        var strings = visitor is not null && offset > SegmentScanner.FirstRecordOffset ? SegmentStrings.Collect(bytes, sequence, offset) : new SegmentStrings();
         while (true)
         {
             var step = SegmentScanner.Step(bytes, sequence, offset, live, ref budget);
-            if (step.Outcome == ScanOutcome.Record)
+            if (step.Outcome == ScanOutcome.Record && step.Record.Kind == RecordKind.Strings)
+            {
+                strings.Absorb(bytes.Slice(step.Record.PayloadOffset, step.Record.PayloadLength));
+            }
+            else if (step.Outcome == ScanOutcome.Record)
             {
                 if (step.Record.Kind == RecordKind.Data)
                 {
@@ -141,7 +146,7 @@ internal static class SegmentInspector
                     gaps++;
                 }
 
-                visitor?.Invoke(step.Record.Kind, new WalPosition(sequence, step.Offset), bytes.Slice(step.Record.PayloadOffset, step.Record.PayloadLength));
+                visitor?.Invoke(step.Record.Kind, new WalPosition(sequence, step.Offset), bytes.Slice(step.Record.PayloadOffset, step.Record.PayloadLength), strings);
             }
             else if (step.Outcome == ScanOutcome.Damage)
             {
@@ -219,7 +224,7 @@ internal static class SegmentInspector
         var length = BinaryPrimitives.ReadUInt32LittleEndian(segment[offset..]);
         var kind = segment[offset + 8];
         if (length == 0 || length > end - offset - RecordFormat.HeaderSize
-            || kind is not ((byte)RecordKind.Data or (byte)RecordKind.Gap)
+            || kind is not ((byte)RecordKind.Data or (byte)RecordKind.Gap or (byte)RecordKind.Strings)
             || BinaryPrimitives.ReadUInt64LittleEndian(segment[(offset + 8)..]) != kind)
         {
             return false;

@@ -123,7 +123,7 @@ internal static class SegmentScanner
         {
             var length = BitConverter.ToUInt32(segment[offset..]);
             var kind = segment[offset + 8];
-            if (length == 0 || length > segment.Length - offset - RecordFormat.HeaderSize || kind is 0 or >= (byte)RecordKind.SegmentEnd)
+            if (length == 0 || length > segment.Length - offset - RecordFormat.HeaderSize || kind is 0 or (byte)RecordKind.SegmentEnd or > (byte)RecordKind.Strings)
             {
                 break;
             }
@@ -133,7 +133,7 @@ internal static class SegmentScanner
                 records++;
                 bytes += length;
             }
-            else if (GapMarker.TryRead(segment.Slice(offset + RecordFormat.HeaderSize, (int)length), out var gap))
+            else if (kind == (byte)RecordKind.Gap && GapMarker.TryRead(segment.Slice(offset + RecordFormat.HeaderSize, (int)length), out var gap))
             {
                 gaps.Add(gap);
             }

@@ -59,6 +59,12 @@ internal sealed class WalOptions
     /// </summary>
     public bool CreateSegmentOnOpen { get; init; } = true;
 
+    /// <summary>
+    /// The segment format written: <see cref="SegmentHeader.CurrentVersion"/>, or 1 (no string table, every
+    /// entry self-contained) to write what LogPersist 0.1 wrote, for tests of a WAL that holds both.
+    /// </summary>
+    public ushort SegmentFormat { get; init; } = SegmentHeader.CurrentVersion;
+
     /// <summary>Who holds the WAL, recorded in the owner record so that a refused second opener can name it.</summary>
     public string? OwnerDescription { get; init; }
 

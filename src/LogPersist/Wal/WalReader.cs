@@ -3,8 +3,12 @@ using LogPersist.Diagnostics;
 
 namespace LogPersist.Wal;
 
-/// <summary>One record read from the WAL. <see cref="Payload"/> is valid until the reader's next read.</summary>
-internal readonly record struct WalRecord(RecordKind Kind, WalPosition Position, WalPosition Next, ReadOnlyMemory<byte> Payload);
+/// <summary>
+/// One record read from the WAL. <see cref="Payload"/> is valid until the reader's next read;
+/// <see cref="Strings"/> is the string table of its segment so far, which a format 2 entry refers to
+/// (decode with <c>EntryView.TryDecode(record.Payload.Span, record.Strings, …)</c>).
+/// </summary>
+internal readonly record struct WalRecord(RecordKind Kind, WalPosition Position, WalPosition Next, ReadOnlyMemory<byte> Payload, SegmentStrings? Strings = null);
 
 /// <summary>A damaged byte range the reader skipped.</summary>
 internal readonly record struct DamagedRange(long Segment, long Offset, long Length, DamageKind Kind);
@@ -23,7 +27,9 @@ internal sealed record NewerFormat(WalPosition Position, string What, int Versio
 /// <summary>
 /// Reads records in order from a position, across segments, including records appended after the
 /// reader started. <see cref="TryRead"/> returns false at the end of committed data; call it again
-/// later to follow new appends. Damage is skipped, counted and reported, never thrown.
+/// later to follow new appends. Damage is skipped, counted and reported, never thrown. The records of
+/// a segment's string table are taken in, not returned; a reader that starts within a segment first
+/// collects the definitions before its start.
 /// </summary>
 internal sealed class WalReader : IDisposable
 {
@@ -34,6 +40,7 @@ internal sealed class WalReader : IDisposable
     private readonly Action<DamagedRange>? _onDamage;
     private readonly HashSet<long> _reportedUnusable = [];
     private MappedSegment? _segment;
+    private SegmentStrings _strings = new();
     private ChecksumBudget _budget;
     private byte[] _buffer = new byte[4096];
     private WalPosition _position;
@@ -81,6 +88,11 @@ internal sealed class WalReader : IDisposable
             var step = SegmentScanner.Step(segment.Bytes, segment.Sequence, SegmentScanner.ClampOffset(_position.Offset), segment.Sequence >= _liveFrom, ref _budget);
             switch (step.Outcome)
             {
+                case ScanOutcome.Record when step.Record.Kind == RecordKind.Strings:
+                    _strings.Absorb(segment.Bytes.Slice(step.Record.PayloadOffset, step.Record.PayloadLength));
+                    _position = new WalPosition(segment.Sequence, step.Next);
+                    continue;
+
                 case ScanOutcome.Record:
                     var payload = segment.Bytes.Slice(step.Record.PayloadOffset, step.Record.PayloadLength);
                     if (_buffer.Length < payload.Length)
@@ -91,7 +103,7 @@ internal sealed class WalReader : IDisposable
                     payload.CopyTo(_buffer);
                     var at = new WalPosition(segment.Sequence, step.Offset);
                     _position = new WalPosition(segment.Sequence, step.Next);
-                    record = new WalRecord(step.Record.Kind, at, _position, _buffer.AsMemory(0, payload.Length));
+                    record = new WalRecord(step.Record.Kind, at, _position, _buffer.AsMemory(0, payload.Length), _strings);
                     return true;
 
                 case ScanOutcome.Damage:
@@ -179,6 +191,11 @@ internal sealed class WalReader : IDisposable
             {
                 _position = new WalPosition(candidate, SegmentScanner.FirstRecordOffset);
             }
+
+            // A new table for every segment (a record handed out keeps the one of its own segment).
+            _strings = _position.Offset > SegmentScanner.FirstRecordOffset
+                ? SegmentStrings.Collect(map.Bytes, candidate, _position.Offset)
+                : new SegmentStrings();
 
             return true;
         }

@@ -25,6 +25,7 @@ internal sealed unsafe class WalSegment : IThreadPoolWorkItem
     private volatile bool _sealed;
     private long _touched;
     private int _touchScheduled;
+    private int _nextStringId = -1;
 
     public WalSegment(MappedSegment map, long createdUnixMs)
     {
@@ -83,6 +84,9 @@ internal sealed unsafe class WalSegment : IThreadPoolWorkItem
         Release();
         _sealed = true;
     }
+
+    /// <summary>Gives out the next id of the segment's string table (<see cref="StringIds"/>).</summary>
+    public uint NextStringId() => (uint)Interlocked.Increment(ref _nextStringId);
 
     /// <summary>True when a reservation from <paramref name="offset"/> to <paramref name="end"/> crossed a pretouch step.</summary>
     public static bool CrossesPretouchStep(long offset, long end) => (offset ^ end) >= PretouchStep;

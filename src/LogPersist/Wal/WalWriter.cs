@@ -66,6 +66,9 @@ internal sealed unsafe class WalWriter : IDisposable
 
     public int MaxPayloadBytes => _maxPayload;
 
+    /// <summary>The segment appends go to now, unless it is sealed or there is none.</summary>
+    public WalSegment? OpenSegment => Volatile.Read(ref _active) is { IsSealed: false } segment && _options.SegmentFormat > 1 ? segment : null;
+
     /// <summary>
     /// Applies a new disk cap, full mode, block timeout, durability mode or flush interval while appends
     /// go on: a lower cap is enforced from the next segment on (evicting or refusing by the full mode).
@@ -102,34 +105,47 @@ internal sealed unsafe class WalWriter : IDisposable
     /// </summary>
     public bool Append(ReadOnlySpan<byte> payload) => Append(RecordKind.Data, payload);
 
-    public bool Append(RecordKind kind, ReadOnlySpan<byte> payload)
+    public bool Append(RecordKind kind, ReadOnlySpan<byte> payload) => Append(kind, payload, null) == AppendOutcome.Appended;
+
+    /// <summary>
+    /// Appends one record into <paramref name="segment"/> when it is still the one appends go to, as
+    /// <see cref="Append(RecordKind, ReadOnlySpan{byte})"/> does. <see cref="AppendOutcome.Moved"/>, with
+    /// nothing appended or counted, when appends have moved on to a later segment: an entry that refers
+    /// to the string table of <paramref name="segment"/> must then be made self-contained first.
+    /// </summary>
+    public AppendOutcome Append(RecordKind kind, ReadOnlySpan<byte> payload, WalSegment? segment)
     {
         if (payload.IsEmpty || payload.Length > _maxPayload)
         {
             Drop(payload.IsEmpty ? WalDropReason.Empty : WalDropReason.TooLarge, payload.Length);
-            return false;
+            return AppendOutcome.Dropped;
         }
 
         var size = RecordFormat.AlignedSize(payload.Length);
         long blockDeadline = 0;
         while (true)
         {
-            var segment = Volatile.Read(ref _active);
-            if (segment is null || segment.IsSealed)
+            var active = Volatile.Read(ref _active);
+            if (segment is not null && !ReferenceEquals(active, segment))
             {
-                if (!MakeRoom(segment, payload.Length, ref blockDeadline))
+                return AppendOutcome.Moved;
+            }
+
+            if (active is null || active.IsSealed)
+            {
+                if (!MakeRoom(active, payload.Length, ref blockDeadline))
                 {
-                    return false;
+                    return AppendOutcome.Dropped;
                 }
 
                 continue;
             }
 
-            if (TryWrite(segment, kind, payload, size, out var offset))
+            if (TryWrite(active, kind, payload, size, out var offset))
             {
                 if (WalSegment.CrossesPretouchStep(offset, offset + size))
                 {
-                    segment.SchedulePretouch();
+                    active.SchedulePretouch();
                 }
 
                 if (kind == RecordKind.Data)
@@ -142,11 +158,11 @@ internal sealed unsafe class WalWriter : IDisposable
                     SyncQuietly();
                 }
 
-                return true;
+                return AppendOutcome.Appended;
             }
 
             var spin = new SpinWait();
-            while (!segment.IsSealed && ReferenceEquals(Volatile.Read(ref _active), segment))
+            while (!active.IsSealed && ReferenceEquals(Volatile.Read(ref _active), active))
             {
                 spin.SpinOnce();
             }
@@ -324,7 +340,7 @@ internal sealed unsafe class WalWriter : IDisposable
             {
                 stream.SetLength(_options.SegmentBytes);
                 Span<byte> header = stackalloc byte[SegmentHeader.Size64];
-                new SegmentHeader(sequence, _options.SegmentBytes, createdUnixMs).Write(header);
+                new SegmentHeader(sequence, _options.SegmentBytes, createdUnixMs).Write(header, _options.SegmentFormat);
                 stream.Write(header);
                 if (_options.Durability != WalDurability.PageCache)
                 {
@@ -413,6 +429,13 @@ internal sealed unsafe class WalWriter : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Appends into <paramref name="segment"/> while it is open, without entering the slow path (no roll,
+    /// no drop): false when it has filled up. For the records of its string table.
+    /// </summary>
+    public static bool TryAppendTo(WalSegment segment, RecordKind kind, ReadOnlySpan<byte> payload) =>
+        !segment.IsSealed && TryWrite(segment, kind, payload, RecordFormat.AlignedSize(payload.Length), out _);
 
     /// <summary>Appends into the open segment without entering the slow path (no roll, no drop).</summary>
     private bool TryAppendToOpenSegment(RecordKind kind, ReadOnlySpan<byte> payload)
@@ -523,4 +546,17 @@ internal sealed unsafe class WalWriter : IDisposable
             _syncer.Dispose();
         }
     }
+}
+
+/// <summary>What became of a record given to <see cref="WalWriter.Append(RecordKind, ReadOnlySpan{byte}, WalSegment?)"/>.</summary>
+internal enum AppendOutcome : byte
+{
+    /// <summary>In the WAL.</summary>
+    Appended,
+
+    /// <summary>Dropped, counted and marked by a gap marker.</summary>
+    Dropped,
+
+    /// <summary>Not appended: appends moved on from the segment the record was made for.</summary>
+    Moved,
 }

@@ -34,6 +34,7 @@ internal sealed class WriteAheadLog : IDisposable
         _catalog = catalog;
         Metrics = metrics;
         _writer = writer;
+        Strings = new StringIds(writer);
     }
 
     public string Directory => _options.Directory;
@@ -194,6 +195,21 @@ internal sealed class WriteAheadLog : IDisposable
 
     /// <summary>Appends a record of <paramref name="kind"/> (a data record or a gap marker) as <see cref="Append(ReadOnlySpan{byte})"/> does.</summary>
     public bool Append(RecordKind kind, ReadOnlySpan<byte> payload) => _writer.Append(kind, payload);
+
+    /// <summary>
+    /// Appends the entry <paramref name="encoder"/> holds. An entry that refers to the string table of a
+    /// segment appends have since moved on from is appended self-contained instead (the rare entry
+    /// encoded across a segment roll).
+    /// </summary>
+    public bool Append(Entries.EntryEncoder encoder)
+    {
+        var payload = encoder.End();
+        var outcome = _writer.Append(RecordKind.Data, payload, encoder.Segment);
+        return outcome == AppendOutcome.Moved ? _writer.Append(encoder.SelfContained()) : outcome == AppendOutcome.Appended;
+    }
+
+    /// <summary>The string tables of the segments this WAL writes, for the encoders of its entries.</summary>
+    public StringIds Strings { get; }
 
     /// <summary>Returns once every record appended before the call is on the device, whatever the durability mode.</summary>
     public void Flush() => _writer.Sync();

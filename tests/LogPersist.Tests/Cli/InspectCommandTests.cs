@@ -41,10 +41,10 @@ public sealed class InspectCommandTests
         Assert.Equal(records.Count, listed.Sum(s => s.GetProperty("records").GetInt64()));
         Assert.Equal(["shipped", "partlyShipped"], listed.Take(2).Select(s => s.GetProperty("state").GetString()));
         Assert.All(listed.Skip(2), s => Assert.Equal("unshipped", s.GetProperty("state").GetString()));
-        Assert.All(listed, s => Assert.Equal(1, s.GetProperty("formatVersion").GetInt32()));
+        Assert.All(listed, s => Assert.Equal(SegmentHeader.CurrentVersion, s.GetProperty("formatVersion").GetInt32()));
         Assert.All(listed, s => Assert.Equal("ok", s.GetProperty("header").GetString()));
         Assert.Equal("2025-06-01T12:00:00.000000000Z", listed[0].GetProperty("firstTimestamp").GetString());
-        Assert.Equal([1], root.GetProperty("formatVersions").EnumerateArray().Select(v => v.GetInt32()));
+        Assert.Equal([(int)SegmentHeader.CurrentVersion], root.GetProperty("formatVersions").EnumerateArray().Select(v => v.GetInt32()));
         Assert.Equal(0, root.GetProperty("damage").GetProperty("ranges").GetInt32());
         Assert.Equal("released", root.GetProperty("holder").GetProperty("state").GetString());
         Assert.False(root.GetProperty("holder").GetProperty("live").GetBoolean());

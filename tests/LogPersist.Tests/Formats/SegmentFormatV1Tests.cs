@@ -86,7 +86,7 @@ public sealed class SegmentFormatV1Tests : IDisposable
         var seven = Segment(7);
         var eight = Segment(8);
         var written = new byte[512];
-        new SegmentHeader(7, 512, 1_767_225_600_000).Write(written);
+        new SegmentHeader(7, 512, 1_767_225_600_000).Write(written, SegmentHeader.OldestVersion);
         Write(written, 7, 64, RecordKind.Data, seven.AsSpan(80, 60));
         Span<byte> gap = stackalloc byte[GapMarker.Size];
         new GapMarker(WalDropReason.OldestEvicted, 17, 2_890, 1_767_225_590_000, 1_767_225_599_000).Write(gap);
@@ -98,11 +98,18 @@ public sealed class SegmentFormatV1Tests : IDisposable
         Assert.Equal(Convert.ToHexString(seven), Convert.ToHexString(written));
 
         var header = new byte[SegmentHeader.Size64];
-        new SegmentHeader(8, 512, 1_767_225_600_000).Write(header);
+        new SegmentHeader(8, 512, 1_767_225_600_000).Write(header, SegmentHeader.OldestVersion);
         var record = new byte[RecordFormat.AlignedSize(91)];
         RecordFormat.Write(record, 8, 64, RecordKind.Data, eight.AsSpan(80, 91));
         Assert.Equal(Convert.ToHexString(eight.AsSpan(0, 64)), Convert.ToHexString(header));
         Assert.Equal(Convert.ToHexString(eight.AsSpan(64, record.Length)), Convert.ToHexString(record));
+
+        // Version 2 (the string table) frames records the same way: its header differs in the version and checksum only.
+        var current = new byte[SegmentHeader.Size64];
+        new SegmentHeader(8, 512, 1_767_225_600_000).Write(current);
+        Assert.Equal(2, BitConverter.ToUInt16(current, 8));
+        Assert.Equal(Convert.ToHexString(header.AsSpan(10, 50)), Convert.ToHexString(current.AsSpan(10, 50)));
+        Assert.Equal(Convert.ToHexString(header.AsSpan(0, 8)), Convert.ToHexString(current.AsSpan(0, 8)));
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Abstractions;
 using System.Numerics;
 using System.Text.Json;
+using LogPersist.Entries;
 using LogPersist.Shipping;
 using LogPersist.Tests.Cli;
 using LogPersist.Tests.Support;
@@ -54,7 +55,7 @@ public sealed class NewerFormatTests : IAsyncLifetime
         var result = await WalDrain.RunAsync(new System.IO.Abstractions.FileSystem(), directory, Ship.Options(_server.BaseAddress), null, TimeProvider.System, null, TimeSpan.FromSeconds(1), CancellationToken.None, removeDirectory: true);
 
         Assert.Equal(DrainStatus.Failed, result.Status);
-        Assert.Contains("format version 2", result.Message, StringComparison.Ordinal);
+        Assert.Contains("format version 3", result.Message, StringComparison.Ordinal);
         Assert.All(kept, s => Assert.True(File.Exists(s), s + " is kept"));
         Assert.NotEmpty(Ship.Sequences(_server.Entries));
         Assert.True(Ship.Sequences(_server.Entries).Max() < 200);
@@ -69,7 +70,7 @@ public sealed class NewerFormatTests : IAsyncLifetime
         {
             Ship.Log(wal, 0, 10);
             var payload = new byte[40];
-            payload[0] = 2;
+            payload[0] = EntryFormat.Newest + 1;
             Assert.True(wal.Append(payload));
             Ship.Log(wal, 10, 10);
             using var reader = wal.CreateReader();
@@ -107,7 +108,7 @@ public sealed class NewerFormatTests : IAsyncLifetime
         using var json = JsonDocument.Parse(inspect.Output);
         var last = json.RootElement.GetProperty("segments").EnumerateArray().Last();
         Assert.Equal("newerVersion", last.GetProperty("header").GetString());
-        Assert.Equal(2, last.GetProperty("formatVersion").GetInt32());
+        Assert.Equal(3, last.GetProperty("formatVersion").GetInt32());
         Assert.Equal(0, last.GetProperty("damagedRanges").GetInt32());
         Assert.Equal(1, verify.ExitCode);
         using var verified = JsonDocument.Parse(verify.Output);
@@ -115,13 +116,13 @@ public sealed class NewerFormatTests : IAsyncLifetime
         Assert.Contains(verified.RootElement.GetProperty("headerProblems").EnumerateArray(), p => p.GetProperty("problem").GetString() == "newerVersion");
     }
 
-    /// <summary>Rewrites a segment's header as a later version would: version 2, checksum recomputed, records untouched.</summary>
+    /// <summary>Rewrites a segment's header as a later version would: version 3, checksum recomputed, records untouched.</summary>
     internal static void MakeNewer(string segment)
     {
         using var file = new FileStream(segment, FileMode.Open, FileAccess.ReadWrite);
         var header = new byte[64];
         file.ReadExactly(header);
-        BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(8), 2);
+        BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(8), SegmentHeader.CurrentVersion + 1);
         var crc = 0xFFFF_FFFFu;
         for (var i = 0; i < 60; i += 4)
         {

@@ -97,10 +97,10 @@ internal static class Shipping
             return false;
         }
 
-        var reader = new ValueReader(view.Properties);
+        var reader = view.PropertyReader();
         for (var i = 0; i < view.PropertyCount; i++)
         {
-            if (!reader.TryReadString(out var name) || !reader.TryReadValue(out var value))
+            if (!reader.TryReadName(out var name) || !reader.TryReadValue(out var value))
             {
                 return false;
             }

@@ -49,14 +49,26 @@ internal static class Wals
         return sequence >= 0 && payload.SequenceEqual(Payload(sequence, payload.Length));
     }
 
-    /// <summary>Reads every record of a WAL directory that no writer holds.</summary>
+    /// <summary>
+    /// Reads every record of a WAL directory that no writer holds. An entry that refers to its segment's
+    /// string table (format 2) is returned self-contained (format 1), so that it decodes on its own.
+    /// </summary>
     public static List<(RecordKind Kind, byte[] Payload)> ReadAll(string directory, out WalReader reader, WalPosition? from = null, long liveFrom = long.MaxValue)
     {
         reader = new WalReader(new FileSystem(), directory, from ?? WalPosition.Start, liveFrom);
         var records = new List<(RecordKind, byte[])>();
+        var selfContained = new LogPersist.Entries.PayloadWriter(256);
         while (reader.TryRead(out var record))
         {
-            records.Add((record.Kind, record.Payload.ToArray()));
+            var payload = record.Payload.ToArray();
+            if (record.Kind == RecordKind.Data && payload[0] == LogPersist.Entries.EntryFormat.Version2
+                && LogPersist.Entries.EntryView.TryDecode(payload, record.Strings, out var view))
+            {
+                view.WriteSelfContained(selfContained);
+                payload = selfContained.Written.ToArray();
+            }
+
+            records.Add((record.Kind, payload));
         }
 
         return records;

@@ -101,7 +101,7 @@ internal sealed class FilePositions
             {
                 while (reader.TryRead(out var record))
                 {
-                    if (record.Kind == RecordKind.Data && EntryView.TryDecode(record.Payload.Span, out var view) && Read(view) is { } found)
+                    if (record.Kind == RecordKind.Data && EntryView.TryDecode(record.Payload.Span, record.Strings, out var view) && Read(view) is { } found)
                     {
                         if (_positions.TryGetValue(found.Identity.Node, out var earlier) && earlier.Identity.Fingerprint != found.Identity.Fingerprint
                             && (earlier.Identity.FingerprintLength >= found.Identity.FingerprintLength || found.Offset < earlier.Offset))
@@ -353,10 +353,10 @@ internal sealed class FilePositions
         FileIdentity? identity = null;
         long? offset = null;
         var path = "";
-        var reader = new ValueReader(view.Properties);
+        var reader = view.PropertyReader();
         for (var i = 0; i < view.PropertyCount; i++)
         {
-            if (!reader.TryReadString(out var name) || !reader.TryReadValue(out var value))
+            if (!reader.TryReadName(out var name) || !reader.TryReadValue(out var value))
             {
                 return null;
             }
