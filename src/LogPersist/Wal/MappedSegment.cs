@@ -26,7 +26,10 @@ internal sealed unsafe class MappedSegment : IDisposable
 
     public long Sequence { get; }
 
-    public string Path { get; }
+    public string Path { get; private set; }
+
+    /// <summary>Notes that the file was renamed (a segment prepared under a temporary name, moved into place).</summary>
+    public void Renamed(string path) => Path = path;
 
     /// <summary>Length of the mapping (the file's length when it was mapped).</summary>
     public long Length { get; }

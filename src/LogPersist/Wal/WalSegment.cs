@@ -118,6 +118,12 @@ internal sealed unsafe class WalSegment : IThreadPoolWorkItem
 
             var end = Math.Min(tail + PretouchWindow, Map.Length);
             var page = Math.Max(_touched, tail & ~(PageSize - 1L));
+            if (page < end && PosixFiles.TryPopulateForWriting(Map.Pointer + page, end - page))
+            {
+                // One call faults the whole stretch in for writing, without touching its bytes.
+                page = end;
+            }
+
             for (; page < end && !_sealed; page += PageSize)
             {
                 // A compare-and-swap of 0 with 0 writes nothing new, so it cannot undo an appender's

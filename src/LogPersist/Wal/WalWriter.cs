@@ -27,6 +27,7 @@ internal sealed unsafe class WalWriter : IDisposable
     private readonly GapLedger _gaps = new();
     private readonly WalMetrics _metrics;
     private readonly WalSyncer _syncer;
+    private readonly SegmentPreparer _preparer;
     private readonly TimeProvider _time;
     private readonly int _maxPayload;
     private readonly object _rollLock = new();
@@ -48,6 +49,7 @@ internal sealed unsafe class WalWriter : IDisposable
         _metrics = metrics;
         _time = options.TimeProvider;
         _syncer = new WalSyncer(options);
+        _preparer = new SegmentPreparer(_fileSystem, options.Directory, CreateSegmentFile, WalSegment.PretouchWindow);
         _maxPayload = options.MaxPayloadBytes;
         _nextSequence = firstSequence;
         FirstSequence = firstSequence;
@@ -65,6 +67,12 @@ internal sealed unsafe class WalWriter : IDisposable
         : new WalPosition(_nextSequence, 0);
 
     public int MaxPayloadBytes => _maxPayload;
+
+    /// <summary>Segments the background prepared and a roll then took (<see cref="SegmentPreparer"/>).</summary>
+    public long PreparedSegmentsTaken => _preparer.Taken;
+
+    /// <summary>The segment prepared and waiting for the roll; -1 when none is.</summary>
+    public long PreparedSegment => _preparer.Ready;
 
     /// <summary>The segment appends go to now, unless it is sealed or there is none.</summary>
     public WalSegment? OpenSegment => Volatile.Read(ref _active) is { IsSealed: false } segment && _options.SegmentFormat > 1 ? segment : null;
@@ -146,6 +154,10 @@ internal sealed unsafe class WalWriter : IDisposable
                 if (WalSegment.CrossesPretouchStep(offset, offset + size))
                 {
                     active.SchedulePretouch();
+                    if (offset >= active.DataLimit / 2)
+                    {
+                        PrepareNext(active);
+                    }
                 }
 
                 if (kind == RecordKind.Data)
@@ -330,6 +342,40 @@ internal sealed unsafe class WalWriter : IDisposable
     private WalSegment CreateSegment(long sequence)
     {
         var path = _fileSystem.Path.Combine(_options.Directory, SegmentNames.FileName(sequence));
+        if (_preparer.Take(sequence) is { } prepared)
+        {
+            try
+            {
+                _fileSystem.File.Move(prepared.Temporary, path);
+                prepared.Map.Renamed(path);
+                return new WalSegment(prepared.Map, prepared.CreatedUnixMs);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Made here instead, where a failure is counted and reported as the roll's own.
+                LogPersistEventSource.Log.OperationFailed(_options.Directory, "taking prepared segment " + sequence, e);
+                _preparer.Discard(prepared);
+            }
+        }
+
+        var (temporary, createdUnixMs) = CreateSegmentFile(sequence);
+        try
+        {
+            // The final name appears only once the header is in place: a crash leaves a .tmp file, never a half-made segment.
+            _fileSystem.File.Move(temporary, path);
+            return new WalSegment(MappedSegment.OpenWritable(sequence, path), createdUnixMs);
+        }
+        catch
+        {
+            TryDelete(temporary);
+            throw;
+        }
+    }
+
+    /// <summary>Creates segment <paramref name="sequence"/> at full size under a temporary name, its header written (and synced in the syncing modes).</summary>
+    private (string Temporary, long CreatedUnixMs) CreateSegmentFile(long sequence)
+    {
+        var path = _fileSystem.Path.Combine(_options.Directory, SegmentNames.FileName(sequence));
         var temporary = TemporaryFile.PathFor(_fileSystem, path);
         var createdUnixMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         try
@@ -348,14 +394,26 @@ internal sealed unsafe class WalWriter : IDisposable
                 }
             }
 
-            // The final name appears only once the header is in place: a crash leaves a .tmp file, never a half-made segment.
-            _fileSystem.File.Move(temporary, path);
-            return new WalSegment(MappedSegment.OpenWritable(sequence, path), createdUnixMs);
+            return (temporary, createdUnixMs);
         }
         catch
         {
             TryDelete(temporary);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Has the segment after <paramref name="active"/> prepared in the background, once the active one is
+    /// half full, when the disk cap has room for both (a WAL at its cap makes its next segment at the roll,
+    /// where it evicts first).
+    /// </summary>
+    private void PrepareNext(WalSegment active)
+    {
+        if (Volatile.Read(ref _fenced) == 0 && Volatile.Read(ref _disposed) == 0
+            && _catalog.TotalBytes + _options.SegmentBytes <= _options.MaxDiskBytes)
+        {
+            _preparer.Prepare(active.Sequence + 1);
         }
     }
 
@@ -544,6 +602,7 @@ internal sealed unsafe class WalWriter : IDisposable
 
             _syncer.ReleaseQuiescent();
             _syncer.Dispose();
+            _preparer.Dispose();
         }
     }
 }

@@ -208,6 +208,12 @@ internal sealed class WriteAheadLog : IDisposable
         return outcome == AppendOutcome.Moved ? _writer.Append(encoder.SelfContained()) : outcome == AppendOutcome.Appended;
     }
 
+    /// <summary>Segments prepared in the background that a roll then took.</summary>
+    internal long PreparedSegmentsTaken => _writer.PreparedSegmentsTaken;
+
+    /// <summary>The segment prepared in the background and waiting for the roll; -1 when none is.</summary>
+    internal long PreparedSegment => _writer.PreparedSegment;
+
     /// <summary>The string tables of the segments this WAL writes, for the encoders of its entries.</summary>
     public StringIds Strings { get; }
 
