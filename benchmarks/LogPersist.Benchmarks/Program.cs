@@ -14,11 +14,14 @@ using LogPersist.Benchmarks;
 // logpersist run vs its child alone: dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- run-throughput [LINES [ROUNDS [TOOL_DLL]]]
 // run --files vs the pipe path:  dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- run-files [LINES [ROUNDS [PACED_LINES [RATE [TOOL_DLL]]]]]
 // A stream over Loki's rate:    dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- stream-rate [SECONDS [RATE_KIB]]
+// Bytes on disk per entry:       dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- entry-bytes [ENTRIES]
 // Native AOT vs JIT start-up:    dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- startup AOT_BINARY JIT_DLL [ROUNDS]
 if (args.Length > 2 && args[0] == "startup")
 {
     return await StartupHarness.RunAsync(args[1], args[2], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 10);
 }
+
+if (args.Length > 0 && args[0] == "entry-bytes") return EntryBytesHarness.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
 
 if (args.Length > 0 && args[0] == "stream-rate")
 {

@@ -97,9 +97,10 @@ internal sealed class LineRecorder
             var timestamp = Math.Max(LogEntry.NowNs(_pipeline.Time), _lastTimestampNs + 1);
             _lastTimestampNs = timestamp;
             var origin = (Origin is null ? 0 : 3) + (Component is null ? 0 : 1);
+            _encoder.UseStrings(_pipeline.Wal.Strings);
             if (isJson)
             {
-                _encoder.Begin(new EntryHeader { TimestampNs = timestamp, Level = parsed!.Level ?? EntryLevel.Information, CategoryUtf8 = _categoryUtf8, Message = parsed.Message });
+                _encoder.Begin(new EntryHeader { TimestampNs = timestamp, Level = parsed!.Level ?? EntryLevel.Information, CategoryUtf8 = _categoryUtf8, Category = _category, Message = parsed.Message });
                 var count = _encoder.BeginProperties(parsed.Properties.Count + origin);
                 WriteOrigin();
                 for (var i = 0; i < count - origin; i++)
@@ -117,7 +118,7 @@ internal sealed class LineRecorder
 
                 _levelKnown = false;
 
-                _encoder.Begin(new EntryHeader { TimestampNs = timestamp, Level = _lineLevel, CategoryUtf8 = _categoryUtf8, Message = Utf8.GetString(line) });
+                _encoder.Begin(new EntryHeader { TimestampNs = timestamp, Level = _lineLevel, CategoryUtf8 = _categoryUtf8, Category = _category, Message = Utf8.GetString(line) });
                 if (part == 0)
                 {
                     _encoder.BeginProperties(origin);
