@@ -5,7 +5,7 @@ using LogPersist.Benchmarks;
 // Logging call vs peer loggers:  dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- --filter '*LoggingHotPath*'
 // Encoding hostile entries:      dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- --filter '*HostileEntry*'
 // Encoding one logger call:     dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- --filter '*LoggerCallEncode*' --launchCount 3
-// Wall-clock throughput:         dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- throughput THREADS RECORDS_PER_THREAD [MODE]
+// Wall-clock throughput:         dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- throughput THREADS RECORDS_PER_THREAD [MODE [PAYLOAD_BYTES]]
 // End-to-end shipping:           dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- ship [ENTRIES [ROUNDS [STREAMS [SPAN_MINUTES]]]]
 // adoption of a gone WAL:       dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- adopt [ENTRIES [ROUNDS]]
 // pod death to claim, lease vs Kubernetes liveness: dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- adopt-liveness [ENTRIES [ROUNDS]]
@@ -85,11 +85,12 @@ if (args.Length > 0 && args[0] == "drain")
 
 if (args.Length > 0 && args[0] == "throughput")
 {
-    // throughput THREADS RECORDS_PER_THREAD [PageCache|Interval|Always]
+    // throughput THREADS RECORDS_PER_THREAD [PageCache|Interval|Always [PAYLOAD_BYTES]]
     return ThroughputHarness.Run(
         int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture),
         int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture),
-        args.Length > 3 ? Enum.Parse<LogPersist.WalDurability>(args[3]) : LogPersist.WalDurability.PageCache);
+        args.Length > 3 ? Enum.Parse<LogPersist.WalDurability>(args[3]) : LogPersist.WalDurability.PageCache,
+        args.Length > 4 ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 32);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(ShippingHarness).Assembly).Run(args);

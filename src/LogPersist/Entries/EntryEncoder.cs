@@ -29,6 +29,7 @@ internal sealed class EntryEncoder
     private readonly List<(uint Id, InternedString Text)> _used = [];
     private StringIds? _strings;
     private WalSegment? _segment;
+    private long _segmentSequence = -1;
     private bool _ended;
     private PayloadWriter? _selfContained;
 
@@ -59,6 +60,7 @@ internal sealed class EntryEncoder
     {
         _strings = strings;
         _segment = strings?.OpenSegment;
+        _segmentSequence = _segment?.Sequence ?? -1;
     }
 
     /// <summary>
@@ -340,8 +342,14 @@ internal sealed class EntryEncoder
 
     private bool TryReference(string text)
     {
+        if (text.Length == 0)
+        {
+            return false;
+        }
+
         var interned = Intern(text);
-        if (interned is null || interned.Utf8.Length > _budget.TextRoom(_out.Length) || !_strings!.TryGetId(interned, _segment!, out var id))
+        if (interned is null || interned.Utf8.Length > _budget.TextRoom(_out.Length)
+            || (!interned.TryGetId(_segmentSequence, out var id) && !_strings!.TryGetId(interned, _segment!, out id)))
         {
             return false;
         }
@@ -359,7 +367,7 @@ internal sealed class EntryEncoder
     /// </summary>
     private InternedString? Intern(string text)
     {
-        ref var slot = ref _cache[RuntimeHelpers.GetHashCode(text) & (_cache.Length - 1)];
+        ref var slot = ref _cache[Slot(text)];
         if (ReferenceEquals(slot.Text, text) && ReferenceEquals(slot.Owner, _strings))
         {
             return slot.Value;
@@ -372,6 +380,15 @@ internal sealed class EntryEncoder
         }
 
         return interned;
+    }
+
+    /// <summary>A slot of the cache from the length and three characters: cheaper than an identity hash, and call sites rarely share all four.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Slot(string text)
+    {
+        var length = text.Length;
+        var mix = (uint)length * 0x9E37_79B1u ^ text[0] ^ ((uint)text[length - 1] << 7) ^ ((uint)text[length >> 1] << 13);
+        return (int)(mix >> 26) & (_cache.Length - 1);
     }
 
     private readonly record struct CachedString(string Text, StringIds Owner, InternedString Value);

@@ -26,12 +26,12 @@ internal sealed class InternedString
 
     public byte[] Utf8 { get; }
 
-    /// <summary>The id of this string in <paramref name="segment"/>, when it is defined there.</summary>
-    public bool TryGetId(WalSegment segment, out uint id)
+    /// <summary>The id of this string in segment <paramref name="sequence"/>, when it is defined there.</summary>
+    public bool TryGetId(long sequence, out uint id)
     {
         var word = Volatile.Read(ref _definedIn);
         id = (uint)(word & ((1L << IdBits) - 1)) - 1;
-        return word != 0 && word >> IdBits == segment.Sequence;
+        return word != 0 && word >> IdBits == sequence;
     }
 
     public void Defined(WalSegment segment, uint id) => Volatile.Write(ref _definedIn, (segment.Sequence << IdBits) | (id + 1));
@@ -101,7 +101,7 @@ internal sealed class StringIds
     /// </summary>
     public bool TryGetId(InternedString text, WalSegment segment, out uint id)
     {
-        if (text.TryGetId(segment, out id))
+        if (text.TryGetId(segment.Sequence, out id))
         {
             return true;
         }
