@@ -14,6 +14,7 @@ using LogPersist.Benchmarks;
 // logpersist run vs its child alone: dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- run-throughput [LINES [ROUNDS [TOOL_DLL]]]
 // run --files vs the pipe path:  dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- run-files [LINES [ROUNDS [PACED_LINES [RATE [TOOL_DLL]]]]]
 // A stream over Loki's rate:    dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- stream-rate [SECONDS [RATE_KIB]]
+// Timestamp sources:            dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- --filter '*ClockBenchmarks*'
 // Native AOT vs JIT start-up:    dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- startup AOT_BINARY JIT_DLL [ROUNDS]
 if (args.Length > 2 && args[0] == "startup")
 {
