@@ -70,6 +70,9 @@ internal sealed class WallClock<TSources>
     private readonly object _anchorLock = new();
     private Anchor _anchor;
 
+    /// <summary>A clock anchored to <paramref name="sources"/>' wall clock now, and again every <paramref name="anchorInterval"/>.</summary>
+    /// <param name="sources">The wall clock and the monotonic counter.</param>
+    /// <param name="anchorInterval">How long an anchor is used; one second for <see cref="WallClock.System"/>.</param>
     public WallClock(TSources sources, TimeSpan anchorInterval)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(anchorInterval, TimeSpan.Zero);
