@@ -15,6 +15,7 @@ using LogPersist.Benchmarks;
 // run --files vs the pipe path:  dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- run-files [LINES [ROUNDS [PACED_LINES [RATE [TOOL_DLL]]]]]
 // A stream over Loki's rate:    dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- stream-rate [SECONDS [RATE_KIB]]
 // Bytes on disk per entry:       dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- entry-bytes [ENTRIES]
+// Timestamp sources:            dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- --filter '*ClockBenchmarks*'
 // Native AOT vs JIT start-up:    dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- startup AOT_BINARY JIT_DLL [ROUNDS]
 if (args.Length > 2 && args[0] == "startup")
 {

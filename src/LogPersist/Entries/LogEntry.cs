@@ -36,8 +36,15 @@ internal sealed class LogEntry
 
     public List<object?> Scopes { get; } = [];
 
+    /// <summary>
+    /// Unix time in nanoseconds from <paramref name="time"/>. For <see cref="TimeProvider.System"/> it
+    /// comes from <see cref="WallClock.System"/> (a monotonic reading anchored to the wall clock, cheaper
+    /// than reading the wall clock, never going backwards); any other provider is read as it is.
+    /// </summary>
     public static long NowNs(TimeProvider time) =>
-        (time.GetUtcNow().UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
+        ReferenceEquals(time, TimeProvider.System)
+            ? WallClock.System.NowNs()
+            : (time.GetUtcNow().UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
 }
 
 /// <summary>A structured value: named properties with an optional type tag (Serilog's <c>$type</c>).</summary>

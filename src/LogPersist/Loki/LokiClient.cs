@@ -126,7 +126,10 @@ internal sealed class LokiClient : IDisposable
     private sealed class Connection : IDisposable
     {
         private readonly LokiClientOptions _options;
-        private readonly HttpClient _http;
+        // Made by the first request (on the shipper's thread), not with the connection: creating the
+        // client and its handler (System.Net.Http's types, their EventSources) took milliseconds on the
+        // path of the first log call. Certificates are still loaded here, so a bad file fails the start.
+        private readonly Lazy<HttpClient> _http;
         private readonly Uri _pushUri;
         private readonly AuthenticationHeaderValue? _basic;
         private readonly X509Certificate2Collection _trusted = [];
@@ -162,7 +165,9 @@ internal sealed class LokiClient : IDisposable
 
             _secrets = new[] { password, options.BearerToken, options.BasicAuthPassword }.Where(s => !string.IsNullOrEmpty(s)).Cast<string>().ToArray();
             // An injected handler is shared by every connection and disposed with the client that owns it.
-            _http = new HttpClient(handler ?? CreateHandler(), disposeHandler: handler is null) { Timeout = Timeout.InfiniteTimeSpan };
+            _http = new Lazy<HttpClient>(
+                () => new HttpClient(handler ?? CreateHandler(), disposeHandler: handler is null) { Timeout = Timeout.InfiniteTimeSpan },
+                LazyThreadSafetyMode.ExecutionAndPublication);
         }
 
         public Uri PushUri => _pushUri;
@@ -224,7 +229,7 @@ internal sealed class LokiClient : IDisposable
             try
             {
                 AddHeaders(request);
-                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+                using var response = await _http.Value.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
                 var (text, truncated) = await ReadBoundedAsync(response.Content, cancellationToken).ConfigureAwait(false);
                 return new PushResponse((int)response.StatusCode, Redact(text), RetryAfter(response), null)
                 {
@@ -252,7 +257,7 @@ internal sealed class LokiClient : IDisposable
             {
                 using var request = new HttpRequestMessage(HttpMethod.Get, BuildInfoUri(_pushUri));
                 AddHeaders(request);
-                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+                using var response = await _http.Value.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
                 var status = (int)response.StatusCode;
                 if (status is 408 or 429 or >= 500)
                 {
@@ -508,7 +513,12 @@ internal sealed class LokiClient : IDisposable
 
         public void Dispose()
         {
-            _http.Dispose();
+            // Disposed once no request is in flight or can start, so no request is making the client now.
+            if (_http.IsValueCreated)
+            {
+                _http.Value.Dispose();
+            }
+
             _clientCertificate?.Dispose();
             foreach (var certificate in _trusted)
             {

@@ -1,5 +1,4 @@
 using System.IO.Abstractions;
-using System.Security.Cryptography;
 using LogPersist.Wal.Ownership;
 
 namespace LogPersist.Wal;
@@ -23,7 +22,10 @@ internal static class TemporaryFile
     public static string PathFor(IFileSystem fileSystem, string finalPath)
     {
         var directory = fileSystem.Path.GetDirectoryName(finalPath) ?? "";
-        var random = Convert.ToHexString(RandomNumberGenerator.GetBytes(RandomHexDigits / 2)).ToLowerInvariant();
+        // A version-4 GUID: 122 bits from the system's secure random source, as 32 lower-case hex digits.
+        // Not RandomNumberGenerator: on Linux that loads and initialises OpenSSL (milliseconds), on the
+        // path of the first log call, for the owner record of the WAL being opened.
+        var random = Guid.NewGuid().ToString("N");
         return fileSystem.Path.Combine(directory, "." + random + "." + fileSystem.Path.GetFileName(finalPath) + Suffix);
     }
 

@@ -116,7 +116,7 @@ internal sealed unsafe class WalSegment : IThreadPoolWorkItem
                 return;
             }
 
-            var end = Math.Min(tail + PretouchWindow, Map.Length);
+            var end = Math.Min(tail + WindowAt(tail), Map.Length);
             var page = Math.Max(_touched, tail & ~(PageSize - 1L));
             if (page < end && PosixFiles.TryPopulateForWriting(Map.Pointer + page, end - page))
             {
@@ -139,6 +139,15 @@ internal sealed unsafe class WalSegment : IThreadPoolWorkItem
             Volatile.Write(ref _touchScheduled, 0);
         }
     }
+
+    /// <summary>
+    /// How far ahead of <paramref name="tail"/> to fault pages in: <see cref="PretouchStep"/> in a fresh
+    /// segment, growing with what has been appended (twice the tail) up to <see cref="PretouchWindow"/>.
+    /// A fresh segment's first append needs only its first pages; faulting all 4 MiB of a new file at
+    /// once (a thousand page faults, each converting a preallocated block: tens of milliseconds of CPU on
+    /// a small VM) competed with the application's start-up for the CPU when the first segment was created.
+    /// </summary>
+    internal static long WindowAt(long tail) => Math.Clamp(tail * 2, PretouchStep, PretouchWindow);
 
     // Padded so that the contended word does not share a cache line with the read-mostly fields.
     [StructLayout(LayoutKind.Explicit, Size = 128)]
