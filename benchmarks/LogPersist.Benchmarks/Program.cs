@@ -10,7 +10,7 @@ using LogPersist.Benchmarks;
 // adoption of a gone WAL:       dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- adopt [ENTRIES [ROUNDS]]
 // pod death to claim, lease vs Kubernetes liveness: dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- adopt-liveness [ENTRIES [ROUNDS]]
 // logpersist drain vs shipper:  dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- drain [ENTRIES [ROUNDS]]
-// Open-to-first-append timing:    dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- recovery [BACKLOG_MIB [DISK_CAP_MIB]]
+// Open-to-first-append timing:    dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- recovery [BACKLOG_MIB [DISK_CAP_MIB...]]
 // logpersist run vs its child alone: dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- run-throughput [LINES [ROUNDS [TOOL_DLL]]]
 // run --files vs the pipe path:  dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- run-files [LINES [ROUNDS [PACED_LINES [RATE [TOOL_DLL]]]]]
 // A stream over Loki's rate:    dotnet run -c Release --project benchmarks/LogPersist.Benchmarks -- stream-rate [SECONDS [RATE_KIB]]
@@ -48,10 +48,10 @@ if (args.Length > 6 && args[0] == "line-writer") return RunFilesHarness.Write(ar
 
 if (args.Length > 0 && args[0] == "recovery")
 {
-    // recovery [BACKLOG_MIB [DISK_CAP_MIB]]; the cap defaults to the WAL's default of 1 GiB.
+    // recovery [BACKLOG_MIB [DISK_CAP_MIB...]]; the caps default to 8 GiB (above the backlog) and the WAL's default of 1 GiB, measured side by side.
     return RecoveryMeasurement.Run(
         args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1024,
-        (args.Length > 2 ? long.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1024) << 20);
+        args.Length > 2 ? [.. args[2..].Select(a => long.Parse(a, System.Globalization.CultureInfo.InvariantCulture) << 20)] : [8192L << 20, 1024L << 20]);
 }
 
 if (args.Length > 0 && args[0] == "ship")

@@ -18,7 +18,9 @@ internal sealed record RecoveryReport(
 /// <summary>
 /// Scans the segments of earlier runs from the checkpoint on: counts the records still to ship and
 /// every torn or corrupt range (which readers skip the same way). It runs in the background after the
-/// writer has opened its new segment, so a large backlog never delays the application's first append.
+/// writer has opened its new segment, so a large backlog never delays the application's first append,
+/// and after the evictions that bring a full disk cap back under it; a segment evicted or shipped
+/// meanwhile is skipped.
 /// </summary>
 internal static class Recovery
 {

@@ -39,9 +39,10 @@ internal sealed class Retention(IFileSystem fileSystem, string directory, Segmen
 
     /// <summary>
     /// Deletes the oldest segment to make room. False when there is none or it cannot be deleted. The
-    /// records after <paramref name="shipped"/> in it are <paramref name="lost"/> (null when retention had
-    /// deleted it meanwhile, shipped); gap markers it held are added to <paramref name="carried"/>, so
-    /// that the stream never forgets an earlier loss.
+    /// records after <paramref name="shipped"/> in it are <paramref name="lost"/> (null when there were none,
+    /// or when retention had deleted it meanwhile, shipped); gap markers it held after <paramref name="shipped"/> are added to
+    /// <paramref name="carried"/>, so that the stream never forgets an earlier loss. A segment wholly
+    /// before <paramref name="shipped"/> is deleted without being read.
     /// </summary>
     public bool TryEvictOldest(WalPosition shipped, List<GapMarker> carried, out Eviction? lost)
     {
@@ -53,7 +54,10 @@ internal sealed class Retention(IFileSystem fileSystem, string directory, Segmen
 
         var path = fileSystem.Path.Combine(directory, SegmentNames.FileName(oldest));
         long records = 0, bytes = 0, fromUnixMs = 0;
-        using (var map = MappedSegment.TryOpenReadOnly(oldest, path))
+
+        // A segment wholly before the checkpoint was shipped, gap markers and all (its deletion behind the
+        // checkpoint failed): nothing in it is lost or to carry, so it is neither mapped nor counted.
+        using (var map = oldest < shipped.Segment ? null : MappedSegment.TryOpenReadOnly(oldest, path))
         {
             if (map is not null)
             {
@@ -79,7 +83,8 @@ internal sealed class Retention(IFileSystem fileSystem, string directory, Segmen
 
         if (catalog.Remove(oldest))
         {
-            lost = new Eviction(records, bytes, fromUnixMs);
+            // Nothing unshipped in it (wholly or entirely behind the checkpoint): no loss to count or mark.
+            lost = records == 0 && bytes == 0 ? null : new Eviction(records, bytes, fromUnixMs);
         }
         else
         {

@@ -95,16 +95,23 @@ internal sealed unsafe class WalWriter : IDisposable
         _syncer.Change(next.Durability, next.FlushInterval);
     }
 
-    /// <summary>Creates the first segment, so that the first append finds it ready.</summary>
-    public void Start()
+    /// <summary>
+    /// Creates the first segment, so that the first append finds it ready. When the segments of earlier
+    /// runs already fill the disk cap in <see cref="WalFullMode.DropOldest"/> mode, the segment is created
+    /// all the same, past the cap by at most itself, and the returned task evicts the oldest segments in
+    /// the background until the WAL is back under the cap; otherwise the returned task is complete.
+    /// </summary>
+    public Task Start()
     {
         lock (_rollLock)
         {
-            if (_active is null)
+            if (_active is not null || !TryRoll(null, out _, evictLater: true) || _catalog.TotalBytes <= _options.MaxDiskBytes)
             {
-                TryRoll(null, out _);
+                return Task.CompletedTask;
             }
         }
+
+        return Task.Run(EvictOverCap);
     }
 
     /// <summary>
@@ -267,8 +274,12 @@ internal sealed unsafe class WalWriter : IDisposable
         || _catalog.Removals != _removalsAtFailure
         || _time.GetTimestamp() >= _retryAfterTimestamp;
 
-    /// <summary>Creates the next segment and makes it active. Runs under <c>_rollLock</c>.</summary>
-    private bool TryRoll(WalSegment? previous, out WalDropReason failure)
+    /// <summary>
+    /// Creates the next segment and makes it active. Runs under <c>_rollLock</c>. With
+    /// <paramref name="evictLater"/> (the first segment, at open) a full cap in DropOldest mode evicts
+    /// nothing here: the caller has <see cref="EvictOverCap"/> do it off the open path.
+    /// </summary>
+    private bool TryRoll(WalSegment? previous, out WalDropReason failure, bool evictLater = false)
     {
         var sequence = _nextSequence;
         failure = default;
@@ -278,7 +289,8 @@ internal sealed unsafe class WalWriter : IDisposable
             return RollFailed(failure);
         }
 
-        while (_catalog.TotalBytes + _options.SegmentBytes > _options.MaxDiskBytes)
+        var evictionDeferred = evictLater && _options.FullMode == WalFullMode.DropOldest;
+        while (!evictionDeferred && _catalog.TotalBytes + _options.SegmentBytes > _options.MaxDiskBytes)
         {
             if (_options.FullMode != WalFullMode.DropOldest || !EvictOldest())
             {
@@ -603,6 +615,41 @@ internal sealed unsafe class WalWriter : IDisposable
             _syncer.ReleaseQuiescent();
             _syncer.Dispose();
             _preparer.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The background half of <see cref="Start"/>: evicts the oldest segments of earlier runs, one per hold
+    /// of <c>_rollLock</c> and each counted and marked as <see cref="EvictOldest"/> does, until the WAL is
+    /// back under the cap its first segment was let past. Stops for good once the writer is disposed or
+    /// fenced (both wait for the eviction under way, so none touches the directory after them) or the
+    /// full mode is no longer DropOldest; a roll meanwhile evicts for itself as usual. Never throws.
+    /// </summary>
+    private void EvictOverCap()
+    {
+        try
+        {
+            while (true)
+            {
+                lock (_rollLock)
+                {
+                    if (Volatile.Read(ref _disposed) != 0 || Volatile.Read(ref _fenced) != 0 || _options.FullMode != WalFullMode.DropOldest
+                        || _catalog.TotalBytes <= _options.MaxDiskBytes
+                        || !_catalog.TryGetOldest(out var oldest) || oldest >= FirstSequence
+                        || !EvictOldest())
+                    {
+                        return;
+                    }
+
+                    // The marker goes into the open segment now rather than at the next roll.
+                    WritePendingGaps();
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            // Whatever went wrong, the next roll evicts for itself; the host never sees it.
+            LogPersistEventSource.Log.OperationFailed(_options.Directory, "evicting segments over the disk cap after open", e);
         }
     }
 }

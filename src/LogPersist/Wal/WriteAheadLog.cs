@@ -83,6 +83,8 @@ internal sealed class WriteAheadLog : IDisposable
 
     /// <summary>
     /// Opens (creating if needed) and locks the directory, then starts appending to a new segment.
+    /// When the segments of earlier runs fill the disk cap (DropOldest), the new segment goes past it
+    /// and the oldest ones are evicted in the background, before the <see cref="Recovery"/> scan.
     /// Throws <see cref="WalLockedException"/> when another process holds the directory, and the
     /// file system's exception (naming the path) when it cannot be created or written.
     /// </summary>
@@ -123,6 +125,7 @@ internal sealed class WriteAheadLog : IDisposable
         var directoryLock = DirectoryLock.Acquire(fileSystem, options.Directory);
         WalMetrics? metrics = null;
         OwnerLease? lease = null;
+        WalWriter? writer = null;
         try
         {
             lease = OwnerLease.Take(fileSystem, options.Directory, options.Lease, options.OwnerDescription, options.TimeProvider);
@@ -145,22 +148,24 @@ internal sealed class WriteAheadLog : IDisposable
             retention.DeleteShippedBefore(acknowledged.Segment);
             var earlier = catalog.Sequences();
             var firstSequence = Math.Max(last, acknowledged.Segment) + 1;
-            var writer = new WalWriter(options, catalog, retention, checkpoint, metrics, firstSequence);
-            if (options.CreateSegmentOnOpen)
-            {
-                writer.Start();
-            }
+            writer = new WalWriter(options, catalog, retention, checkpoint, metrics, firstSequence);
+
+            // A cap the earlier segments already fill is restored by evictions in the background: the first log call never waits for them.
+            var evicting = options.CreateSegmentOnOpen ? writer.Start() : Task.CompletedTask;
 
             var wal = new WriteAheadLog(options, directoryLock, lease, checkpoint, catalog, retention, metrics, writer);
             lease.Fenced += wal.OnFenced;
             LogPersistEventSource.Log.WalOpened(options.Directory, earlier.Length, acknowledged.Segment, firstSequence);
+            // The scan follows those evictions, as it followed them when they ran on open: it never counts a record about to be evicted.
             wal.Recovery = earlier.Length == 0
                 ? Task.FromResult(new RecoveryReport(0, 0, 0, 0, 0, 0, [], TimeSpan.Zero))
-                : Task.Run(() => Wal.Recovery.Scan(fileSystem, options.Directory, earlier, acknowledged, metrics));
+                : evicting.ContinueWith(_ => Wal.Recovery.Scan(fileSystem, options.Directory, earlier, acknowledged, metrics), CancellationToken.None, TaskContinuationOptions.DenyChildAttach, TaskScheduler.Default);
             return wal;
         }
         catch
         {
+            // The writer first: its background eviction stops before the directory lock is let go.
+            writer?.Dispose();
             metrics?.Dispose();
             lease?.Dispose();
             directoryLock.Dispose();

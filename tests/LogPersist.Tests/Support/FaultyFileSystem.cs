@@ -7,13 +7,17 @@ namespace LogPersist.Tests.Support;
 /// The real file system, except that opening a file stream can be made to fail: a test sets
 /// <see cref="Fault"/> to decide, per path, which exception the next open throws (a full disk, a
 /// permission error). Every open is counted, so tests can also check that a failing operation is
-/// not retried in a tight loop.
+/// not retried in a tight loop. A deletion can be held (<see cref="BeforeDelete"/>).
 /// </summary>
 internal sealed class FaultyFileSystem : IFileSystem
 {
     private readonly FileSystem _inner = new();
 
-    public FaultyFileSystem() => FileStream = new FaultyFileStreamFactory(this, _inner.FileStream);
+    public FaultyFileSystem()
+    {
+        FileStream = new FaultyFileStreamFactory(this, _inner.FileStream);
+        File = new FaultyFile(this);
+    }
 
     /// <summary>Returns the exception an open of the given path must throw, or null to let it through.</summary>
     public Func<string, Exception?>? Fault { get; set; }
@@ -24,7 +28,10 @@ internal sealed class FaultyFileSystem : IFileSystem
 
     public static IOException NoSpace(string path) => new($"No space left on device : '{path}'", 28);
 
-    public IFile File => _inner.File;
+    /// <summary>Called with the path before every <see cref="IFile.Delete"/>; a test may block there to hold a deletion half-way.</summary>
+    public Action<string>? BeforeDelete { get; set; }
+
+    public IFile File { get; }
 
     public IDirectory Directory => _inner.Directory;
 
@@ -51,6 +58,15 @@ internal sealed class FaultyFileSystem : IFileSystem
         {
             Interlocked.Increment(ref FailedOpens);
             throw exception;
+        }
+    }
+
+    private sealed class FaultyFile(FaultyFileSystem owner) : FileWrapper(owner)
+    {
+        public override void Delete(string path)
+        {
+            owner.BeforeDelete?.Invoke(path);
+            base.Delete(path);
         }
     }
 
