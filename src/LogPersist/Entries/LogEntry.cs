@@ -38,8 +38,8 @@ internal sealed class LogEntry
 
     /// <summary>
     /// Unix time in nanoseconds from <paramref name="time"/>. For <see cref="TimeProvider.System"/> it
-    /// comes from <see cref="WallClock.System"/> (a monotonic reading anchored to the wall clock, cheaper
-    /// than reading the wall clock, never going backwards); any other provider is read as it is.
+    /// comes from <see cref="WallClock.System"/> (a monotonic reading anchored to the wall clock once a
+    /// second, never going backwards); any other provider is read as it is.
     /// </summary>
     public static long NowNs(TimeProvider time) =>
         ReferenceEquals(time, TimeProvider.System)

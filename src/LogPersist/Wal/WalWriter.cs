@@ -199,6 +199,9 @@ internal sealed unsafe class WalWriter : IDisposable
         {
             Volatile.Write(ref _fenced, 1);
         }
+
+        // No roll will take a prepared segment now: its temporary file goes (the new holder never knew it).
+        _preparer.Dispose();
     }
 
     /// <summary>A barrier: returns once every record appended before the call is on the device.</summary>
