@@ -156,10 +156,18 @@ internal sealed class SegmentPreparer : IDisposable
             return;
         }
 
-        // Nobody appends to this mapping yet: a plain write of the zero already there faults the page in.
-        for (long page = 0; page < bytes; page += 4096)
+        Touch(map, bytes);
+    }
+
+    /// <summary>
+    /// Faults pages in one at a time, where <c>madvise</c> cannot: a compare-and-swap of 0 with 0 writes
+    /// nothing (not over the header's bytes, not over anything written) yet takes each page for writing.
+    /// </summary>
+    internal static unsafe void Touch(MappedSegment map, long bytes)
+    {
+        for (long page = 0; page < Math.Min(bytes, map.Length); page += 4096)
         {
-            Volatile.Write(ref *(map.Pointer + page), 0);
+            Interlocked.CompareExchange(ref *(long*)(map.Pointer + page), 0, 0);
         }
     }
 

@@ -35,14 +35,17 @@ public sealed class AdoptionCrashTests(ITestOutputHelper output)
             owner.WaitForReady(Patience);
             Assert.True(await server.WaitForEntriesAsync(random.Next(2_000, 20_000), Patience), "the owner to ship");
 
-            // A backlog that takes the adopter well over the six requests scripted below, however the machine's
-            // load shares the CPU between the owner's logging and its shipping.
+            // From here the owner's requests are held, still in flight when it is killed, while it logs on: the
+            // adopter finds a backlog well over the six requests scripted below, however the machine's load
+            // shares the CPU between the owner's logging and its shipping (which can otherwise keep up).
+            server.Enqueue([.. Enumerable.Repeat(ScriptedResponse.Stall(new TaskCompletionSource().Task), 50)]);
             owner.WaitUntil(lines => lines.Count > server.EntryCount + 100_000, "a backlog of 100,000 entries past what was shipped", Patience);
             owner.Kill();
             returned = Siblings.Reported(owner);
         }
 
         var ownerKill = await InFlight.AfterKillAsync(server, Siblings.Directory(root, "orders-a"), Orders);
+        server.ClearScripts();
         var shippedByOwner = server.Entries.Count(Orders);
 
         // The first adopter moves the directory and ships it one request at a time: Loki accepts a random number of

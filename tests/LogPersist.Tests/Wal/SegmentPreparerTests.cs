@@ -75,6 +75,29 @@ public sealed class SegmentPreparerTests
         Assert.Empty(Directory.GetFiles(dir.Path, "*" + TemporaryFile.Suffix));
     }
 
+    [Fact]
+    public void Faulting_pages_in_one_by_one_leaves_the_header_and_every_record_as_they_were()
+    {
+        using var dir = new TempDirectory();
+        using (var wal = WriteAheadLog.Open(Wals.Options(dir.Path, SegmentBytes)))
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                Assert.True(wal.Append(Wals.Payload(i, 1000)));
+            }
+        }
+
+        var path = Directory.GetFiles(dir.Path, SegmentNames.SearchPattern).Single();
+        var before = File.ReadAllBytes(path);
+        using (var map = MappedSegment.OpenWritable(1, path))
+        {
+            SegmentPreparer.Touch(map, SegmentBytes);
+        }
+
+        Assert.True(SegmentHeader.TryRead(before, out _));
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
     private static void AppendUntil(WriteAheadLog wal, ref long appended, Func<bool> done)
     {
         while (!done())
