@@ -128,9 +128,10 @@ internal sealed class SegmentPreparer : IDisposable
                 throw;
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
-            // The roll creates the segment itself, and reports what fails then.
+            // A thread-pool item must not throw (that ends the process). The roll creates the segment
+            // itself, and reports what fails then.
             LogPersistEventSource.Log.OperationFailed(_directory, "preparing segment " + sequence, e);
         }
 
