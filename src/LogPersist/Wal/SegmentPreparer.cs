@@ -52,6 +52,18 @@ internal sealed class SegmentPreparer : IDisposable
         }
     }
 
+    /// <summary>The sequence of the segment being prepared or waiting to be taken; -1 when none is. Set by <see cref="Prepare"/> itself, before the work runs.</summary>
+    public long Pending
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _preparing >= 0 ? _preparing : _ready?.Sequence ?? -1;
+            }
+        }
+    }
+
     /// <summary>Segments prepared and then taken by a roll.</summary>
     public long Taken { get; private set; }
 

@@ -74,6 +74,9 @@ internal sealed unsafe class WalWriter : IDisposable
     /// <summary>The segment prepared and waiting for the roll; -1 when none is.</summary>
     public long PreparedSegment => _preparer.Ready;
 
+    /// <summary>The segment being prepared or waiting for the roll; -1 when none is.</summary>
+    public long PendingSegment => _preparer.Pending;
+
     /// <summary>The segment appends go to now, unless it is sealed or there is none.</summary>
     public WalSegment? OpenSegment => Volatile.Read(ref _active) is { IsSealed: false } segment && _options.SegmentFormat > 1 ? segment : null;
 

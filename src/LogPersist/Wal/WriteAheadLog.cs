@@ -219,6 +219,9 @@ internal sealed class WriteAheadLog : IDisposable
     /// <summary>The segment prepared in the background and waiting for the roll; -1 when none is.</summary>
     internal long PreparedSegment => _writer.PreparedSegment;
 
+    /// <summary>The segment being prepared in the background or waiting for the roll; -1 when none is.</summary>
+    internal long PendingSegment => _writer.PendingSegment;
+
     /// <summary>The string tables of the segments this WAL writes, for the encoders of its entries.</summary>
     public StringIds Strings { get; }
 
